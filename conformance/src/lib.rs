@@ -1,0 +1,1 @@
+//! LSPS conformance runner.
