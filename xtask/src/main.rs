@@ -1,0 +1,48 @@
+//! `cargo xtask <command>`: maintenance commands for the spec data in `spec/`.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask coverage [--open]
+
+commands:
+  coverage   print requirements x {covered by case, covered by test, excluded, open} per
+             protocol and in total (rule: spec/README.md, section \"Coverage\")
+options:
+  --open     also list the IDs of open requirements";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("coverage") => {
+            let mut list_open = false;
+            for arg in &args[1..] {
+                match arg.as_str() {
+                    "--open" => list_open = true,
+                    other => {
+                        eprintln!("unknown option {other}\n\n{USAGE}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            match xtask::coverage_report(&xtask::workspace_root(), list_open) {
+                Ok(report) => {
+                    print!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("error: {err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
