@@ -1,1 +1,17 @@
-//! Shared test support.
+//! Shared test support for the LSPS workspace (publish = false).
+//!
+//! - [`ldk_lsp`]: an in-process LDK 0.2.7 node running lightning-liquidity's LSPS0 + LSPS2
+//!   *service* on 127.0.0.1, no bitcoind.
+//! - [`ldk_client`]: an in-process LDK node running lightning-liquidity's LSPS0 + LSPS2
+//!   *client*, for interop tests against other LSPs.
+//! - [`scripted_lsp`]: a raw BOLT8 endpoint answering 37913 messages with scripted bytes, to
+//!   drive client-side checks with crafted replies.
+//! - [`ldk_node`]: the node both LDK fixtures are built on.
+//!
+//! Set `TESTKIT_LDK_LOG=1` to see LDK's log on stderr.
+#![deny(missing_docs)]
+
+pub mod ldk_client;
+pub mod ldk_lsp;
+pub mod ldk_node;
+pub mod scripted_lsp;

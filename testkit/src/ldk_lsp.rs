@@ -1,0 +1,265 @@
+//! An in-process LDK 0.2.7 node running lightning-liquidity 0.2.7's LSPS0 + LSPS2 *service*
+//! on 127.0.0.1 (spike.md §1), with no bitcoind.
+//!
+//! `lsps2.get_info` is answered with the configured menu (two entries by default, `valid_until`
+//! computed at answer time), `lsps2.buy` with a fresh intercept SCID from the ChannelManager.
+//! LSPS1 is not offered: lightning-liquidity 0.2.7 compiles its LSPS1 service only with
+//! `--cfg lsps1_service`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), testkit::ldk_node::NodeError> {
+//! let lsp = testkit::ldk_lsp::LdkLsp::start(Default::default()).await?;
+//! println!("{}@{}", lsp.node_id(), lsp.addr());
+//! lsp.shutdown();
+//! # Ok(()) }
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bitcoin::secp256k1::PublicKey;
+use lightning::util::config::UserConfig;
+use lightning_liquidity::LiquidityServiceConfig;
+use lightning_liquidity::events::LiquidityEvent;
+use lightning_liquidity::lsps0::ser::LSPSDateTime;
+use lightning_liquidity::lsps2::event::LSPS2ServiceEvent;
+use lightning_liquidity::lsps2::msgs::LSPS2RawOpeningFeeParams;
+use lightning_liquidity::lsps2::service::LSPS2ServiceConfig;
+use tokio::task::JoinHandle;
+
+use crate::ldk_node::{LdkNode, NodeError, build_node, message_pump, nodelay_std};
+
+/// One entry of the fee menu the LSP offers; `valid_until` is `now + validity` at answer time.
+#[derive(Clone, Debug)]
+pub struct FeeMenuEntry {
+    /// `min_fee_msat`.
+    pub min_fee_msat: u64,
+    /// `proportional` (ppm).
+    pub proportional: u32,
+    /// How long the offer stays valid after it is sent.
+    pub validity: Duration,
+    /// `min_lifetime` (blocks).
+    pub min_lifetime: u32,
+    /// `max_client_to_self_delay` (blocks).
+    pub max_client_to_self_delay: u32,
+    /// `min_payment_size_msat`.
+    pub min_payment_size_msat: u64,
+    /// `max_payment_size_msat`.
+    pub max_payment_size_msat: u64,
+}
+
+/// The default two-entry menu (in the order LSPS2 requires: both fees rise).
+pub fn default_menu() -> Vec<FeeMenuEntry> {
+    vec![
+        FeeMenuEntry {
+            min_fee_msat: 5_000,
+            proportional: 2_000,
+            validity: Duration::from_secs(3600),
+            min_lifetime: 1008,
+            max_client_to_self_delay: 2016,
+            min_payment_size_msat: 1_000_000,
+            max_payment_size_msat: 1_000_000_000,
+        },
+        FeeMenuEntry {
+            min_fee_msat: 10_000,
+            proportional: 4_000,
+            validity: Duration::from_secs(7200),
+            min_lifetime: 2016,
+            max_client_to_self_delay: 2016,
+            min_payment_size_msat: 1_000_000,
+            max_payment_size_msat: 5_000_000_000,
+        },
+    ]
+}
+
+/// Configuration of [`LdkLsp`].
+#[derive(Clone, Debug)]
+pub struct LdkLspConfig {
+    /// Where to listen; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The fee menu answered to `lsps2.get_info`.
+    pub menu: Vec<FeeMenuEntry>,
+    /// Secret for the LSPS2 `promise` HMAC.
+    pub promise_secret: [u8; 32],
+    /// `lsp_cltv_expiry_delta` returned by `lsps2.buy`.
+    pub cltv_expiry_delta: u32,
+    /// `client_trusts_lsp` returned by `lsps2.buy`.
+    pub client_trusts_lsp: bool,
+    /// If set, `lsps2.get_info` with a token outside this list gets error 200.
+    pub accepted_tokens: Option<Vec<String>>,
+}
+
+impl Default for LdkLspConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            menu: default_menu(),
+            promise_secret: [7; 32],
+            cltv_expiry_delta: 144,
+            client_trusts_lsp: false,
+            accepted_tokens: None,
+        }
+    }
+}
+
+/// A running LDK LSPS service. Dropping it shuts it down.
+pub struct LdkLsp {
+    node: Arc<LdkNode>,
+    addr: SocketAddr,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl LdkLsp {
+    /// Builds the node and starts listening and answering.
+    pub async fn start(config: LdkLspConfig) -> Result<Self, NodeError> {
+        let mut user_config = UserConfig::default();
+        user_config.accept_intercept_htlcs = true;
+        user_config.manually_accept_inbound_channels = true;
+        let service = LiquidityServiceConfig {
+            lsps2_service_config: Some(LSPS2ServiceConfig {
+                promise_secret: config.promise_secret,
+            }),
+            lsps5_service_config: None,
+            advertise_service: true,
+        };
+        let node = Arc::new(build_node(user_config, Some(service), None).await?);
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(accept_loop(listener, Arc::clone(&node))));
+        tasks.push(tokio::spawn(message_pump(Arc::clone(&node))));
+        tasks.push(tokio::spawn(event_loop(Arc::clone(&node), config)));
+        Ok(Self { node, addr, tasks })
+    }
+
+    /// The LSP's node id.
+    pub fn node_id(&self) -> PublicKey {
+        self.node.node_id
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `node_id@addr`, the form `lsps --target` takes.
+    pub fn connection_string(&self) -> String {
+        format!("{}@{}", self.node.node_id, self.addr)
+    }
+
+    /// The underlying node (for tests that need LDK internals).
+    pub fn node(&self) -> &LdkNode {
+        &self.node
+    }
+
+    /// Stops accepting, disconnects every peer and stops the event loops.
+    pub fn shutdown(&self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.node.peer_manager.disconnect_all_peers();
+    }
+}
+
+impl Drop for LdkLsp {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+async fn accept_loop(listener: tokio::net::TcpListener, node: Arc<LdkNode>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let Ok(std_stream) = nodelay_std(stream) else {
+            continue;
+        };
+        tokio::spawn(lightning_net_tokio::setup_inbound(
+            Arc::clone(&node.peer_manager),
+            std_stream,
+        ));
+    }
+}
+
+
+fn now_since_epoch() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+}
+
+fn raw_menu(menu: &[FeeMenuEntry]) -> Vec<LSPS2RawOpeningFeeParams> {
+    let now = now_since_epoch();
+    menu.iter()
+        .map(|entry| LSPS2RawOpeningFeeParams {
+            min_fee_msat: entry.min_fee_msat,
+            proportional: entry.proportional,
+            valid_until: LSPSDateTime::new_from_duration_since_epoch(now + entry.validity),
+            min_lifetime: entry.min_lifetime,
+            max_client_to_self_delay: entry.max_client_to_self_delay,
+            min_payment_size_msat: entry.min_payment_size_msat,
+            max_payment_size_msat: entry.max_payment_size_msat,
+        })
+        .collect()
+}
+
+async fn event_loop(node: Arc<LdkNode>, config: LdkLspConfig) {
+    loop {
+        let event = node.liquidity.next_event_async().await;
+        let Some(handler) = node.liquidity.lsps2_service_handler() else {
+            return;
+        };
+        match event {
+            LiquidityEvent::LSPS2Service(LSPS2ServiceEvent::GetInfo {
+                request_id,
+                counterparty_node_id,
+                token,
+            }) => {
+                let token_ok = match (&config.accepted_tokens, &token) {
+                    (None, _) => true,
+                    (Some(accepted), Some(token)) => accepted.contains(token),
+                    (Some(_), None) => true,
+                };
+                let result = if token_ok {
+                    handler.opening_fee_params_generated(
+                        &counterparty_node_id,
+                        request_id,
+                        raw_menu(&config.menu),
+                    )
+                } else {
+                    handler.invalid_token_provided(&counterparty_node_id, request_id)
+                };
+                if let Err(e) = result {
+                    eprintln!("testkit ldk_lsp: get_info answer failed: {e:?}");
+                }
+            }
+            LiquidityEvent::LSPS2Service(LSPS2ServiceEvent::BuyRequest {
+                request_id,
+                counterparty_node_id,
+                ..
+            }) => {
+                let scid = node.channel_manager.get_intercept_scid();
+                let user_channel_id: u128 = rand::random();
+                if let Err(e) = handler
+                    .invoice_parameters_generated(
+                        &counterparty_node_id,
+                        request_id,
+                        scid,
+                        config.cltv_expiry_delta,
+                        config.client_trusts_lsp,
+                        user_channel_id,
+                    )
+                    .await
+                {
+                    eprintln!("testkit ldk_lsp: buy answer failed: {e:?}");
+                }
+            }
+            // Channel opens are outside the message tier this fixture serves.
+            _ => {}
+        }
+        node.peer_manager.process_events();
+    }
+}

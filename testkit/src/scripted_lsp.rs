@@ -1,0 +1,369 @@
+//! A tiny BOLT8 endpoint that answers custom message 37913 with *scripted* replies: exactly the
+//! bytes a test wants an LSP to send (valid, malformed, late, with foreign ids, several or
+//! none), so client-side checks and the conformance runner's harness can be driven by them.
+//!
+//! It is an LDK `PeerManager` without a ChannelManager (spike.md §2 shape, server side),
+//! listening on 127.0.0.1 with TCP_NODELAY on accepted sockets.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use testkit::scripted_lsp::{Reply, ScriptedLsp};
+//! let lsp = ScriptedLsp::start(|req| {
+//!     vec![Reply::now(req.result(serde_json::json!({"protocols": [2]})))]
+//! })
+//! .await?;
+//! println!("{}", lsp.connection_string());
+//! # Ok(()) }
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bitcoin::secp256k1::PublicKey;
+use lightning::io;
+use lightning::ln::msgs::{DecodeError, Init, LightningError};
+use lightning::ln::peer_handler::{
+    CustomMessageHandler, ErroringMessageHandler, IgnoringMessageHandler, MessageHandler,
+    PeerManager,
+};
+use lightning::ln::wire::{CustomMessageReader, Type};
+use lightning::sign::{KeysManager, NodeSigner, Recipient};
+use lightning::types::features::{InitFeatures, NodeFeatures};
+use lightning::util::ser::{LengthLimitedRead, Writeable, Writer};
+use lightning_net_tokio::SocketDescriptor;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::ldk_node::{StderrLogger, nodelay_std};
+
+/// The LSPS0 BOLT8 message type.
+pub const LSPS_MESSAGE_TYPE: u16 = 37913;
+
+/// A 37913 payload as raw bytes (no UTF-8 requirement, unlike lightning-liquidity's type).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawPayload(pub Vec<u8>);
+
+impl Writeable for RawPayload {
+    fn write<W: Writer>(&self, w: &mut W) -> Result<(), io::Error> {
+        w.write_all(&self.0)
+    }
+}
+
+impl Type for RawPayload {
+    fn type_id(&self) -> u16 {
+        LSPS_MESSAGE_TYPE
+    }
+}
+
+/// One 37913 message received by the scripted LSP.
+#[derive(Clone, Debug)]
+pub struct ScriptedRequest {
+    /// The sending peer.
+    pub peer: PublicKey,
+    /// The payload bytes exactly as received.
+    pub payload: Vec<u8>,
+    /// The payload parsed as JSON, if it is JSON.
+    pub json: Option<Value>,
+}
+
+impl ScriptedRequest {
+    /// The request's `id` (any JSON value), `null` if absent.
+    pub fn id(&self) -> Value {
+        self.json
+            .as_ref()
+            .and_then(|v| v.get("id"))
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    /// The request's `method`, if it is a string.
+    pub fn method(&self) -> Option<&str> {
+        self.json
+            .as_ref()
+            .and_then(|v| v.get("method"))
+            .and_then(Value::as_str)
+    }
+
+    /// The request's `params`, `null` if absent.
+    pub fn params(&self) -> Value {
+        self.json
+            .as_ref()
+            .and_then(|v| v.get("params"))
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    /// A success response echoing this request's id.
+    pub fn result(&self, result: Value) -> Vec<u8> {
+        json!({"jsonrpc": "2.0", "id": self.id(), "result": result})
+            .to_string()
+            .into_bytes()
+    }
+
+    /// An error response echoing this request's id.
+    pub fn error(&self, code: i32, message: &str, data: Option<Value>) -> Vec<u8> {
+        let mut error = json!({"code": code, "message": message});
+        if let (Some(data), Some(obj)) = (data, error.as_object_mut()) {
+            obj.insert("data".into(), data);
+        }
+        json!({"jsonrpc": "2.0", "id": self.id(), "error": error})
+            .to_string()
+            .into_bytes()
+    }
+}
+
+/// One scripted message to send back.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    /// Payload bytes, sent verbatim.
+    pub payload: Vec<u8>,
+    /// Send after this delay (`None`: at once).
+    pub after: Option<Duration>,
+}
+
+impl Reply {
+    /// Sends `payload` at once.
+    pub fn now(payload: impl Into<Vec<u8>>) -> Self {
+        Self {
+            payload: payload.into(),
+            after: None,
+        }
+    }
+
+    /// Sends `payload` after `delay`.
+    pub fn after(delay: Duration, payload: impl Into<Vec<u8>>) -> Self {
+        Self {
+            payload: payload.into(),
+            after: Some(delay),
+        }
+    }
+}
+
+type Script = dyn Fn(&ScriptedRequest) -> Vec<Reply> + Send + Sync;
+
+struct ScriptHandler {
+    script: Box<Script>,
+    outbox: Mutex<Vec<(PublicKey, RawPayload)>>,
+    received: Mutex<Vec<ScriptedRequest>>,
+    delayed: mpsc::UnboundedSender<(PublicKey, Reply)>,
+}
+
+impl CustomMessageReader for ScriptHandler {
+    type CustomMessage = RawPayload;
+
+    fn read<R: LengthLimitedRead>(
+        &self,
+        message_type: u16,
+        buffer: &mut R,
+    ) -> Result<Option<RawPayload>, DecodeError> {
+        if message_type != LSPS_MESSAGE_TYPE {
+            return Ok(None);
+        }
+        let len = usize::try_from(buffer.remaining_bytes()).map_err(|_| DecodeError::InvalidValue)?;
+        let mut payload = vec![0; len];
+        buffer.read_exact(&mut payload)?;
+        Ok(Some(RawPayload(payload)))
+    }
+}
+
+impl CustomMessageHandler for ScriptHandler {
+    fn handle_custom_message(
+        &self,
+        msg: RawPayload,
+        sender_node_id: PublicKey,
+    ) -> Result<(), LightningError> {
+        let request = ScriptedRequest {
+            peer: sender_node_id,
+            json: serde_json::from_slice(&msg.0).ok(),
+            payload: msg.0,
+        };
+        let replies = (self.script)(&request);
+        if let Ok(mut received) = self.received.lock() {
+            received.push(request);
+        }
+        for reply in replies {
+            if reply.after.is_some() {
+                let _ = self.delayed.send((sender_node_id, reply));
+            } else if let Ok(mut outbox) = self.outbox.lock() {
+                outbox.push((sender_node_id, RawPayload(reply.payload)));
+            }
+        }
+        Ok(())
+    }
+
+    fn get_and_clear_pending_msg(&self) -> Vec<(PublicKey, RawPayload)> {
+        self.outbox
+            .lock()
+            .map(|mut outbox| std::mem::take(&mut *outbox))
+            .unwrap_or_default()
+    }
+
+    fn peer_disconnected(&self, _their_node_id: PublicKey) {}
+
+    fn peer_connected(&self, _their: PublicKey, _msg: &Init, _inbound: bool) -> Result<(), ()> {
+        Ok(())
+    }
+
+    fn provided_node_features(&self) -> NodeFeatures {
+        NodeFeatures::empty()
+    }
+
+    fn provided_init_features(&self, _their_node_id: PublicKey) -> InitFeatures {
+        InitFeatures::empty()
+    }
+}
+
+type ScriptedPeerManager = PeerManager<
+    SocketDescriptor,
+    Arc<ErroringMessageHandler>,
+    IgnoringMessageHandler,
+    IgnoringMessageHandler,
+    Arc<StderrLogger>,
+    Arc<ScriptHandler>,
+    Arc<KeysManager>,
+    IgnoringMessageHandler,
+>;
+
+/// A running scripted LSP. Dropping it stops it.
+pub struct ScriptedLsp {
+    node_id: PublicKey,
+    addr: SocketAddr,
+    handler: Arc<ScriptHandler>,
+    peer_manager: Arc<ScriptedPeerManager>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl ScriptedLsp {
+    /// Starts listening on 127.0.0.1 (free port); `script` is called once per received 37913
+    /// message and returns what to send back to that peer.
+    pub async fn start(
+        script: impl Fn(&ScriptedRequest) -> Vec<Reply> + Send + Sync + 'static,
+    ) -> std::io::Result<Self> {
+        let started = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
+        let seed: [u8; 32] = rand::random();
+        let keys = Arc::new(KeysManager::new(
+            &seed,
+            started.as_secs(),
+            started.subsec_nanos(),
+            true,
+        ));
+        let node_id = keys
+            .get_node_id(Recipient::Node)
+            .map_err(|()| std::io::Error::other("no node id"))?;
+        let (delayed_tx, mut delayed_rx) = mpsc::unbounded_channel();
+        let handler = Arc::new(ScriptHandler {
+            script: Box::new(script),
+            outbox: Mutex::new(Vec::new()),
+            received: Mutex::new(Vec::new()),
+            delayed: delayed_tx,
+        });
+        let handlers = MessageHandler {
+            chan_handler: Arc::new(ErroringMessageHandler::new()),
+            route_handler: IgnoringMessageHandler {},
+            onion_message_handler: IgnoringMessageHandler {},
+            custom_message_handler: Arc::clone(&handler),
+            send_only_message_handler: IgnoringMessageHandler {},
+        };
+        let ephemeral: [u8; 32] = rand::random();
+        let logger = Arc::new(StderrLogger::from_env());
+        let peer_manager: Arc<ScriptedPeerManager> = Arc::new(PeerManager::new(
+            handlers,
+            started.as_secs() as u32,
+            &ephemeral,
+            logger,
+            keys,
+        ));
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let addr = listener.local_addr()?;
+
+        let accept_pm = Arc::clone(&peer_manager);
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let Ok(std_stream) = nodelay_std(stream) else {
+                    continue;
+                };
+                tokio::spawn(lightning_net_tokio::setup_inbound(
+                    Arc::clone(&accept_pm),
+                    std_stream,
+                ));
+            }
+        });
+        let delay_pm = Arc::clone(&peer_manager);
+        let delay_handler = Arc::clone(&handler);
+        let delayed = tokio::spawn(async move {
+            while let Some((peer, reply)) = delayed_rx.recv().await {
+                let pm = Arc::clone(&delay_pm);
+                let handler = Arc::clone(&delay_handler);
+                tokio::spawn(async move {
+                    if let Some(delay) = reply.after {
+                        tokio::time::sleep(delay).await;
+                    }
+                    if let Ok(mut outbox) = handler.outbox.lock() {
+                        outbox.push((peer, RawPayload(reply.payload)));
+                    }
+                    pm.process_events();
+                });
+            }
+        });
+        Ok(Self {
+            node_id,
+            addr,
+            handler,
+            peer_manager,
+            tasks: vec![accept, delayed],
+        })
+    }
+
+    /// The endpoint's node id.
+    pub fn node_id(&self) -> PublicKey {
+        self.node_id
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `node_id@addr`.
+    pub fn connection_string(&self) -> String {
+        format!("{}@{}", self.node_id, self.addr)
+    }
+
+    /// Every 37913 message received so far, in order.
+    pub fn received(&self) -> Vec<ScriptedRequest> {
+        self.handler
+            .received
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// Sends an unsolicited payload to a connected peer (e.g. a notification).
+    pub fn push(&self, peer: PublicKey, payload: impl Into<Vec<u8>>) {
+        if let Ok(mut outbox) = self.handler.outbox.lock() {
+            outbox.push((peer, RawPayload(payload.into())));
+        }
+        self.peer_manager.process_events();
+    }
+
+    /// Disconnects every peer and stops listening.
+    pub fn shutdown(&self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.peer_manager.disconnect_all_peers();
+    }
+}
+
+impl Drop for ScriptedLsp {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
