@@ -1,0 +1,188 @@
+//! The case catalog. Case ids are stable: never rename one (baselines and
+//! `spec/requirements/*.yaml` refer to them); retire it instead.
+
+mod aggregate;
+mod lsps0;
+mod lsps1;
+mod lsps2;
+
+use crate::case::Case;
+use crate::ctx::{Abort, Conn, ErrorReply, Incoming, Served};
+use crate::schema::json_kind;
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// Every case, in report order.
+pub fn all() -> &'static [Case] {
+    static ALL: OnceLock<Vec<Case>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut v = Vec::new();
+        v.extend_from_slice(lsps0::CASES);
+        v.extend_from_slice(lsps1::CASES);
+        v.extend_from_slice(lsps2::CASES);
+        v.extend_from_slice(aggregate::CASES);
+        v
+    })
+}
+
+/// Every case id (used by the spec's cross-reference test).
+pub fn all_case_ids() -> Vec<&'static str> {
+    all().iter().map(|c| c.id).collect()
+}
+
+/// Looks a case up by id.
+pub fn find(id: &str) -> Option<&'static Case> {
+    all().iter().find(|c| c.id == id)
+}
+
+// ---- helpers shared by the procedures ----
+
+/// Expects a `result`; anything else is a violation.
+pub(crate) fn expect_result(what: &str, msg: Incoming) -> Result<Value, Abort> {
+    match msg {
+        Incoming::Result { result, .. } => Ok(result),
+        Incoming::Error { error, .. } => Err(Abort::Violation(format!(
+            "{what}: expected a result, got {}",
+            error.describe()
+        ))),
+        Incoming::Other { why } => Err(Abort::Violation(format!(
+            "{what}: expected a result, got {why}"
+        ))),
+    }
+}
+
+/// Expects an error whose code is one of `codes` (the first is the preferred one).
+pub(crate) fn expect_error(
+    what: &str,
+    msg: Incoming,
+    codes: &[i64],
+) -> Result<(Value, ErrorReply), Abort> {
+    let wanted = codes
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(" or ");
+    match msg {
+        Incoming::Error { id, error } if error.code.is_some_and(|c| codes.contains(&c)) => {
+            Ok((id, error))
+        }
+        Incoming::Error { error, .. } => Err(Abort::Violation(format!(
+            "{what}: expected error {wanted}, got {}",
+            error.describe()
+        ))),
+        Incoming::Result { result, .. } => Err(Abort::Violation(format!(
+            "{what}: expected error {wanted}, got a result {}",
+            short(&result)
+        ))),
+        Incoming::Other { why } => Err(Abort::Violation(format!(
+            "{what}: expected error {wanted}, got {why}"
+        ))),
+    }
+}
+
+/// Expects an error (any code) and returns a description of it.
+pub(crate) fn expect_any_error(what: &str, msg: Incoming) -> Result<ErrorReply, Abort> {
+    match msg {
+        Incoming::Error { error, .. } => Ok(error),
+        Incoming::Result { result, .. } => Err(Abort::Violation(format!(
+            "{what}: expected an error, got a result {}",
+            short(&result)
+        ))),
+        Incoming::Other { why } => Err(Abort::Violation(format!(
+            "{what}: expected an error, got {why}"
+        ))),
+    }
+}
+
+/// A JSON value shortened for messages.
+pub(crate) fn short(v: &Value) -> String {
+    let text = v.to_string();
+    if text.len() > 160 {
+        let mut cut = 157;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}...", &text[..cut])
+    } else {
+        text
+    }
+}
+
+/// `error.data` must be an object naming `property` (LSPS1-style -32602 and 100).
+pub(crate) fn check_property(what: &str, error: &ErrorReply, allowed: &[&str]) -> Result<String, Abort> {
+    let Some(Value::Object(data)) = &error.data else {
+        return Err(Abort::Violation(format!(
+            "{what}: error.data is {}, expected an object with `property` and `message`",
+            error.data.as_ref().map(json_kind).unwrap_or("absent")
+        )));
+    };
+    let Some(property) = data.get("property").and_then(Value::as_str) else {
+        return Err(Abort::Violation(format!(
+            "{what}: error.data has no string `property`"
+        )));
+    };
+    if !data.get("message").is_some_and(Value::is_string) {
+        return Err(Abort::Violation(format!(
+            "{what}: error.data has no string `message`"
+        )));
+    }
+    if !allowed.is_empty() && !allowed.contains(&property) {
+        return Err(Abort::Violation(format!(
+            "{what}: error.data.property is {property:?}, expected one of {allowed:?}"
+        )));
+    }
+    Ok(property.to_owned())
+}
+
+/// Reads a u64 carried as a decimal string (`*_sat`, `*_msat`) from a probe result.
+pub(crate) fn amount(v: &Value, key: &str) -> Result<u64, Abort> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<u64>().ok())
+        .ok_or_else(|| Abort::Precondition(format!("get_info `{key}` is not a usable amount")))
+}
+
+/// Reads an integer field from a probe result.
+pub(crate) fn integer(v: &Value, key: &str) -> Result<u64, Abort> {
+    v.get(key)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| Abort::Precondition(format!("get_info `{key}` is not a usable integer")))
+}
+
+/// Sends one bad payload on a fresh connection and returns the first reply, then checks (and
+/// records) whether the connection is still served.
+pub(crate) async fn bad_payload(conn: &mut Conn, payload: &[u8]) -> Result<Incoming, Abort> {
+    conn.send_raw(payload.to_vec())?;
+    let reply = match conn.recv().await {
+        crate::ctx::Recv::Message(m) => Ok(m),
+        crate::ctx::Recv::Timeout => Err(Abort::Timeout(format!(
+            "no reply to the bad payload within {} ms",
+            conn_timeout(conn).as_millis()
+        ))),
+        crate::ctx::Recv::Closed => Err(Abort::Violation(
+            "the target closed the connection instead of replying".into(),
+        )),
+    };
+    let closed = matches!(reply, Err(Abort::Violation(_)));
+    if !closed {
+        let _ = conn.followup().await;
+    } else if let Ok(mut list) = conn.ctx().shared.followups.lock() {
+        list.push((conn.ctx().case_id.to_owned(), Served::Closed));
+    }
+    reply
+}
+
+fn conn_timeout(conn: &Conn) -> std::time::Duration {
+    conn.ctx().timeout()
+}
+
+/// Checks a -32700 reply: code -32700 and `id` exactly `null`.
+pub(crate) fn expect_parse_error(reply: Incoming) -> Result<String, Abort> {
+    let (id, _) = expect_error("bad message format", reply, &[-32700])?;
+    if id != Value::Null {
+        return Err(Abort::Violation(format!(
+            "-32700 must carry \"id\": null, got \"id\": {id}"
+        )));
+    }
+    Ok("-32700 with id null".into())
+}

@@ -1,0 +1,116 @@
+//! A self-contained HTML page (inline CSS, no scripts); every text is escaped.
+
+use crate::report::{Direction, Report};
+use crate::verdict::Verdict;
+use std::fmt::Write as _;
+
+fn esc(text: &str) -> String {
+    quick_xml::escape::escape(text).into_owned()
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4px 6px;\
+vertical-align:top;text-align:left}code,pre{font-family:ui-monospace,monospace;font-size:90%}\
+pre{white-space:pre-wrap;word-break:break-all;margin:0}.PASS{background:#e6f4ea}\
+.FAIL,.TIMEOUT,.XPASS{background:#fce8e6}.WARN{background:#fef7e0}.ERROR{background:#f3e8fd}\
+.XFAIL,.SKIP,.NA{background:#f1f3f4}";
+
+/// Renders the report as one HTML document.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let target = report
+        .target
+        .node_id
+        .as_deref()
+        .or(report.target.url.as_deref())
+        .unwrap_or("?");
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>LSPS conformance: {}</title><style>{STYLE}</style></head><body>\n",
+        esc(target)
+    );
+    let _ = writeln!(out, "<h1>LSPS conformance report</h1>");
+    let _ = writeln!(
+        out,
+        "<p>Target <code>{}</code> ({}), advertised protocols {}; spec {} @ <code>{}</code>; \
+lsps-conformance {}; level {}{}.</p>",
+        esc(target),
+        esc(&report.target.transport),
+        esc(&report
+            .target
+            .advertised_protocols
+            .as_ref()
+            .map(|p| format!("{p:?}"))
+            .unwrap_or_else(|| "unknown".into())),
+        esc(&report.spec.repository),
+        esc(&report.spec.commit),
+        esc(&report.runner_version),
+        esc(&report.options.level),
+        if report.options.strict { ", strict" } else { "" }
+    );
+    let _ = writeln!(
+        out,
+        "<p><strong>{} passed, {} failed</strong></p>",
+        report.passed(),
+        report.failed()
+    );
+    let _ = write!(out, "<table><tr>");
+    for v in Verdict::ALL {
+        let _ = write!(out, "<th>{}</th>", esc(v.as_str()));
+    }
+    let _ = write!(out, "</tr><tr>");
+    for v in Verdict::ALL {
+        let _ = write!(out, "<td>{}</td>", report.summary.get(v));
+    }
+    let _ = writeln!(out, "</tr></table>");
+    if !report.headline.is_empty() {
+        let _ = writeln!(out, "<h2>Headline</h2><ul>");
+        for line in &report.headline {
+            let _ = writeln!(out, "<li>{}</li>", esc(line));
+        }
+        let _ = writeln!(out, "</ul>");
+    }
+    let _ = writeln!(
+        out,
+        "<h2>Cases</h2><table><tr><th>case</th><th>level</th><th>requirements</th>\
+<th>verdict</th><th>message and transcript</th></tr>"
+    );
+    // Failures first, then the rest in catalog order.
+    let mut order: Vec<_> = report.cases.iter().collect();
+    order.sort_by_key(|c| !c.verdict.is_failure(report.options.strict));
+    for c in order {
+        let class = if c.verdict == Verdict::NotApplicable {
+            "NA"
+        } else {
+            c.verdict.as_str()
+        };
+        let _ = write!(
+            out,
+            "<tr class=\"{class}\"><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}",
+            esc(&c.id),
+            c.level,
+            esc(&c.requirements.join(", ")),
+            esc(c.verdict.as_str()),
+            esc(&c.message)
+        );
+        if let Some(e) = &c.expected {
+            let _ = write!(out, "<br>baseline: {} ({})", esc(e.verdict.as_str()), esc(&e.reason));
+        }
+        if !c.transcript.is_empty() {
+            let _ = write!(out, "<details><summary>transcript</summary><pre>");
+            for entry in &c.transcript {
+                let arrow = match entry.dir {
+                    Direction::Sent => "&gt;&gt;",
+                    Direction::Received => "&lt;&lt;",
+                    Direction::Event => "--",
+                };
+                let _ = writeln!(out, "[{}] {arrow} {}", entry.conn, esc(&entry.payload));
+            }
+            let _ = write!(out, "</pre></details>");
+        }
+        let _ = writeln!(out, "</td></tr>");
+    }
+    let _ = writeln!(out, "</table></body></html>");
+    out
+}

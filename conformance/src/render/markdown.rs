@@ -1,0 +1,103 @@
+//! Markdown report (for CI step summaries and issues).
+
+use crate::report::Report;
+use crate::verdict::Verdict;
+use std::fmt::Write as _;
+
+fn cell(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('\n', "<br>")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Renders the report as Markdown.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let target = report
+        .target
+        .node_id
+        .as_deref()
+        .or(report.target.url.as_deref())
+        .unwrap_or("?");
+    let _ = writeln!(out, "# LSPS conformance report\n");
+    let _ = writeln!(
+        out,
+        "- target: `{}` ({})\n- advertised protocols: {}\n- spec: {} @ `{}` ({})\n- runner: lsps-conformance {} (report schema {})\n- level: {}{}",
+        target,
+        report.target.transport,
+        report
+            .target
+            .advertised_protocols
+            .as_ref()
+            .map(|p| format!("{p:?}"))
+            .unwrap_or_else(|| "unknown".into()),
+        report.spec.repository,
+        report.spec.commit,
+        report.spec.date,
+        report.runner_version,
+        report.schema_version,
+        report.options.level,
+        if report.options.strict { " (strict)" } else { "" },
+    );
+    if let Some(b) = &report.options.baseline {
+        let _ = writeln!(out, "- baseline: `{b}`");
+    }
+    let _ = writeln!(
+        out,
+        "\n**{} passed, {} failed**\n",
+        report.passed(),
+        report.failed()
+    );
+    let _ = writeln!(out, "| verdict | count |\n|---|---|");
+    for v in Verdict::ALL {
+        let _ = writeln!(out, "| {} | {} |", v.as_str(), report.summary.get(v));
+    }
+    if !report.headline.is_empty() {
+        let _ = writeln!(out, "\n## Headline\n");
+        for line in &report.headline {
+            let _ = writeln!(out, "- {}", cell(line));
+        }
+    }
+    let failing: Vec<_> = report
+        .cases
+        .iter()
+        .filter(|c| c.verdict.is_failure(report.options.strict) || c.verdict == Verdict::Warn)
+        .collect();
+    if !failing.is_empty() {
+        let _ = writeln!(out, "\n## Failures and warnings\n");
+        let _ = writeln!(out, "| verdict | case | requirements | message |\n|---|---|---|---|");
+        for c in failing {
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} | {} |",
+                c.verdict,
+                c.id,
+                c.requirements.join(", "),
+                cell(&c.message)
+            );
+        }
+    }
+    let _ = writeln!(out, "\n## All cases\n");
+    let _ = writeln!(
+        out,
+        "| case | level | requirements | verdict | message |\n|---|---|---|---|---|"
+    );
+    for c in &report.cases {
+        let message = match &c.expected {
+            Some(e) => format!("{} (baseline: {})", c.message, e.reason),
+            None => c.message.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} |",
+            c.id,
+            c.level,
+            c.requirements.join(", "),
+            c.verdict,
+            cell(&message)
+        );
+    }
+    out
+}

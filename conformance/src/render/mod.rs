@@ -1,0 +1,58 @@
+//! Report renderers. All formats derive from the same [`Report`](crate::report::Report).
+
+pub mod html;
+pub mod junit;
+pub mod markdown;
+pub mod terminal;
+
+use crate::report::Report;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable text: failures first, final line `N passed, N failed`.
+    Terminal,
+    /// The versioned JSON report.
+    Json,
+    /// JUnit XML for CI systems.
+    Junit,
+    /// Markdown (CI step summaries).
+    Markdown,
+    /// A self-contained HTML page.
+    Html,
+}
+
+impl Format {
+    /// Renders `report` in this format.
+    pub fn render(self, report: &Report) -> String {
+        match self {
+            Format::Terminal => terminal::render(report),
+            Format::Json => json(report),
+            Format::Junit => junit::render(report),
+            Format::Markdown => markdown::render(report),
+            Format::Html => html::render(report),
+        }
+    }
+}
+
+/// The JSON report (pretty-printed, trailing newline).
+pub fn json(report: &Report) -> String {
+    let mut text = serde_json::to_string_pretty(report).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// A one-line command that re-runs just one case.
+pub fn rerun_command(report: &Report, case_id: &str) -> String {
+    let target = if report.run.target_address.is_empty() {
+        "<target>".to_owned()
+    } else {
+        match &report.target.node_id {
+            Some(node) if !report.run.target_address.starts_with("http") => {
+                format!("{node}@{}", report.run.target_address)
+            }
+            _ => report.run.target_address.clone(),
+        }
+    };
+    format!("lsps-conformance run --target {target} --run '{case_id}'")
+}

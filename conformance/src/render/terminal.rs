@@ -1,0 +1,132 @@
+//! Plain-text report: headline, failures first, then warnings, expected failures, errors,
+//! passes, and the final line `N passed, N failed`.
+
+use crate::report::{CaseReport, Report};
+use crate::verdict::Verdict;
+use std::fmt::Write as _;
+
+/// One progress line (written to stderr while the run is going).
+pub fn progress_line(done: usize, total: usize, case: &CaseReport) -> String {
+    format!("[{done:>3}/{total}] {:<7} {}", case.verdict.as_str(), case.id)
+}
+
+fn section(out: &mut String, title: &str, report: &Report, verdicts: &[Verdict], detail: bool) {
+    let cases: Vec<&CaseReport> = report
+        .cases
+        .iter()
+        .filter(|c| verdicts.contains(&c.verdict))
+        .collect();
+    if cases.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{title} ({})", cases.len());
+    for case in cases {
+        let _ = writeln!(
+            out,
+            "  {:<7} {}  [{} {}]",
+            case.verdict.as_str(),
+            case.id,
+            case.level,
+            case.requirements.join(", ")
+        );
+        if detail {
+            for line in case.message.lines() {
+                let _ = writeln!(out, "          {line}");
+            }
+            if let Some(expected) = &case.expected {
+                let _ = writeln!(
+                    out,
+                    "          baseline: {} ({})",
+                    expected.verdict, expected.reason
+                );
+            }
+            let _ = writeln!(
+                out,
+                "          rerun: {}",
+                super::rerun_command(report, &case.id)
+            );
+        } else if let Some(expected) = &case.expected {
+            let _ = writeln!(out, "          baseline: {}", expected.reason);
+        }
+    }
+}
+
+/// Renders the whole report.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let target = report
+        .target
+        .node_id
+        .as_deref()
+        .or(report.target.url.as_deref())
+        .unwrap_or("?");
+    let _ = writeln!(
+        out,
+        "lsps-conformance {} against {} ({}), spec {}@{}",
+        report.runner_version,
+        target,
+        report.target.transport,
+        report.spec.repository,
+        report.spec.commit
+    );
+    let protocols = match &report.target.advertised_protocols {
+        Some(p) => format!("{p:?}"),
+        None => "unknown (list_protocols failed)".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "advertised protocols: {protocols}; level {}{}{}",
+        report.options.level,
+        if report.options.strict { ", strict" } else { "" },
+        report
+            .options
+            .baseline
+            .as_ref()
+            .map(|b| format!(", baseline {b}"))
+            .unwrap_or_default()
+    );
+    if !report.headline.is_empty() {
+        let _ = writeln!(out, "\nHEADLINE");
+        for line in &report.headline {
+            let _ = writeln!(out, "  ! {line}");
+        }
+    }
+    let mut failing = vec![Verdict::Fail, Verdict::Timeout, Verdict::XPass];
+    if report.options.strict {
+        failing.push(Verdict::Warn);
+    }
+    section(&mut out, "FAILURES", report, &failing, true);
+    if !report.options.strict {
+        section(&mut out, "WARNINGS (SHOULD)", report, &[Verdict::Warn], true);
+    }
+    section(
+        &mut out,
+        "ERRORS (harness or network; not counted against the target)",
+        report,
+        &[Verdict::Error],
+        true,
+    );
+    section(
+        &mut out,
+        "EXPECTED FAILURES (baseline)",
+        report,
+        &[Verdict::XFail],
+        false,
+    );
+    section(&mut out, "PASSED", report, &[Verdict::Pass], false);
+    section(
+        &mut out,
+        "NOT RUN",
+        report,
+        &[Verdict::Skip, Verdict::NotApplicable],
+        true,
+    );
+    let counts: Vec<String> = Verdict::ALL
+        .iter()
+        .filter(|v| report.summary.get(**v) > 0)
+        .map(|v| format!("{} {}", report.summary.get(*v), v.as_str()))
+        .collect();
+    let _ = writeln!(out, "\n{} cases: {}", report.cases.len(), counts.join(", "));
+    let _ = writeln!(out, "{} passed, {} failed", report.passed(), report.failed());
+    out
+}

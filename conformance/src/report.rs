@@ -1,0 +1,362 @@
+//! The report model. Every output format is rendered from a [`Report`].
+//!
+//! The JSON form is versioned ([`SCHEMA_VERSION`]). Everything that changes from one run to the
+//! next against the same target (times, durations, the runner's node key, the target's address,
+//! random request ids, promises and other LSP-generated values inside transcripts) is either kept
+//! in the separate [`RunInfo`] block or rewritten by [`Report::normalize`], so two runs diff
+//! cleanly.
+
+use crate::verdict::{Level, Verdict};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Version of the JSON report layout. Bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+/// The lightning/blips commit the case catalog is written against.
+pub const SPEC_COMMIT: &str = "ba7a34b";
+/// The date of [`SPEC_COMMIT`].
+pub const SPEC_DATE: &str = "2026-01-14";
+
+/// A complete conformance report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Version of `lsps-conformance` that produced the report.
+    pub runner_version: String,
+    /// The pinned bLIP revision.
+    pub spec: SpecPin,
+    /// What was tested.
+    pub target: TargetInfo,
+    /// The options that shaped the verdicts.
+    pub options: RunOptions,
+    /// Count of cases per verdict (all nine verdicts are always present).
+    pub summary: Summary,
+    /// Headline findings, e.g. a protocol that is advertised but broken.
+    pub headline: Vec<String>,
+    /// One entry per case in the catalog, in catalog order.
+    pub cases: Vec<CaseReport>,
+    /// Volatile facts about this particular run.
+    pub run: RunInfo,
+}
+
+/// The pinned specification revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecPin {
+    /// Repository holding the bLIPs.
+    pub repository: String,
+    /// Commit (abbreviated).
+    pub commit: String,
+    /// Commit date.
+    pub date: String,
+}
+
+impl Default for SpecPin {
+    fn default() -> Self {
+        SpecPin {
+            repository: "lightning/blips".into(),
+            commit: SPEC_COMMIT.into(),
+            date: SPEC_DATE.into(),
+        }
+    }
+}
+
+/// The target under test.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// `bolt8` or `http`.
+    pub transport: String,
+    /// The LSP's node id (BOLT8 targets).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub node_id: Option<String>,
+    /// The endpoint URL (HTTP targets).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub url: Option<String>,
+    /// Protocols the target listed in `lsps0.list_protocols` (`None` if the probe failed).
+    pub advertised_protocols: Option<Vec<u16>>,
+}
+
+/// Options that influence verdicts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunOptions {
+    /// `must`, `should` or `all`.
+    pub level: String,
+    /// WARN counts as a failure.
+    pub strict: bool,
+    /// Baseline file, if any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub baseline: Option<String>,
+    /// `--run` globs.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub run: Vec<String>,
+    /// `--skip` globs.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub skip: Vec<String>,
+    /// Per-request timeout.
+    pub timeout_ms: u64,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            level: "all".into(),
+            strict: false,
+            baseline: None,
+            run: Vec::new(),
+            skip: Vec::new(),
+            timeout_ms: 5_000,
+        }
+    }
+}
+
+/// Verdict counts, serialized as an object with every verdict name as a key.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Summary(pub BTreeMap<Verdict, usize>);
+
+impl Summary {
+    /// Counts the verdicts of `cases`.
+    pub fn of(cases: &[CaseReport]) -> Summary {
+        let mut map: BTreeMap<Verdict, usize> = Verdict::ALL.iter().map(|v| (*v, 0)).collect();
+        for case in cases {
+            *map.entry(case.verdict).or_insert(0) += 1;
+        }
+        Summary(map)
+    }
+
+    /// Count for one verdict.
+    pub fn get(&self, verdict: Verdict) -> usize {
+        self.0.get(&verdict).copied().unwrap_or(0)
+    }
+}
+
+impl Serialize for Summary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(Verdict::ALL.len()))?;
+        for verdict in Verdict::ALL {
+            map.serialize_entry(verdict.as_str(), &self.get(verdict))?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Summary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = BTreeMap::<String, usize>::deserialize(deserializer)?;
+        let mut map = BTreeMap::new();
+        for (name, count) in raw {
+            let verdict = Verdict::from_name(&name)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown verdict {name}")))?;
+            map.insert(verdict, count);
+        }
+        Ok(Summary(map))
+    }
+}
+
+/// The result of one case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseReport {
+    /// Stable case id.
+    pub id: String,
+    /// Requirement ids from `spec/requirements/*.yaml`.
+    pub requirements: Vec<String>,
+    /// Level of the case.
+    pub level: Level,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// What was observed (for a failure: expected vs actual).
+    pub message: String,
+    /// The baseline's expectation and reason, when a baseline entry exists for this case.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expected: Option<Expectation>,
+    /// Wall time of the case (volatile; zeroed by [`Report::normalize`]).
+    pub duration_ms: u64,
+    /// Messages sent and received, in order.
+    pub transcript: Vec<TranscriptEntry>,
+}
+
+/// A baseline expectation attached to a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expectation {
+    /// The verdict the baseline expects.
+    pub verdict: Verdict,
+    /// Why (one line).
+    pub reason: String,
+}
+
+/// Direction of a transcript entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// The runner sent this payload.
+    Sent,
+    /// The target sent this payload.
+    Received,
+    /// Something happened that is not a message (a timeout, a closed connection).
+    Event,
+}
+
+/// One line of a case transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptEntry {
+    /// Which connection of the case (1 = the first one the case opened).
+    pub conn: u32,
+    /// Direction.
+    pub dir: Direction,
+    /// The payload as text; bytes that are not UTF-8 are written as `\xNN`.
+    pub payload: String,
+}
+
+/// Volatile facts about a run.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// RFC 3339 end time.
+    pub finished_at: String,
+    /// Total wall time.
+    pub duration_ms: u64,
+    /// The address actually dialled (`host:port` or URL).
+    pub target_address: String,
+    /// The runner's own node id on its first connection (BOLT8).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub runner_node_id: Option<String>,
+}
+
+/// JSON keys whose values an LSP generates afresh each time; [`Report::normalize`] masks them.
+const VOLATILE_KEYS: &[&str] = &[
+    "promise",
+    "valid_until",
+    "created_at",
+    "expires_at",
+    "funded_at",
+    "order_id",
+    "jit_channel_scid",
+    "invoice",
+    "offer",
+    "address",
+];
+
+impl Report {
+    /// Recomputes [`Report::summary`] from the cases.
+    pub fn recount(&mut self) {
+        self.summary = Summary::of(&self.cases);
+    }
+
+    /// Number of cases counted as passed in the final `N passed, N failed` line.
+    pub fn passed(&self) -> usize {
+        self.summary.get(Verdict::Pass)
+    }
+
+    /// Number of cases counted as failed in the final line (FAIL, TIMEOUT, XPASS, and WARN when
+    /// strict).
+    pub fn failed(&self) -> usize {
+        self.cases
+            .iter()
+            .filter(|c| c.verdict.is_failure(self.options.strict))
+            .count()
+    }
+
+    /// Whether any case reached a judgement against the target.
+    pub fn anything_ran(&self) -> bool {
+        self.cases
+            .iter()
+            .any(|c| c.verdict.ran() && c.verdict != Verdict::Error)
+    }
+
+    /// Rewrites every volatile value so that two runs against the same target produce identical
+    /// reports: clears [`Report::run`], zeroes durations, replaces node ids and URLs with
+    /// placeholders, numbers request ids per case in order of appearance and masks the values of
+    /// LSP-generated keys (promises, timestamps, order ids, SCIDs, invoices) in transcripts.
+    pub fn normalize(&mut self) {
+        let mut secrets: Vec<(String, String)> = Vec::new();
+        if let Some(node) = self.target.node_id.take() {
+            secrets.push((node, "<target-node-id>".into()));
+            self.target.node_id = Some("<target-node-id>".into());
+        }
+        if let Some(url) = self.target.url.take() {
+            secrets.push((url, "<target-url>".into()));
+            self.target.url = Some("<target-url>".into());
+        }
+        if let Some(node) = self.run.runner_node_id.take() {
+            secrets.push((node, "<runner-node-id>".into()));
+        }
+        self.run = RunInfo::default();
+        for case in &mut self.cases {
+            case.duration_ms = 0;
+            let mut ids: Vec<String> = Vec::new();
+            for entry in &mut case.transcript {
+                entry.payload = normalize_payload(&entry.payload, &mut ids, &secrets);
+            }
+            for (secret, placeholder) in &secrets {
+                case.message = case.message.replace(secret, placeholder);
+            }
+        }
+    }
+}
+
+fn normalize_payload(payload: &str, ids: &mut Vec<String>, secrets: &[(String, String)]) -> String {
+    let mut text = payload.to_owned();
+    for (secret, placeholder) in secrets {
+        text = text.replace(secret, placeholder);
+    }
+    let Ok(mut value) = serde_json::from_str::<Value>(text.trim()) else {
+        return text;
+    };
+    let Value::Object(map) = &mut value else {
+        return text;
+    };
+    if let Some(Value::String(id)) = map.get_mut("id") {
+        let index = match ids.iter().position(|known| known == id) {
+            Some(i) => i,
+            None => {
+                ids.push(id.clone());
+                ids.len() - 1
+            }
+        };
+        *id = format!("<id-{}>", index + 1);
+    }
+    mask_volatile(&mut value);
+    // Keep the original bytes when nothing volatile was inside (they may be deliberately odd).
+    let rewritten = value.to_string();
+    match serde_json::from_str::<Value>(text.trim()) {
+        Ok(original) if original == value => text,
+        _ => rewritten,
+    }
+}
+
+fn mask_volatile(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map.iter_mut() {
+                if VOLATILE_KEYS.contains(&key.as_str()) && (inner.is_string() || inner.is_number())
+                {
+                    *inner = Value::String(format!("<{key}>"));
+                } else {
+                    mask_volatile(inner);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_volatile),
+        _ => {}
+    }
+}
+
+/// Writes bytes as text for a transcript: UTF-8 as is, other bytes as `\xNN`.
+pub fn payload_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for ch in chunk.valid().chars() {
+            if ch == '\0' {
+                out.push_str("\\x00");
+            } else {
+                out.push(ch);
+            }
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,207 @@
+//! Wire validation of every message the target sends: the LSPS0 envelope rules, then the
+//! JSON Schema of `spec/schemas` for the method the message answers (anchors.md B.8 #11).
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/schemas.rs"));
+}
+
+/// A problem found in a received message: (rule tag, description).
+pub type Finding = (&'static str, String);
+
+/// Compiled schemas keyed by file name (relative to `spec/schemas`).
+pub struct SchemaSet {
+    validators: BTreeMap<String, jsonschema::Validator>,
+    /// Schemas that did not compile (reported once per run as a harness problem).
+    pub broken: Vec<String>,
+}
+
+impl std::fmt::Debug for SchemaSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SchemaSet")
+            .field("schemas", &self.validators.keys().collect::<Vec<_>>())
+            .field("broken", &self.broken)
+            .finish()
+    }
+}
+
+impl SchemaSet {
+    /// The schemas embedded at build time.
+    pub fn embedded() -> SchemaSet {
+        SchemaSet::from_files(embedded::EMBEDDED.iter().map(|(n, t)| (*n, *t)))
+    }
+
+    /// Compiles `(relative path, text)` pairs. Every schema is also registered as a resource
+    /// under its `$id` (if any) so schemas may `$ref` each other.
+    pub fn from_files<'a>(files: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> SchemaSet {
+        let mut parsed: Vec<(String, Value)> = Vec::new();
+        let mut broken = Vec::new();
+        for (name, text) in files {
+            match serde_json::from_str::<Value>(text) {
+                Ok(v) => parsed.push((name.to_owned(), v)),
+                Err(e) => broken.push(format!("{name}: {e}")),
+            }
+        }
+        let mut validators = BTreeMap::new();
+        for (name, schema) in &parsed {
+            let mut options = jsonschema::options();
+            for (other_name, other) in &parsed {
+                let uri = match other.get("$id").and_then(Value::as_str) {
+                    Some(id) => id.to_owned(),
+                    None => format!("urn:lsps-spec:{other_name}"),
+                };
+                if let Ok(resource) = jsonschema::Resource::from_contents(other.clone()) {
+                    options = options.with_resource(uri, resource);
+                }
+            }
+            match options.build(schema) {
+                Ok(v) => {
+                    validators.insert(name.clone(), v);
+                }
+                Err(e) => broken.push(format!("{name}: {e}")),
+            }
+        }
+        SchemaSet { validators, broken }
+    }
+
+    /// Number of compiled schemas.
+    pub fn len(&self) -> usize {
+        self.validators.len()
+    }
+
+    /// Whether no schema is available.
+    pub fn is_empty(&self) -> bool {
+        self.validators.is_empty()
+    }
+
+    /// Names of the compiled schemas.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.validators.keys().map(String::as_str)
+    }
+
+    fn validate(&self, name: &str, instance: &Value, what: &str, out: &mut Vec<Finding>) {
+        if let Some(validator) = self.validators.get(name) {
+            for error in validator.iter_errors(instance) {
+                out.push((
+                    "schema",
+                    format!("{what} violates {name} at `{}`: {error}", error.instance_path),
+                ));
+            }
+        }
+    }
+
+    /// Returns every problem with a message received from the target. `method` is the method
+    /// of the request it answers, when known.
+    pub fn check_message(&self, message: &Value, method: Option<&str>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let Value::Object(map) = message else {
+            out.push(("envelope", "LSPS0-R17: the message is not a single JSON object".into()));
+            return out;
+        };
+        if map.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+            out.push(("envelope", "LSPS0-R7: `jsonrpc` is not \"2.0\"".into()));
+        }
+        let has_id = map.contains_key("id");
+        match (map.get("result"), map.get("error")) {
+            (Some(_), Some(_)) => out.push(("envelope", "LSPS0-R7: both `result` and `error`".into())),
+            (Some(result), None) => {
+                if !has_id {
+                    out.push(("envelope", "LSPS0-R7: a response without `id`".into()));
+                }
+                if !result.is_object() {
+                    out.push(("envelope", "LSPS0-R24: `result` is not a JSON object".into()));
+                } else if let Some(method) = method {
+                    self.validate(
+                        &format!("{method}.result.json"),
+                        result,
+                        &format!("{method} result"),
+                        &mut out,
+                    );
+                }
+            }
+            (None, Some(error)) => {
+                if !has_id {
+                    out.push(("envelope", "LSPS0-R7: an error response without `id`".into()));
+                }
+                self.check_error(error, &mut out);
+            }
+            (None, None) => {
+                if map.contains_key("method") && !has_id {
+                    if !map.get("params").is_some_and(Value::is_object) {
+                        out.push(("envelope", "LSPS0-R17: a notification without by-name `params`".into()));
+                    }
+                } else {
+                    out.push(("envelope", "LSPS0-R7: neither a response nor a notification".into()));
+                }
+            }
+        }
+        match map.get("id") {
+            None | Some(Value::Null) | Some(Value::String(_)) => {}
+            Some(other) => out.push((
+                "envelope",
+                format!("LSPS0-R7: `id` is {other}, not a string or null"),
+            )),
+        }
+        out
+    }
+
+    fn check_error(&self, error: &Value, out: &mut Vec<Finding>) {
+        let Value::Object(err) = error else {
+            out.push(("envelope", "LSPS0-R18: `error` is not an object".into()));
+            return;
+        };
+        let code = err.get("code").and_then(Value::as_i64);
+        if code.is_none() {
+            out.push(("envelope", "LSPS0-R18: `error.code` is not an integer".into()));
+        }
+        if !err.get("message").is_some_and(Value::is_string) {
+            out.push(("envelope", "LSPS0-R18: `error.message` is not a string".into()));
+        }
+        match err.get("data") {
+            None => {}
+            Some(Value::Object(_)) => {
+                if let Some(code) = code {
+                    let data = &err["data"];
+                    for candidate in error_data_schema_names(code) {
+                        if self.validators.contains_key(&candidate) {
+                            self.validate(
+                                &candidate,
+                                data,
+                                &format!("error {code} data"),
+                                out,
+                            );
+                            break;
+                        }
+                    }
+                }
+            }
+            Some(other) => out.push((
+                "LSPS0-R22",
+                format!("`error.data` is {}, not an object", json_kind(other)),
+            )),
+        }
+    }
+}
+
+/// File names under which an `error.data` schema for `code` may be stored.
+fn error_data_schema_names(code: i64) -> Vec<String> {
+    vec![
+        format!("errors/{code}.data.json"),
+        format!("error.{code}.data.json"),
+        format!("errors/{code}.json"),
+    ]
+}
+
+/// `null`, `a string`, ... for messages.
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,118 @@
+//! Wire rules checked on every received message, beside the schemas: error-code ranges
+//! (LSPS0-R32), amounts as decimal strings (LSPS0-R49), SCID format (LSPS0-R53) and strict
+//! datetimes (LSPS0-R58). Parsing goes through `lsps-core` types.
+
+use crate::schema::Finding;
+use lsps_core::types::{Datetime, DatetimeMode, Msat, Scid};
+use serde_json::Value;
+
+const DATETIME_KEYS: &[&str] = &["created_at", "expires_at", "funded_at", "valid_until"];
+const SCID_KEYS: &[&str] = &["jit_channel_scid"];
+
+/// Every wire-rule problem in `message` (the reply to `method`, when known).
+pub fn scan(message: &Value, method: Option<&str>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let (Some(method), Some(code)) = (
+        method,
+        message
+            .get("error")
+            .and_then(|e| e.get("code"))
+            .and_then(Value::as_i64),
+    ) && !code_in_range(method, code)
+    {
+        out.push((
+            "LSPS0-R32",
+            format!("error code {code} from {method} is outside its LSPS range"),
+        ));
+    }
+    if let Some(result) = message.get("result") {
+        walk(result, "result", &mut out);
+    }
+    out
+}
+
+/// LSPS0: JSON-RPC reserved codes (-32768..-32000), `client_rejected` (1), or the method's
+/// own block 100·N..100·N+99.
+pub fn code_in_range(method: &str, code: i64) -> bool {
+    if (-32768..=-32000).contains(&code) || code == 1 {
+        return true;
+    }
+    let n = method
+        .strip_prefix("lsps")
+        .and_then(|rest| rest.split('.').next())
+        .and_then(|n| n.parse::<i64>().ok());
+    match n {
+        Some(n) => (100 * n..=100 * n + 99).contains(&code),
+        None => false,
+    }
+}
+
+fn walk(value: &Value, path: &str, out: &mut Vec<Finding>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                let here = format!("{path}.{key}");
+                if (key.ends_with("_sat") || key.ends_with("_msat")) && !inner.is_null() {
+                    let ok = inner.as_str().is_some_and(|s| s.parse::<Msat>().is_ok());
+                    if !ok {
+                        out.push((
+                            "LSPS0-R49",
+                            format!("{here} is {inner}, not a decimal string within u64"),
+                        ));
+                    }
+                } else if DATETIME_KEYS.contains(&key.as_str()) && !inner.is_null() {
+                    let ok = inner
+                        .as_str()
+                        .is_some_and(|s| Datetime::parse(s, DatetimeMode::Strict).is_ok());
+                    if !ok {
+                        out.push((
+                            "LSPS0-R58",
+                            format!("{here} is {inner}, not YYYY-MM-DDThh:mm:ss.sssZ"),
+                        ));
+                    }
+                } else if SCID_KEYS.contains(&key.as_str()) {
+                    let ok = inner.as_str().is_some_and(|s| s.parse::<Scid>().is_ok());
+                    if !ok {
+                        out.push(("LSPS0-R53", format!("{here} is {inner}, not an LSPS0.scid")));
+                    }
+                }
+                walk(inner, &here, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                walk(item, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn code_ranges() {
+        assert!(code_in_range("lsps2.buy", 201));
+        assert!(code_in_range("lsps2.buy", -32602));
+        assert!(code_in_range("lsps1.create_order", 1));
+        assert!(!code_in_range("lsps2.buy", 101));
+        assert!(!code_in_range("lsps0.list_protocols", 100));
+    }
+
+    #[test]
+    fn finds_amounts_datetimes_scids() {
+        let msg = json!({"jsonrpc":"2.0","id":"x","result":{
+            "a_sat": 5, "b_msat": "7", "created_at": "2026-01-01T00:00:00Z",
+            "jit_channel_scid": "1x2x3", "inner": [{"valid_until": "2026-01-01T00:00:00.000Z"}]}});
+        let rules: Vec<&str> = scan(&msg, Some("lsps1.get_info")).iter().map(|f| f.0).collect();
+        assert_eq!(rules, vec!["LSPS0-R49", "LSPS0-R58"]);
+        let bad_scid = json!({"result":{"jit_channel_scid": "1:2:3"}});
+        assert_eq!(scan(&bad_scid, None)[0].0, "LSPS0-R53");
+        let err = json!({"error":{"code":101,"message":"x"}});
+        assert_eq!(scan(&err, Some("lsps2.buy"))[0].0, "LSPS0-R32");
+    }
+}
