@@ -1,0 +1,272 @@
+//! Typed requests and responses and their canonical encoding.
+
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use super::{ErrorObject, Method, RequestId};
+use crate::{lsps0, lsps1, lsps2};
+
+/// Typed params of a request, one variant per method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestParams {
+    /// `lsps0.list_protocols`
+    Lsps0ListProtocols(lsps0::ListProtocolsRequest),
+    /// `lsps1.get_info`
+    Lsps1GetInfo(lsps1::GetInfoRequest),
+    /// `lsps1.create_order`
+    Lsps1CreateOrder(lsps1::CreateOrderRequest),
+    /// `lsps1.get_order`
+    Lsps1GetOrder(lsps1::GetOrderRequest),
+    /// `lsps2.get_info`
+    Lsps2GetInfo(lsps2::GetInfoRequest),
+    /// `lsps2.buy`
+    Lsps2Buy(lsps2::BuyRequest),
+}
+
+impl RequestParams {
+    /// The method these params belong to.
+    pub const fn method(&self) -> Method {
+        match self {
+            RequestParams::Lsps0ListProtocols(_) => Method::Lsps0ListProtocols,
+            RequestParams::Lsps1GetInfo(_) => Method::Lsps1GetInfo,
+            RequestParams::Lsps1CreateOrder(_) => Method::Lsps1CreateOrder,
+            RequestParams::Lsps1GetOrder(_) => Method::Lsps1GetOrder,
+            RequestParams::Lsps2GetInfo(_) => Method::Lsps2GetInfo,
+            RequestParams::Lsps2Buy(_) => Method::Lsps2Buy,
+        }
+    }
+}
+
+impl Serialize for RequestParams {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RequestParams::Lsps0ListProtocols(p) => p.serialize(s),
+            RequestParams::Lsps1GetInfo(p) => p.serialize(s),
+            RequestParams::Lsps1CreateOrder(p) => p.serialize(s),
+            RequestParams::Lsps1GetOrder(p) => p.serialize(s),
+            RequestParams::Lsps2GetInfo(p) => p.serialize(s),
+            RequestParams::Lsps2Buy(p) => p.serialize(s),
+        }
+    }
+}
+
+macro_rules! from_params {
+    ($($variant:ident($ty:ty)),* $(,)?) => {$(
+        impl From<$ty> for RequestParams {
+            fn from(p: $ty) -> Self {
+                RequestParams::$variant(p)
+            }
+        }
+    )*};
+}
+from_params!(
+    Lsps0ListProtocols(lsps0::ListProtocolsRequest),
+    Lsps1GetInfo(lsps1::GetInfoRequest),
+    Lsps1CreateOrder(lsps1::CreateOrderRequest),
+    Lsps1GetOrder(lsps1::GetOrderRequest),
+    Lsps2GetInfo(lsps2::GetInfoRequest),
+    Lsps2Buy(lsps2::BuyRequest),
+);
+
+/// Typed result of a successful response, one variant per method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponseResult {
+    /// `lsps0.list_protocols`
+    Lsps0ListProtocols(lsps0::ListProtocolsResult),
+    /// `lsps1.get_info`
+    Lsps1GetInfo(lsps1::GetInfoResult),
+    /// `lsps1.create_order`
+    Lsps1CreateOrder(lsps1::OrderResult),
+    /// `lsps1.get_order`
+    Lsps1GetOrder(lsps1::OrderResult),
+    /// `lsps2.get_info`
+    Lsps2GetInfo(lsps2::GetInfoResult),
+    /// `lsps2.buy`
+    Lsps2Buy(lsps2::BuyResult),
+}
+
+impl ResponseResult {
+    /// The method this result answers.
+    pub const fn method(&self) -> Method {
+        match self {
+            ResponseResult::Lsps0ListProtocols(_) => Method::Lsps0ListProtocols,
+            ResponseResult::Lsps1GetInfo(_) => Method::Lsps1GetInfo,
+            ResponseResult::Lsps1CreateOrder(_) => Method::Lsps1CreateOrder,
+            ResponseResult::Lsps1GetOrder(_) => Method::Lsps1GetOrder,
+            ResponseResult::Lsps2GetInfo(_) => Method::Lsps2GetInfo,
+            ResponseResult::Lsps2Buy(_) => Method::Lsps2Buy,
+        }
+    }
+}
+
+impl Serialize for ResponseResult {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ResponseResult::Lsps0ListProtocols(r) => r.serialize(s),
+            ResponseResult::Lsps1GetInfo(r) => r.serialize(s),
+            ResponseResult::Lsps1CreateOrder(r) | ResponseResult::Lsps1GetOrder(r) => {
+                r.serialize(s)
+            }
+            ResponseResult::Lsps2GetInfo(r) => r.serialize(s),
+            ResponseResult::Lsps2Buy(r) => r.serialize(s),
+        }
+    }
+}
+
+macro_rules! from_result {
+    ($($variant:ident($ty:ty)),* $(,)?) => {$(
+        impl From<$ty> for ResponseResult {
+            fn from(r: $ty) -> Self {
+                ResponseResult::$variant(r)
+            }
+        }
+    )*};
+}
+// `lsps1::OrderResult` answers two methods, so it has no `From`: pick the variant.
+from_result!(
+    Lsps0ListProtocols(lsps0::ListProtocolsResult),
+    Lsps1GetInfo(lsps1::GetInfoResult),
+    Lsps2GetInfo(lsps2::GetInfoResult),
+    Lsps2Buy(lsps2::BuyResult),
+);
+
+/// A typed JSON-RPC request (client → LSP). LSPS0 requires a string id: there are no
+/// client notifications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The request id.
+    pub id: RequestId,
+    /// Method and typed params.
+    pub params: RequestParams,
+}
+
+#[derive(Serialize)]
+struct RequestWire<'a> {
+    jsonrpc: &'static str,
+    id: &'a RequestId,
+    method: &'static str,
+    params: &'a RequestParams,
+}
+
+impl Request {
+    /// A request with `id` and `params`.
+    pub fn new(id: RequestId, params: impl Into<RequestParams>) -> Self {
+        Self {
+            id,
+            params: params.into(),
+        }
+    }
+
+    /// The method, from the params.
+    pub const fn method(&self) -> Method {
+        self.params.method()
+    }
+
+    /// Canonical encoding: `{"jsonrpc":"2.0","id":…,"method":…,"params":{…}}`, compact, keys in
+    /// a fixed order, printable characters never `\u`-escaped.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let wire = RequestWire {
+            jsonrpc: "2.0",
+            id: &self.id,
+            method: self.method().name(),
+            params: &self.params,
+        };
+        // Serializing these types cannot fail: all map keys are strings and no value is a
+        // non-finite float. The empty fallback is unreachable.
+        serde_json::to_vec(&wire).unwrap_or_default()
+    }
+}
+
+/// A JSON-RPC response (LSP → client): a typed result or an error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    /// The request id; `None` is written as JSON `null` (the -32700 reply, or when the id of
+    /// an invalid request could not be read).
+    pub id: Option<RequestId>,
+    /// Result or error.
+    pub body: Result<ResponseResult, ErrorObject>,
+}
+
+#[derive(Serialize)]
+struct OkWire<'a> {
+    jsonrpc: &'static str,
+    id: &'a Option<RequestId>,
+    result: &'a ResponseResult,
+}
+
+#[derive(Serialize)]
+struct ErrWire<'a> {
+    jsonrpc: &'static str,
+    id: &'a Option<RequestId>,
+    error: &'a ErrorObject,
+}
+
+/// The -32603 reply with `id: null`, used if encoding ever failed (it cannot for these types).
+const INTERNAL_ERROR_REPLY: &[u8] =
+    br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Internal error"}}"#;
+
+impl Response {
+    /// A successful response.
+    pub fn result(id: RequestId, result: impl Into<ResponseResult>) -> Self {
+        Self {
+            id: Some(id),
+            body: Ok(result.into()),
+        }
+    }
+
+    /// An error response.
+    pub fn error(id: Option<RequestId>, error: ErrorObject) -> Self {
+        Self {
+            id,
+            body: Err(error),
+        }
+    }
+
+    /// Canonical encoding: `{"jsonrpc":"2.0","id":…,"result":{…}}` or
+    /// `{"jsonrpc":"2.0","id":…,"error":{"code":…,"message":…,"data":{…}}}`; compact, keys in
+    /// a fixed order, `error.data` always an object or absent.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let out = match &self.body {
+            Ok(result) => serde_json::to_vec(&OkWire {
+                jsonrpc: "2.0",
+                id: &self.id,
+                result,
+            }),
+            Err(error) => serde_json::to_vec(&ErrWire {
+                jsonrpc: "2.0",
+                id: &self.id,
+                error,
+            }),
+        };
+        out.unwrap_or_else(|_| INTERNAL_ERROR_REPLY.to_vec())
+    }
+}
+
+/// A JSON-RPC notification (no id). No LSPS0/1/2 notification exists; clients must ignore
+/// unknown ones, so they are kept untyped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// Method name.
+    pub method: String,
+    /// By-name params (`{}` when absent).
+    pub params: Map<String, Value>,
+}
+
+#[derive(Serialize)]
+struct NotificationWire<'a> {
+    jsonrpc: &'static str,
+    method: &'a str,
+    params: &'a Map<String, Value>,
+}
+
+impl Notification {
+    /// Canonical encoding: `{"jsonrpc":"2.0","method":…,"params":{…}}`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let wire = NotificationWire {
+            jsonrpc: "2.0",
+            method: &self.method,
+            params: &self.params,
+        };
+        serde_json::to_vec(&wire).unwrap_or_default()
+    }
+}
