@@ -240,8 +240,36 @@ pub struct VectorFile {
     /// LSP-side state the outcome depends on (business errors), see `spec/README.md`.
     #[serde(default)]
     pub context: Option<serde_json::Value>,
+    /// `false` for a payload that readers accept but that breaks a writer rule the schemas
+    /// encode (the test then requires the schema to reject it). Default `true`.
+    #[serde(default)]
+    pub schema_valid: Option<bool>,
     /// The expected outcome.
     pub expect: serde_json::Value,
+}
+
+impl VectorFile {
+    /// The raw payload bytes (from `payload` or `payload_hex`).
+    pub fn payload_bytes(&self) -> Result<Vec<u8>> {
+        match (&self.payload, &self.payload_hex) {
+            (Some(text), None) => Ok(text.as_bytes().to_vec()),
+            (None, Some(hex)) => decode_hex(hex),
+            _ => bail!("a vector needs exactly one of `payload` and `payload_hex`"),
+        }
+    }
+}
+
+fn decode_hex(hex: &str) -> Result<Vec<u8>> {
+    if hex.len() % 2 != 0 {
+        bail!("odd-length payload_hex");
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(hex.get(i..i + 2).unwrap_or(""), 16)
+                .with_context(|| format!("bad hex at {i}"))
+        })
+        .collect()
 }
 
 /// A vector file together with where it was read from.
