@@ -1,0 +1,512 @@
+//! The embedded regtest chain (devchain.md): blocks are built, ground to regtest difficulty and
+//! fed to the listeners in-process; blocks are appended to a file so a restart sees the same
+//! chain its persisted LDK state was synced to.
+//!
+//! The mempool checks inputs exist (UTXO set or mempool), no double spend, coinbase maturity,
+//! value out ≤ value in. It does not run script verification (devchain.md used
+//! libbitcoinconsensus; it needs a C++ build and is left for the channel-flow step).
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bitcoin::absolute::LockTime;
+use bitcoin::block::{Header, Version as BlockVersion};
+use bitcoin::consensus::{deserialize, serialize};
+use bitcoin::hashes::Hash;
+use bitcoin::script::Builder;
+use bitcoin::transaction::Version as TxVersion;
+use bitcoin::{
+    Amount, Block, BlockHash, CompactTarget, Network, OutPoint, ScriptBuf, Sequence, Transaction,
+    TxIn, TxMerkleNode, TxOut, Txid, Witness,
+};
+
+use super::{ChainListener, ChainSource};
+
+/// Coinbase outputs are spendable from 100 blocks after the block that created them.
+const COINBASE_MATURITY: u32 = 100;
+
+/// Why the mempool refused a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MempoolReject {
+    /// Already in the mempool or the chain (LDK re-broadcasts; not an error for callers).
+    #[error("already known")]
+    AlreadyKnown,
+    /// An input is spent by another mempool transaction.
+    #[error("double spend in mempool")]
+    DoubleSpendInMempool,
+    /// An input does not exist (or is spent on chain).
+    #[error("missing input {0}")]
+    MissingInput(OutPoint),
+    /// An input is a coinbase output younger than 100 blocks.
+    #[error("immature coinbase")]
+    ImmatureCoinbase,
+    /// Outputs exceed inputs.
+    #[error("outputs exceed inputs")]
+    ValueOut,
+}
+
+#[derive(Clone)]
+struct Utxo {
+    output: TxOut,
+    height: u32,
+    coinbase: bool,
+}
+
+struct State {
+    blocks: Vec<Block>,
+    utxos: HashMap<OutPoint, Utxo>,
+    confirmed: HashSet<Txid>,
+    mempool: Vec<Transaction>,
+    mempool_spent: HashSet<OutPoint>,
+    file: Option<File>,
+}
+
+/// The embedded regtest chain.
+pub struct DevChain {
+    state: Mutex<State>,
+    listeners: Mutex<Vec<Arc<dyn ChainListener>>>,
+    /// Broadcasts arrive here first so LDK can broadcast from inside `block_connected` while the
+    /// chain is locked; they are validated before the next block and on [`DevChain::flush`].
+    queued: Mutex<Vec<Transaction>>,
+    path: Option<PathBuf>,
+}
+
+fn now_secs() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+        .unwrap_or(0)
+}
+
+impl DevChain {
+    /// A chain with only the regtest genesis block, not persisted.
+    pub fn in_memory() -> Self {
+        Self::from_blocks(
+            vec![bitcoin::constants::genesis_block(Network::Regtest)],
+            None,
+            None,
+        )
+    }
+
+    /// Open the chain stored in `dir` (created with only genesis if absent).
+    pub fn open(dir: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("blocks.dat");
+        let mut blocks = vec![bitcoin::constants::genesis_block(Network::Regtest)];
+        if path.exists() {
+            let mut bytes = Vec::new();
+            File::open(&path)?.read_to_end(&mut bytes)?;
+            let mut rest = bytes.as_slice();
+            while rest.len() >= 4 {
+                let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+                if rest.len() < 4 + len {
+                    // A torn final append (crash mid-write): the block was never fed to anyone
+                    // durable after it, drop it.
+                    break;
+                }
+                let block: Block = deserialize(&rest[4..4 + len]).map_err(|e| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+                })?;
+                blocks.push(block);
+                rest = &rest[4 + len..];
+            }
+        }
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        Ok(Self::from_blocks(blocks, Some(file), Some(path)))
+    }
+
+    fn from_blocks(blocks: Vec<Block>, file: Option<File>, path: Option<PathBuf>) -> Self {
+        let mut state = State {
+            blocks: Vec::new(),
+            utxos: HashMap::new(),
+            confirmed: HashSet::new(),
+            mempool: Vec::new(),
+            mempool_spent: HashSet::new(),
+            file,
+        };
+        for (height, block) in blocks.into_iter().enumerate() {
+            apply_to_utxos(&mut state, &block, height as u32);
+            state.blocks.push(block);
+        }
+        Self {
+            state: Mutex::new(state),
+            listeners: Mutex::new(Vec::new()),
+            queued: Mutex::new(Vec::new()),
+            path,
+        }
+    }
+
+    /// Where the chain is stored, if it is.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Validate queued broadcasts into the mempool. Rejections are logged, never fatal
+    /// (devchain.md pitfall 3).
+    pub fn flush(&self) {
+        let queued: Vec<Transaction> = match self.queued.lock() {
+            Ok(mut q) => std::mem::take(&mut *q),
+            Err(_) => return,
+        };
+        if queued.is_empty() {
+            return;
+        }
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        for tx in queued {
+            match accept(&mut state, tx) {
+                Ok(txid) => tracing::debug!(%txid, "devchain: tx accepted to mempool"),
+                Err(MempoolReject::AlreadyKnown) => {}
+                Err(e) => tracing::warn!("devchain: tx rejected: {e}"),
+            }
+        }
+    }
+
+    /// Submit a transaction and get the mempool's verdict directly.
+    pub fn submit(&self, tx: Transaction) -> Result<Txid, MempoolReject> {
+        self.flush();
+        let mut state = self.state.lock().map_err(|_| MempoolReject::ValueOut)?;
+        accept(&mut state, tx)
+    }
+
+    /// Number of transactions waiting in the mempool.
+    pub fn mempool_len(&self) -> usize {
+        self.state.lock().map(|s| s.mempool.len()).unwrap_or(0)
+    }
+
+    /// Mine `count` blocks paying the coinbase to `coinbase_script`, feeding each to every
+    /// listener in order (devchain.md pitfall 5: one block at a time, under the chain lock).
+    pub fn mine(&self, count: u32, coinbase_script: &ScriptBuf) -> std::io::Result<Vec<BlockHash>> {
+        let mut hashes = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            self.flush();
+            let mut state = self
+                .state
+                .lock()
+                .map_err(|_| std::io::Error::other("devchain lock poisoned"))?;
+            let height = state.blocks.len() as u32;
+            let block = build_block(&state, height, coinbase_script);
+            if let Some(file) = state.file.as_mut() {
+                let bytes = serialize(&block);
+                let mut record = Vec::with_capacity(4 + bytes.len());
+                record.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+                record.extend_from_slice(&bytes);
+                file.write_all(&record)?;
+                file.sync_data()?;
+            }
+            apply_to_utxos(&mut state, &block, height);
+            state.mempool.clear();
+            state.mempool_spent.clear();
+            state.blocks.push(block.clone());
+            let listeners: Vec<_> = self.listeners.lock().map(|l| l.clone()).unwrap_or_default();
+            for listener in &listeners {
+                listener.block_connected(&block, height);
+            }
+            drop(state);
+            hashes.push(block.block_hash());
+        }
+        Ok(hashes)
+    }
+}
+
+impl ChainSource for DevChain {
+    fn network(&self) -> Network {
+        Network::Regtest
+    }
+
+    fn tip(&self) -> (BlockHash, u32) {
+        match self.state.lock() {
+            Ok(state) => match state.blocks.last() {
+                Some(b) => (b.block_hash(), state.blocks.len() as u32 - 1),
+                None => (
+                    bitcoin::constants::genesis_block(Network::Regtest).block_hash(),
+                    0,
+                ),
+            },
+            Err(_) => (
+                bitcoin::constants::genesis_block(Network::Regtest).block_hash(),
+                0,
+            ),
+        }
+    }
+
+    fn blocks_after(&self, after: u32) -> Vec<(u32, Block)> {
+        let Ok(state) = self.state.lock() else {
+            return Vec::new();
+        };
+        state
+            .blocks
+            .iter()
+            .enumerate()
+            .skip(after as usize + 1)
+            .map(|(h, b)| (h as u32, b.clone()))
+            .collect()
+    }
+
+    fn subscribe(&self, listener: Arc<dyn ChainListener>) {
+        if let Ok(mut listeners) = self.listeners.lock() {
+            listeners.push(listener);
+        }
+    }
+
+    fn broadcast(&self, tx: &Transaction) {
+        if let Ok(mut q) = self.queued.lock() {
+            q.push(tx.clone());
+        }
+    }
+}
+
+fn apply_to_utxos(state: &mut State, block: &Block, height: u32) {
+    for (i, tx) in block.txdata.iter().enumerate() {
+        let coinbase = i == 0;
+        if !coinbase {
+            for input in &tx.input {
+                state.utxos.remove(&input.previous_output);
+            }
+        }
+        let txid = tx.compute_txid();
+        for (vout, output) in tx.output.iter().enumerate() {
+            state.utxos.insert(
+                OutPoint {
+                    txid,
+                    vout: vout as u32,
+                },
+                Utxo {
+                    output: output.clone(),
+                    height,
+                    coinbase,
+                },
+            );
+        }
+        state.confirmed.insert(txid);
+    }
+}
+
+fn accept(state: &mut State, tx: Transaction) -> Result<Txid, MempoolReject> {
+    let txid = tx.compute_txid();
+    if state.confirmed.contains(&txid) || state.mempool.iter().any(|t| t.compute_txid() == txid) {
+        return Err(MempoolReject::AlreadyKnown);
+    }
+    let tip_height = state.blocks.len() as u32 - 1;
+    let mut value_in = Amount::ZERO;
+    for input in &tx.input {
+        if state.mempool_spent.contains(&input.previous_output) {
+            return Err(MempoolReject::DoubleSpendInMempool);
+        }
+        let prev = if let Some(utxo) = state.utxos.get(&input.previous_output) {
+            if utxo.coinbase && tip_height + 1 < utxo.height + COINBASE_MATURITY {
+                return Err(MempoolReject::ImmatureCoinbase);
+            }
+            utxo.output.value
+        } else if let Some(parent) = state
+            .mempool
+            .iter()
+            .find(|t| t.compute_txid() == input.previous_output.txid)
+        {
+            parent
+                .output
+                .get(input.previous_output.vout as usize)
+                .map(|o| o.value)
+                .ok_or(MempoolReject::MissingInput(input.previous_output))?
+        } else {
+            return Err(MempoolReject::MissingInput(input.previous_output));
+        };
+        value_in = value_in.checked_add(prev).ok_or(MempoolReject::ValueOut)?;
+    }
+    let value_out = tx
+        .output
+        .iter()
+        .try_fold(Amount::ZERO, |acc, o| acc.checked_add(o.value))
+        .ok_or(MempoolReject::ValueOut)?;
+    if value_out > value_in {
+        return Err(MempoolReject::ValueOut);
+    }
+    for input in &tx.input {
+        state.mempool_spent.insert(input.previous_output);
+    }
+    state.mempool.push(tx);
+    Ok(txid)
+}
+
+fn subsidy(height: u32) -> Amount {
+    // Regtest halves every 150 blocks.
+    let halvings = height / 150;
+    if halvings >= 64 {
+        Amount::ZERO
+    } else {
+        Amount::from_sat((50 * 100_000_000u64) >> halvings)
+    }
+}
+
+fn build_block(state: &State, height: u32, coinbase_script: &ScriptBuf) -> Block {
+    let Some(prev) = state.blocks.last() else {
+        return bitcoin::constants::genesis_block(Network::Regtest);
+    };
+    let mut fees = Amount::ZERO;
+    for tx in &state.mempool {
+        let value_in: Amount = tx
+            .input
+            .iter()
+            .filter_map(|i| {
+                state
+                    .utxos
+                    .get(&i.previous_output)
+                    .map(|u| u.output.value)
+                    .or_else(|| {
+                        state
+                            .mempool
+                            .iter()
+                            .find(|t| t.compute_txid() == i.previous_output.txid)
+                            .and_then(|t| t.output.get(i.previous_output.vout as usize))
+                            .map(|o| o.value)
+                    })
+            })
+            .sum();
+        let value_out: Amount = tx.output.iter().map(|o| o.value).sum();
+        fees += value_in.checked_sub(value_out).unwrap_or(Amount::ZERO);
+    }
+    let has_witness = state
+        .mempool
+        .iter()
+        .any(|t| t.input.iter().any(|i| !i.witness.is_empty()));
+    let mut coinbase = Transaction {
+        version: TxVersion::TWO,
+        lock_time: LockTime::ZERO,
+        input: vec![TxIn {
+            previous_output: OutPoint::null(),
+            // BIP34 height push plus OP_0 so the script is always ≥ 2 bytes.
+            script_sig: Builder::new()
+                .push_int(height as i64)
+                .push_int(0)
+                .into_script(),
+            sequence: Sequence::MAX,
+            witness: if has_witness {
+                Witness::from_slice(&[[0u8; 32]])
+            } else {
+                Witness::new()
+            },
+        }],
+        output: vec![TxOut {
+            value: subsidy(height) + fees,
+            script_pubkey: coinbase_script.clone(),
+        }],
+    };
+    let mut txdata = vec![coinbase.clone()];
+    txdata.extend(state.mempool.iter().cloned());
+    let mut block = Block {
+        header: Header {
+            version: BlockVersion::from_consensus(0x2000_0000),
+            prev_blockhash: prev.block_hash(),
+            merkle_root: TxMerkleNode::all_zeros(),
+            time: now_secs().max(prev.header.time + 1),
+            bits: CompactTarget::from_consensus(0x207f_ffff),
+            nonce: 0,
+        },
+        txdata,
+    };
+    if has_witness {
+        if let Some(witness_root) = block.witness_root() {
+            let commitment = Block::compute_witness_commitment(&witness_root, &[0u8; 32]);
+            let mut script = vec![0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed];
+            script.extend_from_slice(commitment.as_byte_array());
+            coinbase.output.push(TxOut {
+                value: Amount::ZERO,
+                script_pubkey: ScriptBuf::from(script),
+            });
+            block.txdata[0] = coinbase;
+        }
+    }
+    if let Some(root) = block.compute_merkle_root() {
+        block.header.merkle_root = root;
+    }
+    let target = block.header.target();
+    while block.header.validate_pow(target).is_err() {
+        block.header.nonce = block.header.nonce.wrapping_add(1);
+    }
+    block
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    struct Count(Mutex<Vec<u32>>);
+    impl ChainListener for Count {
+        fn block_connected(&self, _block: &Block, height: u32) {
+            self.0.lock().unwrap().push(height);
+        }
+    }
+
+    #[test]
+    fn blocks_are_valid_ordered_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = ScriptBuf::new_op_return([1u8; 4]);
+        let chain = DevChain::open(dir.path()).unwrap();
+        let seen = Arc::new(Count(Mutex::new(Vec::new())));
+        chain.subscribe(seen.clone());
+        chain.mine(3, &script).unwrap();
+        assert_eq!(*seen.0.lock().unwrap(), [1, 2, 3]);
+        let (tip, height) = chain.tip();
+        assert_eq!(height, 3);
+        for (h, b) in chain.blocks_after(0) {
+            assert!(b.check_merkle_root(), "height {h}");
+            b.header.validate_pow(b.header.target()).unwrap();
+        }
+        drop(chain);
+        let again = DevChain::open(dir.path()).unwrap();
+        assert_eq!(again.tip(), (tip, 3));
+        assert_eq!(again.blocks_after(1).len(), 2);
+    }
+
+    #[test]
+    fn mempool_rejects_bad_spends() {
+        let chain = DevChain::in_memory();
+        let script = ScriptBuf::new_op_return([2u8; 4]);
+        chain.mine(1, &script).unwrap();
+        let coinbase_txid = chain.blocks_after(0)[0].1.txdata[0].compute_txid();
+        let spend = |value: u64| Transaction {
+            version: TxVersion::TWO,
+            lock_time: LockTime::ZERO,
+            input: vec![TxIn {
+                previous_output: OutPoint {
+                    txid: coinbase_txid,
+                    vout: 0,
+                },
+                script_sig: ScriptBuf::new(),
+                sequence: Sequence::MAX,
+                witness: Witness::new(),
+            }],
+            output: vec![TxOut {
+                value: Amount::from_sat(value),
+                script_pubkey: script.clone(),
+            }],
+        };
+        assert_eq!(chain.submit(spend(1)), Err(MempoolReject::ImmatureCoinbase));
+        chain.mine(100, &script).unwrap();
+        assert_eq!(
+            chain.submit(spend(60 * 100_000_000)),
+            Err(MempoolReject::ValueOut)
+        );
+        assert!(chain.submit(spend(1_000)).is_ok());
+        assert_eq!(chain.submit(spend(1_000)), Err(MempoolReject::AlreadyKnown));
+        assert_eq!(
+            chain.submit(spend(2_000)),
+            Err(MempoolReject::DoubleSpendInMempool)
+        );
+        chain.mine(1, &script).unwrap();
+        assert_eq!(chain.mempool_len(), 0);
+        assert_eq!(
+            chain.submit(spend(3_000)),
+            Err(MempoolReject::MissingInput(OutPoint {
+                txid: coinbase_txid,
+                vout: 0
+            }))
+        );
+    }
+}

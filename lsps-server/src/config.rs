@@ -1,0 +1,257 @@
+//! Server configuration: a TOML file, overridden by flags and environment variables (see
+//! `main.rs`). Every field has a dev default so `lsps-server` with no arguments starts a
+//! working LSP on loopback.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Data directory: node seed, LDK state, dev chain, SQLite database.
+    pub data_dir: PathBuf,
+    /// BOLT8 listen address (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// HTTP/WebSocket listen address; `None` disables the HTTP binding.
+    pub http_listen: Option<SocketAddr>,
+    /// LSPS1 (channel purchase).
+    pub lsps1: Lsps1Config,
+    /// LSPS2 (JIT channels).
+    pub lsps2: Lsps2Config,
+    /// Request limits.
+    pub limits: Limits,
+    /// Deliberate violations to switch on (`faults` builds only; see `faults::ALL`).
+    pub faults: Vec<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("lsps-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 9735)),
+            http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9736))),
+            lsps1: Lsps1Config::default(),
+            lsps2: Lsps2Config::default(),
+            limits: Limits::default(),
+            faults: Vec::new(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Parse a TOML document; unknown keys are an error (typos must not be ignored silently).
+    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// A config for tests and the conformance runner's `--spawn-reference`: data in `data_dir`,
+    /// BOLT8 and HTTP on 127.0.0.1 with OS-assigned ports.
+    pub fn ephemeral(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            ..Self::default()
+        }
+    }
+}
+
+/// LSPS1 settings: the advertised options and how orders are priced.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Lsps1Config {
+    /// Whether LSPS1 is offered (listed by `list_protocols`, methods answered).
+    pub enabled: bool,
+    /// `min_required_channel_confirmations` advertised by `get_info`.
+    pub min_required_channel_confirmations: u16,
+    /// `min_funding_confirms_within_blocks`.
+    pub min_funding_confirms_within_blocks: u16,
+    /// `supports_zero_channel_reserve`.
+    pub supports_zero_channel_reserve: bool,
+    /// `max_channel_expiry_blocks`.
+    pub max_channel_expiry_blocks: u32,
+    /// `min_initial_client_balance_sat`.
+    pub min_initial_client_balance_sat: u64,
+    /// `max_initial_client_balance_sat`.
+    pub max_initial_client_balance_sat: u64,
+    /// `min_initial_lsp_balance_sat`.
+    pub min_initial_lsp_balance_sat: u64,
+    /// `max_initial_lsp_balance_sat`.
+    pub max_initial_lsp_balance_sat: u64,
+    /// `min_channel_balance_sat`.
+    pub min_channel_balance_sat: u64,
+    /// `max_channel_balance_sat`.
+    pub max_channel_balance_sat: u64,
+    /// Fixed part of an order's fee, in sat.
+    pub fee_base_sat: u64,
+    /// Proportional part of the fee, ppm of the channel size (lsp + client balance).
+    pub fee_ppm: u64,
+    /// How long the payment options of an order stay payable, in seconds.
+    pub payment_expiry_secs: u32,
+    /// Offer on-chain payment (only when the client gave a `refund_onchain_address`).
+    pub onchain_payment: bool,
+    /// `min_onchain_payment_confirmations` of the on-chain option.
+    pub min_onchain_payment_confirmations: u16,
+    /// Tokens accepted in `create_order`; any other provided token gets error 102.
+    pub accepted_tokens: Vec<String>,
+    /// Node ids (hex) refused with `client_rejected` (code 1).
+    pub rejected_peers: Vec<String>,
+}
+
+impl Default for Lsps1Config {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            min_required_channel_confirmations: 0,
+            min_funding_confirms_within_blocks: 6,
+            supports_zero_channel_reserve: false,
+            max_channel_expiry_blocks: 20_160,
+            min_initial_client_balance_sat: 0,
+            max_initial_client_balance_sat: 10_000_000,
+            min_initial_lsp_balance_sat: 10_000,
+            max_initial_lsp_balance_sat: 100_000_000,
+            min_channel_balance_sat: 50_000,
+            max_channel_balance_sat: 100_000_000,
+            fee_base_sat: 1_000,
+            fee_ppm: 5_000,
+            payment_expiry_secs: 3_600,
+            onchain_payment: true,
+            min_onchain_payment_confirmations: 1,
+            accepted_tokens: Vec::new(),
+            rejected_peers: Vec::new(),
+        }
+    }
+}
+
+/// One LSPS2 menu entry as configured; `valid_until` and `promise` are made per request.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MenuEntryConfig {
+    /// `min_fee_msat`.
+    pub min_fee_msat: u64,
+    /// `proportional` (ppm of the payment size).
+    pub proportional: u32,
+    /// `valid_until` is this many seconds after the `get_info` (≥ 600 per the spec's SHOULD).
+    pub valid_for_secs: u32,
+    /// `min_lifetime` in blocks.
+    pub min_lifetime: u32,
+    /// `max_client_to_self_delay` in blocks.
+    pub max_client_to_self_delay: u32,
+    /// `min_payment_size_msat`.
+    pub min_payment_size_msat: u64,
+    /// `max_payment_size_msat`.
+    pub max_payment_size_msat: u64,
+}
+
+/// LSPS2 settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Lsps2Config {
+    /// Whether LSPS2 is offered.
+    pub enabled: bool,
+    /// The fee menu, in the spec's required order (strictly increasing fees; checked at start).
+    pub menu: Vec<MenuEntryConfig>,
+    /// `lsp_cltv_expiry_delta` returned by `buy`.
+    pub cltv_expiry_delta: u32,
+    /// `client_trusts_lsp` returned by `buy`.
+    pub client_trusts_lsp: bool,
+    /// Tokens accepted by `get_info`; any other provided token gets error 200.
+    pub accepted_tokens: Vec<String>,
+    /// Check inbound liquidity ≥ `payment_size_msat` in `buy` (error 203 otherwise). Off by
+    /// default so a dev LSP without channels sells JIT channels of any size in the menu.
+    pub check_inbound_liquidity: bool,
+    /// Node ids (hex) refused with `client_rejected` (code 1).
+    pub rejected_peers: Vec<String>,
+    /// Hex of a 32-byte promise key; by default derived from the node seed, so promises stay
+    /// valid across restarts.
+    pub promise_secret_hex: Option<String>,
+}
+
+impl Default for Lsps2Config {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            menu: vec![
+                MenuEntryConfig {
+                    min_fee_msat: 546_000,
+                    proportional: 1_200,
+                    valid_for_secs: 3_600,
+                    min_lifetime: 1_008,
+                    max_client_to_self_delay: 2_016,
+                    min_payment_size_msat: 1_000_000,
+                    max_payment_size_msat: 4_000_000_000,
+                },
+                MenuEntryConfig {
+                    min_fee_msat: 1_092_000,
+                    proportional: 2_400,
+                    valid_for_secs: 3_600,
+                    min_lifetime: 1_008,
+                    max_client_to_self_delay: 2_016,
+                    min_payment_size_msat: 1_000_000,
+                    max_payment_size_msat: 4_000_000_000,
+                },
+            ],
+            cltv_expiry_delta: 144,
+            client_trusts_lsp: false,
+            accepted_tokens: Vec::new(),
+            check_inbound_liquidity: false,
+            rejected_peers: Vec::new(),
+            promise_secret_hex: None,
+        }
+    }
+}
+
+/// Request limits. Over a limit the request is answered with code 1 (`client_rejected`) and a
+/// message saying which limit; the peer is never muted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Requests of one peer being processed at once (awaiting a durable write).
+    pub max_pending_per_peer: usize,
+    /// Requests being processed at once over all peers.
+    pub max_pending_total: usize,
+    /// Sustained requests per second per peer (token bucket).
+    pub peer_requests_per_sec: u32,
+    /// Burst size of the per-peer bucket.
+    pub peer_burst: u32,
+    /// LSPS1 orders one peer may hold.
+    pub max_orders_per_peer: usize,
+    /// LSPS2 buys one peer may hold.
+    pub max_buys_per_peer: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_pending_per_peer: 64,
+            max_pending_total: 4_096,
+            peer_requests_per_sec: 5_000,
+            peer_burst: 10_000,
+            max_orders_per_peer: 10_000,
+            max_buys_per_peer: 10_000,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn toml_round_trip_and_unknown_keys() {
+        let config = ServerConfig::default();
+        let text = toml::to_string(&config).unwrap();
+        assert_eq!(ServerConfig::from_toml(&text).unwrap(), config);
+        let partial =
+            ServerConfig::from_toml("listen = \"127.0.0.1:1\"\n[lsps2]\ncltv_expiry_delta = 40\n")
+                .unwrap();
+        assert_eq!(partial.listen.port(), 1);
+        assert_eq!(partial.lsps2.cltv_expiry_delta, 40);
+        assert_eq!(partial.lsps2.menu.len(), 2);
+        assert!(ServerConfig::from_toml("lisen = \"127.0.0.1:1\"").is_err());
+    }
+}

@@ -1,0 +1,275 @@
+//! The one dispatcher behind every transport: decode, limit, handle, persist, answer.
+//!
+//! - Every payload gets the spec's answer; a peer is never muted (except by the
+//!   `mute-after-error` fault).
+//! - Over a limit (per-peer token bucket, per-peer and global in-flight requests) the request is
+//!   answered with code 1 `client_rejected` and a message naming the limit.
+//! - Requests without effects are answered inline; requests with effects (orders, buys) are
+//!   answered after the store has made them durable, then applied to the in-memory state.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bitcoin::secp256k1::PublicKey;
+use lsps_core::jsonrpc::{ErrorObject, Response};
+use lsps_core::types::NodeId;
+
+use crate::faults::Fault;
+use crate::service::{Ctx, Service, ServiceState, StoredRow};
+use crate::store::Store;
+use crate::transport::{Dispatch, Dispatched};
+
+/// Time and randomness for the handlers; injected so tests can pin them.
+pub trait Clock: Send + Sync + 'static {
+    /// Now, Unix milliseconds.
+    fn now_ms(&self) -> u64;
+    /// 16 fresh random bytes.
+    fn entropy(&self) -> [u8; 16];
+}
+
+/// The system clock and the OS RNG.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0)
+    }
+
+    fn entropy(&self) -> [u8; 16] {
+        rand::random()
+    }
+}
+
+#[derive(Debug)]
+struct PeerGate {
+    in_flight: usize,
+    tokens: f64,
+    refilled_at_ms: u64,
+    muted: bool,
+}
+
+struct Inner {
+    service: Service,
+    state: RwLock<ServiceState>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    peers: Mutex<HashMap<PublicKey, PeerGate>>,
+    in_flight_total: AtomicUsize,
+}
+
+/// Decrements the in-flight counters when a request is answered (or dropped).
+struct InFlight {
+    inner: Arc<Inner>,
+    peer: PublicKey,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.inner.in_flight_total.fetch_sub(1, Ordering::AcqRel);
+        if let Ok(mut peers) = self.inner.peers.lock() {
+            if let Some(gate) = peers.get_mut(&self.peer) {
+                gate.in_flight = gate.in_flight.saturating_sub(1);
+            }
+        }
+    }
+}
+
+/// The dispatcher; cheap to clone (shared inside).
+#[derive(Clone)]
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `service`, starting from `state`, persisting to `store`.
+    pub fn new(
+        service: Service,
+        state: ServiceState,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                service,
+                state: RwLock::new(state),
+                store,
+                clock,
+                peers: Mutex::new(HashMap::new()),
+                in_flight_total: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// The service.
+    pub fn service(&self) -> &Service {
+        &self.inner.service
+    }
+
+    /// Run `f` over the current state (tests, admin).
+    pub fn with_state<T>(&self, f: impl FnOnce(&ServiceState) -> T) -> Option<T> {
+        self.inner.state.read().ok().map(|s| f(&s))
+    }
+
+    fn is_muted(&self, peer: &PublicKey) -> bool {
+        self.inner.service.faults().has(Fault::MuteAfterError)
+            && self
+                .inner
+                .peers
+                .lock()
+                .map(|p| p.get(peer).is_some_and(|g| g.muted))
+                .unwrap_or(false)
+    }
+
+    fn mute(&self, peer: PublicKey) {
+        if self.inner.service.faults().has(Fault::MuteAfterError) {
+            if let Ok(mut peers) = self.inner.peers.lock() {
+                peers.entry(peer).or_insert_with(|| self.fresh_gate()).muted = true;
+            }
+        }
+    }
+
+    fn fresh_gate(&self) -> PeerGate {
+        PeerGate {
+            in_flight: 0,
+            tokens: f64::from(self.inner.service.limits().peer_burst),
+            refilled_at_ms: self.inner.clock.now_ms(),
+            muted: false,
+        }
+    }
+
+    /// Admit one request of `peer`, or say which limit it hits.
+    fn admit(&self, peer: PublicKey, now_ms: u64) -> Result<InFlight, String> {
+        let limits = self.inner.service.limits();
+        let mut peers = self
+            .inner
+            .peers
+            .lock()
+            .map_err(|_| "server busy".to_owned())?;
+        let gate = peers.entry(peer).or_insert_with(|| self.fresh_gate());
+        let elapsed_ms = now_ms.saturating_sub(gate.refilled_at_ms);
+        gate.tokens = (gate.tokens
+            + elapsed_ms as f64 * f64::from(limits.peer_requests_per_sec) / 1000.0)
+            .min(f64::from(limits.peer_burst));
+        gate.refilled_at_ms = now_ms;
+        if gate.tokens < 1.0 {
+            return Err(format!(
+                "rate limit: more than {} requests per second from this peer",
+                limits.peer_requests_per_sec
+            ));
+        }
+        if gate.in_flight >= limits.max_pending_per_peer {
+            return Err(format!(
+                "too many pending requests from this peer (limit {})",
+                limits.max_pending_per_peer
+            ));
+        }
+        let total = self.inner.in_flight_total.fetch_add(1, Ordering::AcqRel);
+        if total >= limits.max_pending_total {
+            self.inner.in_flight_total.fetch_sub(1, Ordering::AcqRel);
+            return Err(format!(
+                "server busy: {} requests pending",
+                limits.max_pending_total
+            ));
+        }
+        gate.tokens -= 1.0;
+        gate.in_flight += 1;
+        Ok(InFlight {
+            inner: self.inner.clone(),
+            peer,
+        })
+    }
+}
+
+async fn persist(store: &dyn Store, row: StoredRow) -> Result<(), crate::store::StoreError> {
+    match row {
+        StoredRow::Order(order) => store.insert_order(order).await,
+        StoredRow::Buy(buy) => store.insert_buy(buy).await,
+    }
+}
+
+impl Dispatch for Dispatcher {
+    fn dispatch(&self, peer: PublicKey, payload: &[u8]) -> Dispatched {
+        let service = &self.inner.service;
+        if self.is_muted(&peer) {
+            return Dispatched::NoReply;
+        }
+        let request = match service.decode(payload) {
+            Ok(request) => request,
+            Err(reply) => {
+                tracing::debug!(%peer, "bad request answered: {:?}", reply.as_ref().map(|r| &r.body));
+                self.mute(peer);
+                return match reply {
+                    Some(reply) => Dispatched::Reply(service.encode(&reply)),
+                    None => Dispatched::NoReply,
+                };
+            }
+        };
+        let now_ms = self.inner.clock.now_ms();
+        let in_flight = match self.admit(peer, now_ms) {
+            Ok(guard) => guard,
+            Err(reason) => {
+                let reply = Response::error(Some(request.id), ErrorObject::client_rejected(reason));
+                return Dispatched::Reply(service.encode(&reply));
+            }
+        };
+        let ctx = Ctx {
+            now_ms,
+            entropy: self.inner.clock.entropy(),
+        };
+        let request_id = request.id.clone();
+        let outcome = match self.inner.state.read() {
+            Ok(state) => service.handle(&state, &NodeId(peer), request, ctx),
+            Err(_) => {
+                let reply = Response::error(Some(request_id), ErrorObject::internal_error());
+                return Dispatched::Reply(service.encode(&reply));
+            }
+        };
+        if outcome.effects.is_empty() {
+            drop(in_flight);
+            return Dispatched::Reply(service.encode(&outcome.response));
+        }
+        let inner = self.inner.clone();
+        Dispatched::Pending(Box::pin(async move {
+            let _in_flight = in_flight;
+            for effect in &outcome.effects {
+                let row = match effect.to_stored() {
+                    Ok(row) => row,
+                    Err(e) => {
+                        tracing::error!("encoding {effect:?}: {e}");
+                        let reply =
+                            Response::error(Some(request_id), ErrorObject::internal_error());
+                        return Some(inner.service.encode(&reply));
+                    }
+                };
+                if let Err(e) = persist(inner.store.as_ref(), row).await {
+                    // Nothing is promised to the client unless it is durable.
+                    tracing::error!("store: {e}");
+                    let reply = Response::error(Some(request_id), ErrorObject::internal_error());
+                    return Some(inner.service.encode(&reply));
+                }
+            }
+            if let Ok(mut state) = inner.state.write() {
+                for effect in &outcome.effects {
+                    state.apply(effect);
+                }
+            }
+            Some(inner.service.encode(&outcome.response))
+        }))
+    }
+
+    fn peer_disconnected(&self, peer: PublicKey) {
+        if let Ok(mut peers) = self.inner.peers.lock() {
+            if peers.get(&peer).is_some_and(|g| g.in_flight == 0) {
+                peers.remove(&peer);
+            } else if let Some(gate) = peers.get_mut(&peer) {
+                gate.muted = false;
+            }
+        }
+    }
+}

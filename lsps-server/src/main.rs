@@ -1,0 +1,283 @@
+//! `lsps-server`: the reference LSP. With no arguments it starts a dev LSP on 127.0.0.1 (BOLT8
+//! 9735, HTTP 9736) with data in `./lsps-data`, LSPS0/1/2 enabled.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use lsps_server::ReferenceServer;
+use lsps_server::config::{MenuEntryConfig, ServerConfig};
+
+/// The reference LSP (LSPS0/1/2 over BOLT8 and HTTP) on an embedded regtest chain.
+///
+/// Settings come from, in increasing priority: built-in dev defaults, the TOML file given with
+/// --config, environment variables, flags. Run with --print-config to see every TOML key with
+/// its current value.
+#[derive(Debug, Parser)]
+#[command(name = "lsps-server", version, about, long_about)]
+struct Args {
+    /// TOML configuration file (keys as printed by --print-config).
+    #[arg(long, env = "LSPS_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Data directory: node seed, LDK state, dev chain, SQLite database [default: ./lsps-data].
+    #[arg(long, env = "LSPS_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+
+    /// BOLT8 listen address (port 0 picks a free port) [default: 127.0.0.1:9735].
+    #[arg(long, env = "LSPS_LISTEN")]
+    listen: Option<SocketAddr>,
+
+    /// HTTP/WebSocket listen address (port 0 picks a free port) [default: 127.0.0.1:9736].
+    #[arg(long, env = "LSPS_HTTP_LISTEN")]
+    http_listen: Option<SocketAddr>,
+
+    /// Disable the HTTP/WebSocket binding.
+    #[arg(long, env = "LSPS_NO_HTTP")]
+    no_http: bool,
+
+    /// Write {"node_id","bolt8","http"} as JSON to this file once connections are accepted.
+    #[arg(long, env = "LSPS_READY_FILE")]
+    ready_file: Option<PathBuf>,
+
+    /// Do not offer LSPS1.
+    #[arg(long, env = "LSPS_DISABLE_LSPS1")]
+    disable_lsps1: bool,
+
+    /// Do not offer LSPS2.
+    #[arg(long, env = "LSPS_DISABLE_LSPS2")]
+    disable_lsps2: bool,
+
+    /// LSPS2 menu entry, repeatable, replaces the configured menu. Format:
+    /// MIN_FEE_MSAT:PROPORTIONAL_PPM:VALID_FOR_SECS:MIN_LIFETIME:MAX_CLIENT_TO_SELF_DELAY:MIN_PAYMENT_MSAT:MAX_PAYMENT_MSAT
+    /// (entries in strictly increasing fee order).
+    #[arg(long = "lsps2-menu-entry", value_name = "ENTRY", value_parser = parse_menu_entry)]
+    lsps2_menu: Vec<MenuEntryConfig>,
+
+    /// LSPS2 tokens accepted by get_info (comma separated); any other token gets error 200.
+    #[arg(long, env = "LSPS_LSPS2_TOKENS", value_delimiter = ',')]
+    lsps2_tokens: Vec<String>,
+
+    /// LSPS2: check inbound liquidity >= payment_size_msat in buy (error 203 otherwise).
+    #[arg(long, env = "LSPS_LSPS2_CHECK_INBOUND_LIQUIDITY")]
+    lsps2_check_inbound_liquidity: bool,
+
+    /// LSPS2 lsp_cltv_expiry_delta returned by buy.
+    #[arg(long, env = "LSPS_LSPS2_CLTV_EXPIRY_DELTA")]
+    lsps2_cltv_expiry_delta: Option<u32>,
+
+    /// LSPS1 tokens accepted by create_order (comma separated); any other token gets error 102.
+    #[arg(long, env = "LSPS_LSPS1_TOKENS", value_delimiter = ',')]
+    lsps1_tokens: Vec<String>,
+
+    /// LSPS1 max_initial_lsp_balance_sat.
+    #[arg(long, env = "LSPS_LSPS1_MAX_LSP_BALANCE_SAT")]
+    lsps1_max_lsp_balance_sat: Option<u64>,
+
+    /// LSPS1 max_channel_balance_sat.
+    #[arg(long, env = "LSPS_LSPS1_MAX_CHANNEL_BALANCE_SAT")]
+    lsps1_max_channel_balance_sat: Option<u64>,
+
+    /// LSPS1 fixed fee per order, sat.
+    #[arg(long, env = "LSPS_LSPS1_FEE_BASE_SAT")]
+    lsps1_fee_base_sat: Option<u64>,
+
+    /// LSPS1 proportional fee, ppm of the channel size.
+    #[arg(long, env = "LSPS_LSPS1_FEE_PPM")]
+    lsps1_fee_ppm: Option<u64>,
+
+    /// Requests per second allowed per peer (token bucket; over it: code 1).
+    #[arg(long, env = "LSPS_PEER_REQUESTS_PER_SEC")]
+    peer_requests_per_sec: Option<u32>,
+
+    /// Requests one peer may have pending at once (over it: code 1).
+    #[arg(long, env = "LSPS_MAX_PENDING_PER_PEER")]
+    max_pending_per_peer: Option<usize>,
+
+    /// Requests pending at once over all peers (over it: code 1).
+    #[arg(long, env = "LSPS_MAX_PENDING_TOTAL")]
+    max_pending_total: Option<usize>,
+
+    /// Switch on a deliberate spec violation (repeatable; needs the `faults` cargo feature).
+    /// --list-faults prints the names.
+    #[arg(long = "fault", value_name = "NAME")]
+    faults: Vec<String>,
+
+    /// Print the fault names with their requirement IDs and exit.
+    #[arg(long)]
+    list_faults: bool,
+
+    /// Print the effective configuration as TOML and exit.
+    #[arg(long)]
+    print_config: bool,
+
+    /// Log filter (tracing-subscriber EnvFilter syntax).
+    #[arg(long, env = "RUST_LOG", default_value = "info,ldk=warn")]
+    log: String,
+}
+
+fn parse_menu_entry(text: &str) -> Result<MenuEntryConfig, String> {
+    let parts: Vec<&str> = text.split(':').collect();
+    if parts.len() != 7 {
+        return Err("expected 7 ':'-separated numbers".into());
+    }
+    let n = |i: usize| {
+        parts[i]
+            .parse::<u64>()
+            .map_err(|e| format!("field {}: {e}", i + 1))
+    };
+    let n32 = |i: usize| {
+        parts[i]
+            .parse::<u32>()
+            .map_err(|e| format!("field {}: {e}", i + 1))
+    };
+    Ok(MenuEntryConfig {
+        min_fee_msat: n(0)?,
+        proportional: n32(1)?,
+        valid_for_secs: n32(2)?,
+        min_lifetime: n32(3)?,
+        max_client_to_self_delay: n32(4)?,
+        min_payment_size_msat: n(5)?,
+        max_payment_size_msat: n(6)?,
+    })
+}
+
+fn build_config(args: &Args) -> anyhow::Result<ServerConfig> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            ServerConfig::from_toml(&text).with_context(|| format!("parsing {}", path.display()))?
+        }
+        None => ServerConfig::default(),
+    };
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = dir.clone();
+    }
+    if let Some(addr) = args.listen {
+        config.listen = addr;
+    }
+    if let Some(addr) = args.http_listen {
+        config.http_listen = Some(addr);
+    }
+    if args.no_http {
+        config.http_listen = None;
+    }
+    if args.disable_lsps1 {
+        config.lsps1.enabled = false;
+    }
+    if args.disable_lsps2 {
+        config.lsps2.enabled = false;
+    }
+    if !args.lsps2_menu.is_empty() {
+        config.lsps2.menu = args.lsps2_menu.clone();
+    }
+    if !args.lsps2_tokens.is_empty() {
+        config.lsps2.accepted_tokens = args.lsps2_tokens.clone();
+    }
+    if args.lsps2_check_inbound_liquidity {
+        config.lsps2.check_inbound_liquidity = true;
+    }
+    if let Some(v) = args.lsps2_cltv_expiry_delta {
+        config.lsps2.cltv_expiry_delta = v;
+    }
+    if !args.lsps1_tokens.is_empty() {
+        config.lsps1.accepted_tokens = args.lsps1_tokens.clone();
+    }
+    if let Some(v) = args.lsps1_max_lsp_balance_sat {
+        config.lsps1.max_initial_lsp_balance_sat = v;
+    }
+    if let Some(v) = args.lsps1_max_channel_balance_sat {
+        config.lsps1.max_channel_balance_sat = v;
+    }
+    if let Some(v) = args.lsps1_fee_base_sat {
+        config.lsps1.fee_base_sat = v;
+    }
+    if let Some(v) = args.lsps1_fee_ppm {
+        config.lsps1.fee_ppm = v;
+    }
+    if let Some(v) = args.peer_requests_per_sec {
+        config.limits.peer_requests_per_sec = v;
+    }
+    if let Some(v) = args.max_pending_per_peer {
+        config.limits.max_pending_per_peer = v;
+    }
+    if let Some(v) = args.max_pending_total {
+        config.limits.max_pending_total = v;
+    }
+    config.faults.extend(args.faults.iter().cloned());
+    Ok(config)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.list_faults {
+        for fault in lsps_server::faults::ALL {
+            println!(
+                "{:<36} {:<10} {}",
+                fault.name, fault.requirement, fault.description
+            );
+        }
+        if !cfg!(feature = "faults") {
+            println!("(this build has no `faults` feature: none can be switched on)");
+        }
+        return Ok(());
+    }
+    let config = build_config(&args)?;
+    if args.print_config {
+        print!("{}", toml::to_string(&config)?);
+        return Ok(());
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_default())
+        .with_writer(std::io::stderr)
+        .init();
+
+    let server = ReferenceServer::start(config).await?;
+    let http = server.http_url();
+    println!("node_id: {}", server.node_id());
+    println!("bolt8:   {}", server.connection_string());
+    match &http {
+        Some(url) => println!("http:    {url}  (POST /, WebSocket /ws, header X-Lsps-Node-Id)"),
+        None => println!("http:    disabled"),
+    }
+    if let Some(path) = &args.ready_file {
+        let ready = serde_json::json!({
+            "node_id": server.node_id().to_string(),
+            "bolt8": server.bolt8_addr().to_string(),
+            "http": http,
+        });
+        // Written via a temp file and rename so a watcher never reads half a file.
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, ready.to_string())?;
+        std::fs::rename(&tmp, path)?;
+    }
+    wait_for_signal().await;
+    eprintln!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,466 @@
+//! Pure LSPS0/1/2 service handlers: `(state, peer, request, context) → (response, effects)`.
+//!
+//! No sockets, no clock, no randomness: the time and the entropy for ids come in a [`Ctx`], node
+//! operations (intercept SCIDs, invoices, addresses) through [`NodeOps`]. The dispatcher
+//! persists the [`Effect`]s before it sends the response, then applies them to the
+//! [`ServiceState`] with [`ServiceState::apply`].
+
+mod lsps1;
+mod lsps2;
+mod node_ops;
+mod wire;
+
+pub use node_ops::NodeOps;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use lsps_core::jsonrpc::{ErrorObject, Request, RequestParams, Response, ResponseResult};
+use lsps_core::lsps0::ListProtocolsResult;
+use lsps_core::lsps1::{GetInfoResult as Lsps1Options, OrderId, OrderResult};
+use lsps_core::lsps2::{OpeningFeeParams, PromiseSecret, RawOpeningFeeParams};
+use lsps_core::types::{Datetime, Msat, NodeId, Ppm, Sat, Scid};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Limits, Lsps1Config, Lsps2Config, MenuEntryConfig};
+use crate::faults::{Fault, FaultSet};
+use crate::store::{StoredBuy, StoredOrder};
+
+/// Per-request inputs that a pure handler may not produce itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx {
+    /// Now, Unix milliseconds.
+    pub now_ms: u64,
+    /// Fresh random bytes (order ids).
+    pub entropy: [u8; 16],
+}
+
+/// An LSPS1 order as the server keeps and persists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    /// The peer that created the order (orders are scoped to it).
+    pub peer: NodeId,
+    /// The order object as answered (and as `get_order` answers it).
+    pub order: OrderResult,
+}
+
+/// An LSPS2 buy as the server keeps and persists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuyRecord {
+    /// The buying peer.
+    pub peer: NodeId,
+    /// `jit_channel_scid` returned.
+    pub jit_channel_scid: Scid,
+    /// The chosen menu entry, as sent back by the client.
+    pub opening_fee_params: OpeningFeeParams,
+    /// `payment_size_msat`, if given (MPP+fixed-invoice mode).
+    pub payment_size_msat: Option<Msat>,
+    /// `lsp_cltv_expiry_delta` returned.
+    pub lsp_cltv_expiry_delta: u32,
+    /// `client_trusts_lsp` returned.
+    pub client_trusts_lsp: bool,
+    /// When the buy was accepted, Unix milliseconds.
+    pub created_at_ms: u64,
+    /// JIT flow state name (`BOUGHT` when accepted).
+    pub state: String,
+}
+
+/// A state change a handler asks for; persisted before the response is sent.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// A new LSPS1 order.
+    InsertOrder {
+        /// The order id.
+        order_id: OrderId,
+        /// The record.
+        record: OrderRecord,
+        /// Creation time, Unix ms.
+        created_at_ms: u64,
+    },
+    /// A new LSPS2 buy.
+    InsertBuy(BuyRecord),
+}
+
+impl Effect {
+    /// The row the store persists for this effect.
+    pub fn to_stored(&self) -> Result<StoredRow, serde_json::Error> {
+        Ok(match self {
+            Effect::InsertOrder {
+                order_id,
+                record,
+                created_at_ms,
+            } => StoredRow::Order(StoredOrder {
+                order_id: order_id.as_str().to_owned(),
+                peer_node_id: record.peer.to_string(),
+                created_at_ms: *created_at_ms,
+                body: serde_json::to_string(record)?,
+            }),
+            Effect::InsertBuy(buy) => StoredRow::Buy(StoredBuy {
+                jit_channel_scid: buy.jit_channel_scid.0,
+                peer_node_id: buy.peer.to_string(),
+                created_at_ms: buy.created_at_ms,
+                body: serde_json::to_string(buy)?,
+            }),
+        })
+    }
+}
+
+/// A row to write.
+#[derive(Debug, Clone)]
+pub enum StoredRow {
+    /// An order row.
+    Order(StoredOrder),
+    /// A buy row.
+    Buy(StoredBuy),
+}
+
+/// What the handlers read: accepted orders and buys, and per-peer counts for the limits.
+#[derive(Debug, Default)]
+pub struct ServiceState {
+    orders: HashMap<OrderId, OrderRecord>,
+    buys: HashMap<u64, BuyRecord>,
+    orders_per_peer: HashMap<NodeId, usize>,
+    buys_per_peer: HashMap<NodeId, usize>,
+}
+
+impl ServiceState {
+    /// Rebuild the state from persisted rows (start-up).
+    pub fn from_rows(orders: &[StoredOrder], buys: &[StoredBuy]) -> Result<Self, String> {
+        let mut state = Self::default();
+        for row in orders {
+            let record: OrderRecord = serde_json::from_str(&row.body)
+                .map_err(|e| format!("order {}: {e}", row.order_id))?;
+            let id = OrderId::new(row.order_id.clone()).map_err(|e| format!("order id: {e}"))?;
+            state.apply(&Effect::InsertOrder {
+                order_id: id,
+                record,
+                created_at_ms: row.created_at_ms,
+            });
+        }
+        for row in buys {
+            let record: BuyRecord = serde_json::from_str(&row.body)
+                .map_err(|e| format!("buy {}: {e}", row.jit_channel_scid))?;
+            state.apply(&Effect::InsertBuy(record));
+        }
+        Ok(state)
+    }
+
+    /// Apply a persisted effect.
+    pub fn apply(&mut self, effect: &Effect) {
+        match effect {
+            Effect::InsertOrder {
+                order_id, record, ..
+            } => {
+                if self
+                    .orders
+                    .insert(order_id.clone(), record.clone())
+                    .is_none()
+                {
+                    *self.orders_per_peer.entry(record.peer).or_default() += 1;
+                }
+            }
+            Effect::InsertBuy(buy) => {
+                if self
+                    .buys
+                    .insert(buy.jit_channel_scid.0, buy.clone())
+                    .is_none()
+                {
+                    *self.buys_per_peer.entry(buy.peer).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    /// An order by id.
+    pub fn order(&self, id: &OrderId) -> Option<&OrderRecord> {
+        self.orders.get(id)
+    }
+
+    /// A buy by SCID.
+    pub fn buy(&self, scid: u64) -> Option<&BuyRecord> {
+        self.buys.get(&scid)
+    }
+
+    /// Number of orders held.
+    pub fn order_count(&self) -> usize {
+        self.orders.len()
+    }
+
+    /// Number of buys held.
+    pub fn buy_count(&self) -> usize {
+        self.buys.len()
+    }
+}
+
+/// The answer to one request.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The response to send (after the effects are durable).
+    pub response: Response,
+    /// State changes to persist first.
+    pub effects: Vec<Effect>,
+}
+
+impl Outcome {
+    fn reply(response: Response) -> Self {
+        Self {
+            response,
+            effects: Vec::new(),
+        }
+    }
+}
+
+/// Why the service configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The LSPS1 options break a bLIP-51 rule.
+    #[error("lsps1 options: {0}")]
+    Lsps1Options(String),
+    /// The LSPS2 menu breaks a bLIP-52 rule.
+    #[error("lsps2 menu: {0}")]
+    Lsps2Menu(String),
+    /// A node id in a reject list does not parse.
+    #[error("bad node id {0:?} in rejected_peers")]
+    BadNodeId(String),
+    /// The promise secret is not 32 bytes of hex.
+    #[error("promise_secret_hex must be 64 hex characters")]
+    BadPromiseSecret,
+}
+
+/// The LSPS service: configuration plus the injected node operations.
+pub struct Service {
+    lsps1: Option<Lsps1Service>,
+    lsps2: Option<Lsps2Service>,
+    limits: Limits,
+    node: Arc<dyn NodeOps>,
+    faults: FaultSet,
+}
+
+struct Lsps1Service {
+    options: Lsps1Options,
+    config: Lsps1Config,
+    rejected: BTreeSet<NodeId>,
+}
+
+struct Lsps2Service {
+    menu: Vec<MenuEntryConfig>,
+    config: Lsps2Config,
+    secret: PromiseSecret,
+    rejected: BTreeSet<NodeId>,
+}
+
+fn parse_peers(list: &[String]) -> Result<BTreeSet<NodeId>, ConfigError> {
+    list.iter()
+        .map(|s| {
+            s.parse::<NodeId>()
+                .map_err(|_| ConfigError::BadNodeId(s.clone()))
+        })
+        .collect()
+}
+
+impl Service {
+    /// Build the service. `default_promise_secret` is used when the config names none (the
+    /// server derives it from the node seed so promises survive restarts).
+    pub fn new(
+        lsps1: &Lsps1Config,
+        lsps2: &Lsps2Config,
+        limits: &Limits,
+        default_promise_secret: [u8; 32],
+        node: Arc<dyn NodeOps>,
+        faults: FaultSet,
+    ) -> Result<Self, ConfigError> {
+        let lsps1 = if lsps1.enabled {
+            let options = Lsps1Options {
+                min_required_channel_confirmations: lsps1.min_required_channel_confirmations,
+                min_funding_confirms_within_blocks: lsps1.min_funding_confirms_within_blocks,
+                supports_zero_channel_reserve: lsps1.supports_zero_channel_reserve,
+                max_channel_expiry_blocks: lsps1.max_channel_expiry_blocks,
+                min_initial_client_balance_sat: Sat(lsps1.min_initial_client_balance_sat),
+                max_initial_client_balance_sat: Sat(lsps1.max_initial_client_balance_sat),
+                min_initial_lsp_balance_sat: Sat(lsps1.min_initial_lsp_balance_sat),
+                max_initial_lsp_balance_sat: Sat(lsps1.max_initial_lsp_balance_sat),
+                min_channel_balance_sat: Sat(lsps1.min_channel_balance_sat),
+                max_channel_balance_sat: Sat(lsps1.max_channel_balance_sat),
+            };
+            options
+                .validate()
+                .map_err(|e| ConfigError::Lsps1Options(e.to_string()))?;
+            Some(Lsps1Service {
+                options,
+                config: lsps1.clone(),
+                rejected: parse_peers(&lsps1.rejected_peers)?,
+            })
+        } else {
+            None
+        };
+        let lsps2 = if lsps2.enabled {
+            let secret = match &lsps2.promise_secret_hex {
+                Some(text) => {
+                    let bytes = hex::decode(text).map_err(|_| ConfigError::BadPromiseSecret)?;
+                    PromiseSecret(
+                        bytes
+                            .try_into()
+                            .map_err(|_| ConfigError::BadPromiseSecret)?,
+                    )
+                }
+                None => PromiseSecret(default_promise_secret),
+            };
+            // The order rule is about the fee pair only, so checking a sample menu (any
+            // valid_until, any promise) checks the configured menu.
+            let sample: Vec<OpeningFeeParams> = lsps2
+                .menu
+                .iter()
+                .map(|e| raw_params(e, Datetime::UNIX_EPOCH).with_promise(String::new()))
+                .collect();
+            lsps_core::lsps2::validate_menu(&sample)
+                .map_err(|e| ConfigError::Lsps2Menu(e.to_string()))?;
+            for (i, e) in lsps2.menu.iter().enumerate() {
+                if e.min_payment_size_msat > e.max_payment_size_msat {
+                    return Err(ConfigError::Lsps2Menu(format!(
+                        "entry {i}: min_payment_size_msat > max_payment_size_msat"
+                    )));
+                }
+            }
+            Some(Lsps2Service {
+                menu: lsps2.menu.clone(),
+                config: lsps2.clone(),
+                secret,
+                rejected: parse_peers(&lsps2.rejected_peers)?,
+            })
+        } else {
+            None
+        };
+        Ok(Self {
+            lsps1,
+            lsps2,
+            limits: limits.clone(),
+            node,
+            faults,
+        })
+    }
+
+    /// The faults switched on.
+    pub fn faults(&self) -> FaultSet {
+        self.faults
+    }
+
+    /// Protocols offered (as `list_protocols` lists them).
+    pub fn protocols(&self) -> Vec<u16> {
+        let mut protocols = Vec::new();
+        if self.faults.has(Fault::ListProtocolsIncludesZero) {
+            protocols.push(0);
+        }
+        if self.lsps1.is_some() {
+            protocols.push(1);
+        }
+        if self.lsps2.is_some() {
+            protocols.push(2);
+        }
+        protocols
+    }
+
+    /// Decode a raw payload: the typed request, or the reply LSPS0 prescribes for it (`None`:
+    /// send nothing, only with the `no-reply-to-bad-json` fault).
+    pub fn decode(&self, payload: &[u8]) -> Result<Request, Option<Response>> {
+        match lsps_core::jsonrpc::decode_request(payload) {
+            Ok(request) => Ok(request),
+            Err(reply) => Err(wire::fault_decode_error(self.faults, reply)),
+        }
+    }
+
+    /// Answer one decoded request from `peer`.
+    pub fn handle(
+        &self,
+        state: &ServiceState,
+        peer: &NodeId,
+        request: Request,
+        ctx: Ctx,
+    ) -> Outcome {
+        let id = request.id.clone();
+        let result = match request.params {
+            RequestParams::Lsps0ListProtocols(_) => Ok(Outcome::reply(Response::result(
+                id,
+                ListProtocolsResult {
+                    protocols: self.protocols(),
+                },
+            ))),
+            RequestParams::Lsps1GetInfo(_) => match &self.lsps1 {
+                Some(s) => Ok(Outcome::reply(Response::result(id, s.options.clone()))),
+                None => Err(id),
+            },
+            RequestParams::Lsps1CreateOrder(params) => match &self.lsps1 {
+                Some(s) => Ok(lsps1::create_order(self, s, state, peer, id, params, ctx)),
+                None => Err(id),
+            },
+            RequestParams::Lsps1GetOrder(params) => match &self.lsps1 {
+                Some(_) => Ok(lsps1::get_order(self, state, peer, id, params)),
+                None => Err(id),
+            },
+            RequestParams::Lsps2GetInfo(params) => match &self.lsps2 {
+                Some(s) => Ok(lsps2::get_info(self, s, peer, id, params, ctx)),
+                None => Err(id),
+            },
+            RequestParams::Lsps2Buy(params) => match &self.lsps2 {
+                Some(s) => Ok(lsps2::buy(self, s, state, peer, id, params, ctx)),
+                None => Err(id),
+            },
+        };
+        // A method of a protocol that is not offered is an unknown method (LSPS0-R43).
+        result.unwrap_or_else(|id| {
+            Outcome::reply(Response::error(
+                Some(id),
+                wire::method_not_found(self.faults),
+            ))
+        })
+    }
+
+    /// Encode a response for the wire (applying wire-level faults, if any are on).
+    pub fn encode(&self, response: &Response) -> Vec<u8> {
+        if self.faults.is_empty() {
+            return response.to_bytes();
+        }
+        wire::encode_with_faults(self.faults, response)
+    }
+
+    /// The limits the dispatcher enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+}
+
+fn raw_params(entry: &MenuEntryConfig, valid_until: Datetime) -> RawOpeningFeeParams {
+    RawOpeningFeeParams {
+        min_fee_msat: Msat(entry.min_fee_msat),
+        proportional: Ppm(entry.proportional),
+        valid_until,
+        min_lifetime: entry.min_lifetime,
+        max_client_to_self_delay: entry.max_client_to_self_delay,
+        min_payment_size_msat: Msat(entry.min_payment_size_msat),
+        max_payment_size_msat: Msat(entry.max_payment_size_msat),
+    }
+}
+
+fn datetime(ms: u64) -> Datetime {
+    Datetime::from_unix_millis(ms).unwrap_or(Datetime::MAX)
+}
+
+/// The response for an order result (create or get).
+fn order_response(id: lsps_core::jsonrpc::RequestId, order: OrderResult, create: bool) -> Response {
+    let result = if create {
+        ResponseResult::Lsps1CreateOrder(order)
+    } else {
+        ResponseResult::Lsps1GetOrder(order)
+    };
+    Response {
+        id: Some(id),
+        body: Ok(result),
+    }
+}
+
+fn internal_error(id: lsps_core::jsonrpc::RequestId, why: &str) -> Outcome {
+    tracing::error!("internal error: {why}");
+    Outcome::reply(Response::error(Some(id), ErrorObject::internal_error()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,82 @@
+//! Durable state: LSPS1 orders and LSPS2 buys.
+//!
+//! The [`Store`] trait is what the dispatcher needs; [`SqliteStore`] is the default backend
+//! (WAL, `synchronous=FULL`, one writer task that group-commits) and [`MemoryStore`] serves
+//! tests. A PostgreSQL backend implements the same trait. Rows carry the JSON body the service
+//! produced, so the store does not depend on protocol types and a schema change in a body needs
+//! no migration.
+
+mod memory;
+mod sqlite;
+
+pub use memory::MemoryStore;
+pub use sqlite::{SqliteStore, SqliteStoreOptions};
+
+use async_trait::async_trait;
+
+/// One LSPS1 order as persisted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredOrder {
+    /// The order id handed to the client.
+    pub order_id: String,
+    /// Node id (66 hex) of the peer that created the order; orders are scoped to it.
+    pub peer_node_id: String,
+    /// Creation time, Unix milliseconds.
+    pub created_at_ms: u64,
+    /// JSON of the service's order record.
+    pub body: String,
+}
+
+/// One LSPS2 buy as persisted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBuy {
+    /// The intercept SCID returned as `jit_channel_scid` (u64 form).
+    pub jit_channel_scid: u64,
+    /// Node id (66 hex) of the buying peer.
+    pub peer_node_id: String,
+    /// Creation time, Unix milliseconds.
+    pub created_at_ms: u64,
+    /// JSON of the service's buy record.
+    pub body: String,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A row with this key exists already (ids are supposed to be unique).
+    #[error("duplicate key {0}")]
+    Duplicate(String),
+    /// The row to update does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(String),
+    /// The writer task is gone (shut down).
+    #[error("store closed")]
+    Closed,
+}
+
+/// Durable storage for what the LSP has accepted. Every `insert_*` returns only after the row is
+/// durable (committed with `synchronous=FULL` for SQLite).
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Persist a new order. Fails with [`StoreError::Duplicate`] if the id exists.
+    async fn insert_order(&self, order: StoredOrder) -> Result<(), StoreError>;
+    /// Replace the body of an existing order (state changes).
+    async fn update_order(&self, order_id: &str, body: String) -> Result<(), StoreError>;
+    /// Persist a new buy. Fails with [`StoreError::Duplicate`] if the SCID exists.
+    async fn insert_buy(&self, buy: StoredBuy) -> Result<(), StoreError>;
+    /// Replace the body of an existing buy (JIT state changes).
+    async fn update_buy(&self, jit_channel_scid: u64, body: String) -> Result<(), StoreError>;
+    /// One order by id.
+    async fn get_order(&self, order_id: &str) -> Result<Option<StoredOrder>, StoreError>;
+    /// One buy by SCID.
+    async fn get_buy(&self, jit_channel_scid: u64) -> Result<Option<StoredBuy>, StoreError>;
+    /// Every order, oldest first (start-up load).
+    async fn load_orders(&self) -> Result<Vec<StoredOrder>, StoreError>;
+    /// Every buy, oldest first (start-up load).
+    async fn load_buys(&self) -> Result<Vec<StoredBuy>, StoreError>;
+    /// Flush and stop background work. Later calls fail with [`StoreError::Closed`].
+    async fn close(&self);
+}
