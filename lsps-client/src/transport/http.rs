@@ -1,0 +1,200 @@
+//! This project's HTTP binding of LSPS (`spec/bindings/http.md`): a JSON-RPC request is the
+//! body of a `POST` to the endpoint URL, the reply is the response body; the WebSocket
+//! variant carries one payload per text frame. The caller states its node id in the
+//! [`NODE_ID_HEADER`] header (HTTP has no BOLT8 identity).
+//!
+//! Library choice: hyper (client) for POST and tokio-tungstenite for WebSocket, both raw
+//! bytes in and out. A JSON-RPC client library (jsonrpsee) would build and parse the envelope
+//! itself, so it could neither send the malformed payloads the conformance runner and
+//! `lsps raw` need nor hand back a reply verbatim. hyper is already in the graph via jsonrpsee.
+//!
+//! TLS is not built in yet: `https://` and `wss://` targets are refused with a clear error.
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::{Mutex, mpsc};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use super::{BoxFuture, Transport, TransportError, TransportEvent};
+
+/// Header carrying the caller's node id (66 hex characters) on HTTP and WebSocket requests.
+pub const NODE_ID_HEADER: &str = "X-Lsps-Node-Id";
+
+fn refuse_tls(url: &str) -> Result<(), TransportError> {
+    if url.starts_with("https://") || url.starts_with("wss://") {
+        return Err(TransportError::Unsupported(format!(
+            "{url}: TLS targets are not supported by this build (use http:// or ws://)"
+        )));
+    }
+    Ok(())
+}
+
+/// JSON-RPC over HTTP POST: each send is one request, its response body is the reply.
+pub struct HttpTransport {
+    url: hyper::Uri,
+    node_id: Option<String>,
+    client: Client<HttpConnector, Full<Bytes>>,
+    sink: mpsc::UnboundedSender<TransportEvent>,
+    inbound: Mutex<mpsc::UnboundedReceiver<TransportEvent>>,
+}
+
+impl HttpTransport {
+    /// A transport posting to `url` (`http://host:port/` — the binding's endpoint is `/`),
+    /// naming `node_id` (hex) in [`NODE_ID_HEADER`] if given.
+    pub fn new(url: &str, node_id: Option<String>) -> Result<Self, TransportError> {
+        refuse_tls(url)?;
+        let url: hyper::Uri = url
+            .parse()
+            .map_err(|e| TransportError::InvalidTarget(format!("{url}: {e}")))?;
+        if url.scheme_str() != Some("http") || url.host().is_none() {
+            return Err(TransportError::InvalidTarget(format!(
+                "{url}: expected http://host[:port][/path]"
+            )));
+        }
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let (sink, inbound) = mpsc::unbounded_channel();
+        Ok(Self {
+            url,
+            node_id,
+            client,
+            sink,
+            inbound: Mutex::new(inbound),
+        })
+    }
+
+    async fn post(&self, payload: Vec<u8>) -> Result<(), TransportError> {
+        let mut request = hyper::Request::post(self.url.clone())
+            .header(hyper::header::CONTENT_TYPE, "application/json");
+        if let Some(node_id) = &self.node_id {
+            request = request.header(NODE_ID_HEADER, node_id);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(payload)))
+            .map_err(|e| TransportError::Http(e.to_string()))?;
+        let response = self.client.request(request).await.map_err(|e| {
+            TransportError::Http(format!("POST {}: {e}", self.url))
+        })?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| TransportError::Http(e.to_string()))?
+            .to_bytes();
+        // A JSON-RPC body is the reply whatever the status; only an empty error is a failure.
+        if !body.is_empty() {
+            let _ = self.sink.send(TransportEvent::Message(body.to_vec()));
+            Ok(())
+        } else if status.is_success() {
+            Ok(())
+        } else {
+            Err(TransportError::Http(format!(
+                "POST {} answered {status} with an empty body",
+                self.url
+            )))
+        }
+    }
+}
+
+impl Transport for HttpTransport {
+    fn send(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<(), TransportError>> {
+        Box::pin(self.post(payload))
+    }
+
+    fn recv(&self) -> BoxFuture<'_, Option<TransportEvent>> {
+        Box::pin(async move { self.inbound.lock().await.recv().await })
+    }
+
+    fn describe(&self) -> String {
+        self.url.to_string()
+    }
+}
+
+type WsSink = futures_util::stream::SplitSink<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    Message,
+>;
+
+/// JSON-RPC over one WebSocket connection (`ws://host:port/ws`): one payload per text frame.
+pub struct WsTransport {
+    url: String,
+    sink: Mutex<WsSink>,
+    inbound: Mutex<mpsc::UnboundedReceiver<TransportEvent>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl WsTransport {
+    /// Opens the WebSocket, naming `node_id` (hex) in [`NODE_ID_HEADER`] if given.
+    pub async fn connect(url: &str, node_id: Option<String>) -> Result<Self, TransportError> {
+        refuse_tls(url)?;
+        let mut request = url
+            .into_client_request()
+            .map_err(|e| TransportError::InvalidTarget(format!("{url}: {e}")))?;
+        if let Some(node_id) = &node_id {
+            let value = node_id
+                .parse()
+                .map_err(|_| TransportError::InvalidTarget("node id header".into()))?;
+            request.headers_mut().insert(NODE_ID_HEADER, value);
+        }
+        let (stream, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
+            .await
+            .map_err(|e| TransportError::Http(format!("WebSocket {url}: {e}")))?;
+        let (sink, mut source) = stream.split();
+        let (events, inbound) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(async move {
+            while let Some(frame) = source.next().await {
+                let payload = match frame {
+                    Ok(Message::Text(text)) => text.as_bytes().to_vec(),
+                    Ok(Message::Binary(bytes)) => bytes.to_vec(),
+                    Ok(Message::Close(_)) | Err(_) => break,
+                    Ok(_) => continue,
+                };
+                let _ = events.send(TransportEvent::Message(payload));
+            }
+            let _ = events.send(TransportEvent::Disconnected);
+        });
+        Ok(Self {
+            url: url.to_owned(),
+            sink: Mutex::new(sink),
+            inbound: Mutex::new(inbound),
+            reader,
+        })
+    }
+}
+
+impl Drop for WsTransport {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl Transport for WsTransport {
+    fn send(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<(), TransportError>> {
+        Box::pin(async move {
+            let text = String::from_utf8(payload).map_err(|_| {
+                TransportError::Payload("WebSocket text frames must be UTF-8".into())
+            })?;
+            self.sink
+                .lock()
+                .await
+                .send(Message::text(text))
+                .await
+                .map_err(|_| TransportError::Closed)
+        })
+    }
+
+    fn recv(&self) -> BoxFuture<'_, Option<TransportEvent>> {
+        Box::pin(async move { self.inbound.lock().await.recv().await })
+    }
+
+    fn describe(&self) -> String {
+        self.url.clone()
+    }
+}
