@@ -50,7 +50,10 @@ pub fn from_value_at_path<T: DeserializeOwned>(value: Value) -> Result<T, Invali
             segments.push(name);
             "missing required field".to_owned()
         } else if let Some(name) = backticked_after(&inner, "unknown field `") {
-            segments.push(name);
+            // serde_path_to_error already ends the path with the unknown key.
+            if segments.last() != Some(&name) {
+                segments.push(name);
+            }
             "unknown field".to_owned()
         } else {
             inner
@@ -162,5 +165,67 @@ mod tests {
         let e = from_value_at_path::<lsps2::BuyRequest>(v).unwrap_err();
         assert_eq!(e.property, "opening_fee_params.min_fee_msat");
         assert_eq!(e.message, "missing required field");
+        let mut fp = serde_json::to_value(lsps2::OpeningFeeParams {
+            min_fee_msat: crate::types::Msat(1),
+            proportional: crate::types::Ppm(1),
+            valid_until: crate::types::Datetime::UNIX_EPOCH,
+            min_lifetime: 1,
+            max_client_to_self_delay: 1,
+            min_payment_size_msat: crate::types::Msat(1),
+            max_payment_size_msat: crate::types::Msat(1),
+            promise: "p".into(),
+        })
+        .unwrap();
+        fp["zz"] = serde_json::json!(1);
+        let v = serde_json::json!({"opening_fee_params_menu": [fp]});
+        let e = from_value_at_path::<lsps2::GetInfoResult>(v).unwrap_err();
+        assert_eq!(e.property, "opening_fee_params_menu.0.zz");
+        assert_eq!(e.message, "unknown field");
+    }
+
+    #[test]
+    fn param_names_match_the_serialized_keys() {
+        // A full instance of each params type serializes exactly the declared names, so the
+        // unrecognized-name check and serde cannot drift apart.
+        let addr = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
+            .parse()
+            .unwrap();
+        let full = [
+            serde_json::to_value(lsps0::ListProtocolsRequest {}).unwrap(),
+            serde_json::to_value(lsps1::GetInfoRequest {}).unwrap(),
+            serde_json::to_value(lsps1::CreateOrderRequest {
+                order: lsps1::OrderParams {
+                    lsp_balance_sat: crate::types::Sat(1),
+                    client_balance_sat: crate::types::Sat(1),
+                    required_channel_confirmations: 1,
+                    funding_confirms_within_blocks: 1,
+                    channel_expiry_blocks: 1,
+                    token: Some("t".into()),
+                    announce_channel: true,
+                },
+                refund_onchain_address: Some(addr),
+            })
+            .unwrap(),
+            serde_json::json!({"order_id": "x"}),
+            serde_json::to_value(lsps2::GetInfoRequest {
+                token: Some("t".into()),
+            })
+            .unwrap(),
+            serde_json::json!({"opening_fee_params": {}, "payment_size_msat": "1"}),
+        ];
+        for (m, v) in Method::ALL.into_iter().zip(full) {
+            let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+            assert_eq!(keys, param_names(m), "{m}");
+        }
+        let get_order: Vec<String> = serde_json::to_value(lsps1::GetOrderRequest {
+            order_id: "x".parse().unwrap(),
+        })
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+        assert_eq!(get_order, param_names(Method::Lsps1GetOrder));
     }
 }
