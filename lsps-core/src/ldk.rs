@@ -11,8 +11,9 @@
 //!
 //! - **`error.data`**: LDK's [`LSPSResponseError::data`] is a string; LSPS0 wants an object.
 //!   Towards LDK, `{"message": s}` becomes `s` and any other object becomes its compact
-//!   JSON text; from LDK, a string holding a JSON object becomes that object, any other
-//!   string stays a string (which [`ErrorObject`] writes as `{"message": s}`).
+//!   JSON text (so structure other than a lone message is flattened); from LDK, the string
+//!   stays a string, which [`ErrorObject`] writes as `{"message": s}`. LDK writes an absent
+//!   `data` as `null`; lsps-core omits it.
 //! - **`token`**: LDK writes an absent `token` as `null`; lsps-core omits it in requests and
 //!   writes `""` in an order, as bLIP-51 requires. An order's `token` of `None` converts to
 //!   LDK's `Some("")`, and LDK's `Some("")` or `None` to `None`.
@@ -218,18 +219,13 @@ fn is_message_only(m: &Map<String, Value>) -> bool {
 }
 
 impl From<LSPSResponseError> for ErrorObject {
-    /// A string holding a JSON object becomes that object (so structured data survives a
-    /// trip through LDK); any other string is kept as a string, which [`ErrorObject`]
-    /// writes as `{"message": s}`.
+    /// A string `data` stays a string, exactly as lsps-core's reader keeps LDK's
+    /// `"data": "…"`; [`ErrorObject`] writes it as `{"message": s}`.
     fn from(e: LSPSResponseError) -> Self {
-        let data = e.data.map(|s| match serde_json::from_str::<Value>(&s) {
-            Ok(Value::Object(m)) => Value::Object(m),
-            _ => Value::String(s),
-        });
         ErrorObject {
             code: e.code,
             message: e.message,
-            data,
+            data: e.data.map(Value::String),
         }
     }
 }
