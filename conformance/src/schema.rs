@@ -125,6 +125,7 @@ impl SchemaSet {
                 if !has_id {
                     out.push(("envelope", "LSPS0-R7: an error response without `id`".into()));
                 }
+                self.validate("error.json", message, "error response", &mut out);
                 self.check_error(error, &mut out);
             }
             (None, None) => {
@@ -188,6 +189,7 @@ impl SchemaSet {
 /// File names under which an `error.data` schema for `code` may be stored.
 fn error_data_schema_names(code: i64) -> Vec<String> {
     vec![
+        format!("error-data/{code}.json"),
         format!("errors/{code}.data.json"),
         format!("error.{code}.data.json"),
         format!("errors/{code}.json"),

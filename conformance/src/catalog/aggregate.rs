@@ -220,7 +220,7 @@ pub(super) static CASES: &[Case] = &[
     Case {
         id: "lsps0.wire.schema-valid",
         requirements: &[
-            "LSPS0-R41", "LSPS0-R49", "LSPS0-R51", "LSPS0-R52", "LSPS0-R53", "LSPS0-R54",
+            "LSPS0-R22", "LSPS0-R41", "LSPS0-R49", "LSPS0-R51", "LSPS0-R52", "LSPS0-R53", "LSPS0-R54",
             "LSPS0-R58", "LSPS0-R60", "LSPS0-R61", "LSPS0-R62", "LSPS1-R4", "LSPS1-R21",
             "LSPS1-R36", "LSPS2-R4", "LSPS2-R5", "LSPS2-R12", "LSPS2-R34",
         ],

@@ -557,7 +557,7 @@ pub(super) static CASES: &[Case] = &[
     },
     Case {
         id: "lsps0.amount-overflow.clean-error",
-        requirements: &["LSPS0-R50"],
+        requirements: &["LSPS0-R50", "LSPS0-R11"],
         level: Level::Should,
         applies_to: 2,
         summary: "an amount above u64 gets a clean error and the peer is still served",

@@ -10,7 +10,17 @@ pub fn progress_line(done: usize, total: usize, case: &CaseReport) -> String {
     format!("[{done:>3}/{total}] {:<7} {}", case.verdict.as_str(), case.id)
 }
 
-fn section(out: &mut String, title: &str, report: &Report, verdicts: &[Verdict], detail: bool) {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    /// Id only (and the baseline reason, if any).
+    None,
+    /// Id and the message on the same line.
+    Inline,
+    /// Message lines, baseline and a rerun command.
+    Full,
+}
+
+fn section(out: &mut String, title: &str, report: &Report, verdicts: &[Verdict], detail: Detail) {
     let cases: Vec<&CaseReport> = report
         .cases
         .iter()
@@ -29,7 +39,9 @@ fn section(out: &mut String, title: &str, report: &Report, verdicts: &[Verdict],
             case.level,
             case.requirements.join(", ")
         );
-        if detail {
+        if detail == Detail::Inline {
+            let _ = writeln!(out, "          {}", case.message);
+        } else if detail == Detail::Full {
             for line in case.message.lines() {
                 let _ = writeln!(out, "          {line}");
             }
@@ -95,31 +107,31 @@ pub fn render(report: &Report) -> String {
     if report.options.strict {
         failing.push(Verdict::Warn);
     }
-    section(&mut out, "FAILURES", report, &failing, true);
+    section(&mut out, "FAILURES", report, &failing, Detail::Full);
     if !report.options.strict {
-        section(&mut out, "WARNINGS (SHOULD)", report, &[Verdict::Warn], true);
+        section(&mut out, "WARNINGS (SHOULD)", report, &[Verdict::Warn], Detail::Full);
     }
     section(
         &mut out,
         "ERRORS (harness or network; not counted against the target)",
         report,
         &[Verdict::Error],
-        true,
+        Detail::Full,
     );
     section(
         &mut out,
         "EXPECTED FAILURES (baseline)",
         report,
         &[Verdict::XFail],
-        false,
+        Detail::None,
     );
-    section(&mut out, "PASSED", report, &[Verdict::Pass], false);
+    section(&mut out, "PASSED", report, &[Verdict::Pass], Detail::None);
     section(
         &mut out,
         "NOT RUN",
         report,
         &[Verdict::Skip, Verdict::NotApplicable],
-        true,
+        Detail::Inline,
     );
     let counts: Vec<String> = Verdict::ALL
         .iter()

@@ -1,0 +1,61 @@
+//! Self-test against lightning-liquidity 0.2.7 (testkit's in-process LDK LSPS2 service over
+//! loopback BOLT8): the verdicts must match `baselines/lightning-liquidity-0.2.7.yaml` exactly,
+//! i.e. every deviation is listed (XFAIL) and no listed deviation has gone away (XPASS).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use lsps_conformance::baseline::Baseline;
+use lsps_conformance::catalog;
+use lsps_conformance::render::Format;
+use lsps_conformance::runner::{RunConfig, run};
+use lsps_conformance::transport::bolt8::Bolt8Target;
+use lsps_conformance::verdict::Verdict;
+use std::sync::Arc;
+use std::time::Duration;
+use testkit::ldk_lsp::{LdkLsp, LdkLspConfig};
+
+const BASELINE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/baselines/lightning-liquidity-0.2.7.yaml");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lightning_liquidity_matches_its_baseline() {
+    let lsp = LdkLsp::start(LdkLspConfig::default()).await.unwrap();
+    let target = Arc::new(
+        Bolt8Target::new(&lsp.node_id().to_string(), &lsp.addr().to_string()).unwrap(),
+    );
+    let text = std::fs::read_to_string(BASELINE).unwrap_or_default();
+    let baseline = if std::env::var_os("LSPS_CONFORMANCE_WRITE_BASELINE").is_some() {
+        None
+    } else {
+        Some((
+            "baselines/lightning-liquidity-0.2.7.yaml".to_owned(),
+            Baseline::parse(&text, &catalog::all_case_ids()).unwrap(),
+        ))
+    };
+    let config = RunConfig {
+        // LDK mutes a peer after a bad message: negative cases wait for the full timeout.
+        timeout: Duration::from_millis(1500),
+        concurrency: 8,
+        baseline,
+        ..RunConfig::default()
+    };
+    let report = run(target, &config, &|_| {}).await.unwrap();
+    eprintln!("{}", Format::Terminal.render(&report));
+    if std::env::var_os("LSPS_CONFORMANCE_WRITE_BASELINE").is_some() {
+        let generated = Baseline::from_report("lightning-liquidity 0.2.7", &report.cases);
+        std::fs::write(BASELINE, generated.to_yaml()).unwrap();
+        return;
+    }
+    let unexpected: Vec<String> = report
+        .cases
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.verdict,
+                Verdict::Fail | Verdict::Warn | Verdict::Timeout | Verdict::XPass | Verdict::Error
+            )
+        })
+        .map(|c| format!("{} {}: {}", c.verdict, c.id, c.message))
+        .collect();
+    assert!(unexpected.is_empty(), "not as the baseline says:\n{}", unexpected.join("\n"));
+    assert!(report.summary.get(Verdict::XFail) > 0, "LDK has known deviations");
+    assert!(report.summary.get(Verdict::Pass) > 0);
+}

@@ -1,0 +1,56 @@
+//! Self-test against the reference server: every MUST case passes, over BOLT8 and over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use lsps_conformance::render::Format;
+use lsps_conformance::runner::{LevelFilter, RunConfig, run};
+use lsps_conformance::transport::reference::{Reference, self_test_config};
+use lsps_conformance::verdict::{Level, Verdict};
+use std::time::Duration;
+
+fn config() -> RunConfig {
+    RunConfig {
+        timeout: Duration::from_millis(2000),
+        concurrency: 8,
+        ..RunConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_server_passes_every_case_over_bolt8() {
+    let reference = Reference::start(&[], self_test_config).await.unwrap();
+    let report = run(reference.bolt8_target().unwrap(), &config(), &|_| {})
+        .await
+        .unwrap();
+    eprintln!("{}", Format::Terminal.render(&report));
+    let not_passed: Vec<String> = report
+        .cases
+        .iter()
+        .filter(|c| c.verdict != Verdict::Pass)
+        .map(|c| format!("{} {}: {}", c.verdict, c.id, c.message))
+        .collect();
+    assert!(not_passed.is_empty(), "{}", not_passed.join("\n"));
+    assert_eq!(report.failed(), 0);
+    assert!(report.cases.iter().any(|c| c.level == Level::Must));
+    reference.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_server_passes_every_must_case_over_http() {
+    let reference = Reference::start(&[], self_test_config).await.unwrap();
+    let target = reference.http_target().expect("HTTP binding on").unwrap();
+    let config = RunConfig {
+        level: LevelFilter::Must,
+        ..config()
+    };
+    let report = run(target, &config, &|_| {}).await.unwrap();
+    eprintln!("{}", Format::Terminal.render(&report));
+    let bad: Vec<String> = report
+        .cases
+        .iter()
+        .filter(|c| c.level == Level::Must && !matches!(c.verdict, Verdict::Pass | Verdict::Skip))
+        .map(|c| format!("{} {}: {}", c.verdict, c.id, c.message))
+        .collect();
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert!(report.summary.get(Verdict::Pass) > 20);
+    reference.stop().await;
+}
