@@ -239,3 +239,218 @@ fn decode_error_object(e: &Value) -> Result<ErrorObject, BadMessage> {
         data: e.get("data").cloned(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::lsps0::ListProtocolsResult;
+    use crate::lsps2;
+    use serde_json::json;
+
+    fn lookup(id: &RequestId) -> Option<Method> {
+        match id.as_str() {
+            "l" => Some(Method::Lsps0ListProtocols),
+            "g" => Some(Method::Lsps2GetInfo),
+            _ => None,
+        }
+    }
+
+    fn decode(v: &Value) -> Result<IncomingMessage, BadMessage> {
+        decode_response(&serde_json::to_vec(v).unwrap(), &lookup)
+    }
+
+    fn not_response(reason: &str) -> Result<IncomingMessage, BadMessage> {
+        Err(BadMessage::NotResponseOrNotification(reason.into()))
+    }
+
+    #[test]
+    fn typed_result_ignores_unknown_keys() {
+        // bLIP-50 example E0.5, with our id.
+        let m = decode(&json!({"jsonrpc": "2.0", "id": "l", "result": {
+            "protocols": [1, 3], "example-undefined-key-that-clients-should-ignore": true}}));
+        assert_eq!(
+            m,
+            Ok(IncomingMessage::Response {
+                id: "l".into(),
+                method: Method::Lsps0ListProtocols,
+                body: Ok(ResponseResult::Lsps0ListProtocols(ListProtocolsResult {
+                    protocols: vec![1, 3]
+                })),
+            })
+        );
+    }
+
+    #[test]
+    fn error_keeps_data_as_received() {
+        let m = decode(&json!({"jsonrpc": "2.0", "id": "g", "error": {
+            "code": 200, "message": "nope", "data": "a string, as LDK sends"}}));
+        assert_eq!(
+            m,
+            Ok(IncomingMessage::Response {
+                id: "g".into(),
+                method: Method::Lsps2GetInfo,
+                body: Err(ErrorObject::new(
+                    200,
+                    "nope",
+                    Some(json!("a string, as LDK sends"))
+                )),
+            })
+        );
+    }
+
+    #[test]
+    fn null_id_error_unknown_id_and_notification() {
+        let e = decode(&json!({"jsonrpc": "2.0", "id": null, "error": {
+            "code": -32700, "message": "parse error", "data": null}}));
+        assert_eq!(
+            e,
+            Ok(IncomingMessage::ErrorWithoutId(ErrorObject::new(
+                -32700,
+                "parse error",
+                Some(Value::Null)
+            )))
+        );
+        let u = decode(&json!({"jsonrpc": "2.0", "id": "zzz", "result": {"x": 1}}));
+        assert_eq!(u, Ok(IncomingMessage::UnknownId { id: "zzz".into() }));
+        let n = decode(&json!({"jsonrpc": "2.0", "method": "lsps9.happened", "params": {"a": 1}}));
+        let Ok(IncomingMessage::Notification(n)) = n else {
+            panic!("{n:?}")
+        };
+        assert_eq!(n.method, "lsps9.happened");
+        assert_eq!(
+            n.to_bytes(),
+            br#"{"jsonrpc":"2.0","method":"lsps9.happened","params":{"a":1}}"#
+        );
+    }
+
+    #[test]
+    fn malformed_responses_are_bad_messages() {
+        let cases = [
+            (
+                json!({"id": "l", "result": {}}),
+                "`jsonrpc` must be \"2.0\"",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": "l", "result": []}),
+                "`result` must be an object",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": "l", "result": "ok"}),
+                "`result` must be an object",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": "l", "result": {}, "error": {"code": 1, "message": "x"}}),
+                "has both `result` and `error`",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": "l"}),
+                "has neither `result` nor `error`",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": 1, "result": {}}),
+                "`id` must be a string or null",
+            ),
+            (json!({"jsonrpc": "2.0", "result": {}}), "`id` is missing"),
+            (
+                json!({"jsonrpc": "2.0", "id": null, "result": {}}),
+                "a `result` with `id: null`",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": "l", "result": {}, "x": 1}),
+                "unexpected member `x` in a response",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": "l", "error": "boom"}),
+                "`error` must be an object",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": "l", "error": {"code": 1.5, "message": "x"}}),
+                "`error.code` must be an integer within i32",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": "l", "error": {"code": 4294967296i64, "message": "x"}}),
+                "`error.code` must be an integer within i32",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": "l", "error": {"code": 1}}),
+                "`error.message` must be a string",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "method": "x", "params": []}),
+                "notification `params` must be an object",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "method": "x", "id": "l"}),
+                "unexpected member `id` in a notification",
+            ),
+            (
+                json!({"jsonrpc": "2.0", "method": 5}),
+                "`method` must be a string",
+            ),
+        ];
+        for (v, reason) in cases {
+            assert_eq!(decode(&v), not_response(reason), "{v}");
+        }
+        assert_eq!(
+            decode_response(b"[]", &lookup),
+            Err(BadMessage::Format(FormatError::NotAnObject("array")))
+        );
+        assert_eq!(
+            decode_response(b"{}\0", &lookup),
+            Err(BadMessage::Format(FormatError::NulByte))
+        );
+    }
+
+    #[test]
+    fn result_with_unknown_fee_param_field_is_invalid() {
+        let m = decode(
+            &json!({"jsonrpc": "2.0", "id": "g", "result": {"opening_fee_params_menu": [{
+            "min_fee_msat": "546000", "proportional": 1200,
+            "valid_until": "2023-02-23T08:47:30.511Z", "min_lifetime": 1008,
+            "max_client_to_self_delay": 2016, "min_payment_size_msat": "1000",
+            "max_payment_size_msat": "1000000", "promise": "abc", "extra": true}]}}),
+        );
+        let Err(BadMessage::InvalidResult { id, method, error }) = m else {
+            panic!("{m:?}")
+        };
+        assert_eq!((id.as_str(), method), ("g", Method::Lsps2GetInfo));
+        assert_eq!(error.property, "opening_fee_params_menu.0.extra");
+        assert_eq!(error.message, "unknown field");
+    }
+
+    #[test]
+    fn encoded_responses_decode_back() {
+        let ok = Response::result("g".into(), lsps2::GetInfoResult::default());
+        let err = Response::error(Some("l".into()), ErrorObject::client_rejected("busy"));
+        for r in [ok, err] {
+            let Ok(IncomingMessage::Response { id, body, .. }) =
+                decode_response(&r.to_bytes(), &lookup)
+            else {
+                panic!("{r:?}")
+            };
+            assert_eq!(Some(id), r.id);
+            assert_eq!(body, r.body);
+        }
+    }
+
+    #[test]
+    fn encoded_requests_decode_back() {
+        let req = Request::new(
+            RequestId::from_entropy([0xab; 16]),
+            lsps2::GetInfoRequest {
+                token: Some("coupon".into()),
+            },
+        );
+        assert_eq!(req.id.as_str().len(), 32);
+        assert_eq!(
+            req.to_bytes(),
+            format!(
+                r#"{{"jsonrpc":"2.0","id":"{}","method":"lsps2.get_info","params":{{"token":"coupon"}}}}"#,
+                "ab".repeat(16)
+            )
+            .into_bytes()
+        );
+        assert_eq!(decode_request(&req.to_bytes()), Ok(req));
+    }
+}

@@ -156,9 +156,15 @@ mod tests {
         let mut upper = p.clone();
         upper.promise = upper.promise.to_uppercase();
         assert!(secret.verify(&node(1), &upper));
-        // Pin the binary form: changing it silently would invalidate every issued promise.
-        let message_len = DOMAIN.len() + 33 + 8 + 4 + 8 + 4 + 4 + 8 + 8;
-        assert_eq!(message_len, 93);
+        // Known answer computed independently (Python hmac over the documented binary form):
+        // changing the form would silently invalidate every promise already issued.
+        let g: NodeId = "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            secret.sign(&g, &raw()),
+            "81d81c477d34416facf75ad0cbc5c7062973478e432d83546931fae07c30ed14"
+        );
     }
 
     #[test]
