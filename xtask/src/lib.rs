@@ -253,23 +253,10 @@ impl VectorFile {
     pub fn payload_bytes(&self) -> Result<Vec<u8>> {
         match (&self.payload, &self.payload_hex) {
             (Some(text), None) => Ok(text.as_bytes().to_vec()),
-            (None, Some(hex)) => decode_hex(hex),
+            (None, Some(text)) => hex::decode(text).context("payload_hex is not hex"),
             _ => bail!("a vector needs exactly one of `payload` and `payload_hex`"),
         }
     }
-}
-
-fn decode_hex(hex: &str) -> Result<Vec<u8>> {
-    if hex.len() % 2 != 0 {
-        bail!("odd-length payload_hex");
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(hex.get(i..i + 2).unwrap_or(""), 16)
-                .with_context(|| format!("bad hex at {i}"))
-        })
-        .collect()
 }
 
 /// A vector file together with where it was read from.
