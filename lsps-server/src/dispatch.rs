@@ -72,10 +72,10 @@ struct InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.inner.in_flight_total.fetch_sub(1, Ordering::AcqRel);
-        if let Ok(mut peers) = self.inner.peers.lock() {
-            if let Some(gate) = peers.get_mut(&self.peer) {
-                gate.in_flight = gate.in_flight.saturating_sub(1);
-            }
+        if let Ok(mut peers) = self.inner.peers.lock()
+            && let Some(gate) = peers.get_mut(&self.peer)
+        {
+            gate.in_flight = gate.in_flight.saturating_sub(1);
         }
     }
 }
@@ -127,10 +127,10 @@ impl Dispatcher {
     }
 
     fn mute(&self, peer: PublicKey) {
-        if self.inner.service.faults().has(Fault::MuteAfterError) {
-            if let Ok(mut peers) = self.inner.peers.lock() {
-                peers.entry(peer).or_insert_with(|| self.fresh_gate()).muted = true;
-            }
+        if self.inner.service.faults().has(Fault::MuteAfterError)
+            && let Ok(mut peers) = self.inner.peers.lock()
+        {
+            peers.entry(peer).or_insert_with(|| self.fresh_gate()).muted = true;
         }
     }
 

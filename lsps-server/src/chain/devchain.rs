@@ -409,17 +409,15 @@ fn build_block(state: &State, height: u32, coinbase_script: &ScriptBuf) -> Block
         },
         txdata,
     };
-    if has_witness {
-        if let Some(witness_root) = block.witness_root() {
-            let commitment = Block::compute_witness_commitment(&witness_root, &[0u8; 32]);
-            let mut script = vec![0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed];
-            script.extend_from_slice(commitment.as_byte_array());
-            coinbase.output.push(TxOut {
-                value: Amount::ZERO,
-                script_pubkey: ScriptBuf::from(script),
-            });
-            block.txdata[0] = coinbase;
-        }
+    if has_witness && let Some(witness_root) = block.witness_root() {
+        let commitment = Block::compute_witness_commitment(&witness_root, &[0u8; 32]);
+        let mut script = vec![0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed];
+        script.extend_from_slice(commitment.as_byte_array());
+        coinbase.output.push(TxOut {
+            value: Amount::ZERO,
+            script_pubkey: ScriptBuf::from(script),
+        });
+        block.txdata[0] = coinbase;
     }
     if let Some(root) = block.compute_merkle_root() {
         block.header.merkle_root = root;

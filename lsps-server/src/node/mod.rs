@@ -183,9 +183,11 @@ impl ChainListener for NodeChainListener {
 }
 
 fn user_config() -> UserConfig {
-    let mut config = UserConfig::default();
-    // JIT channels (LSPS2) are opened on intercepted HTLCs to `get_intercept_scid` SCIDs.
-    config.accept_intercept_htlcs = true;
+    let mut config = UserConfig {
+        // JIT channels (LSPS2) are opened on intercepted HTLCs to `get_intercept_scid` SCIDs.
+        accept_intercept_htlcs: true,
+        ..Default::default()
+    };
     // Closing outputs go to the node's own scripts; the wallet sweep comes with channel opens.
     config
         .channel_handshake_config
@@ -457,10 +459,10 @@ impl Node {
             self.chain_monitor
                 .process_pending_events(&|e| self.handle_event(e));
             self.chain.flush();
-            if self.channel_manager.get_and_clear_needs_persistence() {
-                if let Err(e) = self.persist_channel_manager() {
-                    tracing::error!("{e:#}");
-                }
+            if self.channel_manager.get_and_clear_needs_persistence()
+                && let Err(e) = self.persist_channel_manager()
+            {
+                tracing::error!("{e:#}");
             }
             self.peer_manager.process_events();
             tokio::select! {
@@ -469,7 +471,7 @@ impl Node {
                 _ = ticks.tick() => {
                     tick_count += 1;
                     self.peer_manager.timer_tick_occurred();
-                    if tick_count % 6 == 0 {
+                    if tick_count.is_multiple_of(6) {
                         self.channel_manager.timer_tick_occurred();
                     }
                 }

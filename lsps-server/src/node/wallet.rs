@@ -38,10 +38,10 @@ impl DevWallet {
 
     /// Connect a block (called in chain order).
     pub fn apply_block(&self, block: &Block, height: u32) {
-        if let Ok(mut wallet) = self.wallet.lock() {
-            if let Err(e) = wallet.apply_block(block, height) {
-                tracing::error!(height, "wallet cannot connect block: {e}");
-            }
+        if let Ok(mut wallet) = self.wallet.lock()
+            && let Err(e) = wallet.apply_block(block, height)
+        {
+            tracing::error!(height, "wallet cannot connect block: {e}");
         }
     }
 

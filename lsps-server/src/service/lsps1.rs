@@ -55,20 +55,19 @@ pub(super) fn create_order(
         )));
     }
     // bLIP-51 writes an absent token as "", so "" reads as no token.
-    if let Some(token) = params.order.token.as_deref().filter(|t| !t.is_empty()) {
-        if !s.config.accepted_tokens.iter().any(|t| t == token)
-            && !faults.has(Fault::Lsps1TokenIgnored)
-        {
-            return error(ErrorObject::lsps1_unrecognized_or_stale_token());
-        }
+    if let Some(token) = params.order.token.as_deref().filter(|t| !t.is_empty())
+        && !s.config.accepted_tokens.iter().any(|t| t == token)
+        && !faults.has(Fault::Lsps1TokenIgnored)
+    {
+        return error(ErrorObject::lsps1_unrecognized_or_stale_token());
     }
-    if let Some(address) = &params.refund_onchain_address {
-        if !address.is_valid_for_network(NETWORK) {
-            return error(ErrorObject::invalid_param(
-                "refund_onchain_address",
-                format!("address is not for the {NETWORK} network"),
-            ));
-        }
+    if let Some(address) = &params.refund_onchain_address
+        && !address.is_valid_for_network(NETWORK)
+    {
+        return error(ErrorObject::invalid_param(
+            "refund_onchain_address",
+            format!("address is not for the {NETWORK} network"),
+        ));
     }
     if let Err(mismatch) = params.order.check_against(&s.options) {
         let skip = faults.has(Fault::LspBalanceNotChecked)
@@ -168,7 +167,7 @@ pub(super) fn create_order(
         response: order_response(id, result, true),
         effects: vec![Effect::InsertOrder {
             order_id,
-            record,
+            record: Box::new(record),
             created_at_ms: ctx.now_ms,
         }],
     }

@@ -24,15 +24,14 @@ pub(super) fn get_info(
     ctx: Ctx,
 ) -> Outcome {
     let faults = service.faults;
-    if let Some(token) = &params.token {
-        if !s.config.accepted_tokens.iter().any(|t| t == token)
-            && !faults.has(Fault::Lsps2TokenIgnored)
-        {
-            return Outcome::reply(Response::error(
-                Some(id),
-                ErrorObject::lsps2_unrecognized_or_stale_token(),
-            ));
-        }
+    if let Some(token) = &params.token
+        && !s.config.accepted_tokens.iter().any(|t| t == token)
+        && !faults.has(Fault::Lsps2TokenIgnored)
+    {
+        return Outcome::reply(Response::error(
+            Some(id),
+            ErrorObject::lsps2_unrecognized_or_stale_token(),
+        ));
     }
     let mut menu: Vec<OpeningFeeParams> = s
         .menu

@@ -73,7 +73,7 @@ pub enum Effect {
         /// The order id.
         order_id: OrderId,
         /// The record.
-        record: OrderRecord,
+        record: Box<OrderRecord>,
         /// Creation time, Unix ms.
         created_at_ms: u64,
     },
@@ -133,7 +133,7 @@ impl ServiceState {
             let id = OrderId::new(row.order_id.clone()).map_err(|e| format!("order id: {e}"))?;
             state.apply(&Effect::InsertOrder {
                 order_id: id,
-                record,
+                record: Box::new(record),
                 created_at_ms: row.created_at_ms,
             });
         }
@@ -153,7 +153,7 @@ impl ServiceState {
             } => {
                 if self
                     .orders
-                    .insert(order_id.clone(), record.clone())
+                    .insert(order_id.clone(), (**record).clone())
                     .is_none()
                 {
                     *self.orders_per_peer.entry(record.peer).or_default() += 1;
@@ -361,6 +361,8 @@ impl Service {
 
     /// Decode a raw payload: the typed request, or the reply LSPS0 prescribes for it (`None`:
     /// send nothing, only with the `no-reply-to-bad-json` fault).
+    // Same shape as `lsps_core::jsonrpc::decode_request`, which this wraps.
+    #[allow(clippy::result_large_err)]
     pub fn decode(&self, payload: &[u8]) -> Result<Request, Option<Response>> {
         match lsps_core::jsonrpc::decode_request(payload) {
             Ok(request) => Ok(request),

@@ -705,7 +705,7 @@ fn state_round_trips_through_store_rows() {
     else {
         panic!()
     };
-    assert_eq!(reloaded.order(order_id), Some(record));
+    assert_eq!(reloaded.order(order_id), Some(&**record));
 }
 
 #[test]

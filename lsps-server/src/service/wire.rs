@@ -30,10 +30,10 @@ pub(super) fn fault_decode_error(faults: FaultSet, mut reply: Response) -> Optio
             reply.body = Err(ErrorObject::invalid_request());
         }
         Some(code::INVALID_PARAMS) if faults.has(Fault::UnrecognizedMissing) => {
-            if let Err(error) = &mut reply.body {
-                if error.unrecognized().is_some() {
-                    error.data = None;
-                }
+            if let Err(error) = &mut reply.body
+                && error.unrecognized().is_some()
+            {
+                error.data = None;
             }
         }
         _ => {}
@@ -47,22 +47,20 @@ pub(super) fn encode_with_faults(faults: FaultSet, response: &Response) -> Vec<u
     let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
         return bytes;
     };
-    if faults.has(Fault::StringErrorData) {
-        if let Some(error) = value.get_mut("error") {
-            if error.get("code") == Some(&Value::from(code::LSPS2_INVALID_OPENING_FEE_PARAMS)) {
-                error["data"] = Value::String("invalid opening fee params".into());
-            }
-        }
+    if faults.has(Fault::StringErrorData)
+        && let Some(error) = value.get_mut("error")
+        && error.get("code") == Some(&Value::from(code::LSPS2_INVALID_OPENING_FEE_PARAMS))
+    {
+        error["data"] = Value::String("invalid opening fee params".into());
     }
     if let Some(result) = value.get_mut("result").and_then(Value::as_object_mut) {
-        if faults.has(Fault::ExtraFieldInOpeningFeeParams) {
-            if let Some(menu) = result
+        if faults.has(Fault::ExtraFieldInOpeningFeeParams)
+            && let Some(menu) = result
                 .get_mut("opening_fee_params_menu")
                 .and_then(Value::as_array_mut)
-            {
-                for entry in menu.iter_mut().filter_map(Value::as_object_mut) {
-                    entry.insert("zz_extra".into(), Value::from(1));
-                }
+        {
+            for entry in menu.iter_mut().filter_map(Value::as_object_mut) {
+                entry.insert("zz_extra".into(), Value::from(1));
             }
         }
         let is_order = result.contains_key("order_id");
@@ -72,22 +70,23 @@ pub(super) fn encode_with_faults(faults: FaultSet, response: &Response) -> Vec<u
         {
             result.insert("token".into(), Value::Null);
         }
-        if is_order && faults.has(Fault::DatetimeWithoutMillis) {
-            if let Some(Value::String(created)) = result.get_mut("created_at") {
-                // "YYYY-MM-DDThh:mm:ss.sssZ" → "YYYY-MM-DDThh:mm:ssZ"
-                if let Some(dot) = created.find('.') {
-                    created.replace_range(dot..created.len() - 1, "");
-                }
+        if is_order
+            && faults.has(Fault::DatetimeWithoutMillis)
+            && let Some(Value::String(created)) = result.get_mut("created_at")
+        {
+            // "YYYY-MM-DDThh:mm:ss.sssZ" → "YYYY-MM-DDThh:mm:ssZ"
+            if let Some(dot) = created.find('.') {
+                created.replace_range(dot..created.len() - 1, "");
             }
         }
         if faults.has(Fault::AmountAsNumber)
             && result.contains_key("min_initial_client_balance_sat")
         {
             for (key, v) in result.iter_mut() {
-                if key.ends_with("_sat") {
-                    if let Some(n) = v.as_str().and_then(|s| s.parse::<u64>().ok()) {
-                        *v = Value::from(n);
-                    }
+                if key.ends_with("_sat")
+                    && let Some(n) = v.as_str().and_then(|s| s.parse::<u64>().ok())
+                {
+                    *v = Value::from(n);
                 }
             }
         }
