@@ -33,7 +33,7 @@ const REQUEST_MEMBERS: [&str; 4] = ["jsonrpc", "id", "method", "params"];
 /// match the error to its request.
 #[allow(clippy::result_large_err)] // The error is the reply itself, built once per bad message.
 pub fn decode_request(payload: &[u8]) -> Result<Request, Response> {
-    let obj =
+    let mut obj =
         parse_message(payload).map_err(|_| Response::error(None, ErrorObject::parse_error()))?;
     let id = match obj.get("id") {
         Some(Value::String(s)) => Some(RequestId(s.clone())),
@@ -48,8 +48,9 @@ pub fn decode_request(payload: &[u8]) -> Result<Request, Response> {
     if let Some(extra) = obj.keys().find(|k| !REQUEST_MEMBERS.contains(&k.as_str())) {
         return Err(invalid(format!("unexpected member `{extra}` in a request")));
     }
-    let method_name = match obj.get("method") {
-        Some(Value::String(m)) => m,
+    // `None` here is an unknown method, answered after the envelope checks.
+    let method = match obj.get("method") {
+        Some(Value::String(m)) => Method::from_name(m),
         Some(_) => return Err(invalid("`method` must be a string".into())),
         None => return Err(invalid("`method` is missing".into())),
     };
@@ -62,9 +63,9 @@ pub fn decode_request(payload: &[u8]) -> Result<Request, Response> {
         }
         (Some(_), None) => return Err(invalid("`id` must be a string".into())),
     };
-    let params = match obj.get("params") {
+    let params = match obj.remove("params") {
         None => Map::new(),
-        Some(Value::Object(p)) => p.clone(),
+        Some(Value::Object(p)) => p,
         Some(Value::Array(_)) => {
             return Err(invalid(
                 "`params` must be by-name (an object), not by-position".into(),
@@ -72,7 +73,7 @@ pub fn decode_request(payload: &[u8]) -> Result<Request, Response> {
         }
         Some(_) => return Err(invalid("`params` must be an object".into())),
     };
-    let Some(method) = Method::from_name(method_name) else {
+    let Some(method) = method else {
         return Err(Response::error(Some(id), ErrorObject::method_not_found()));
     };
     match (spec(method).decode_params)(params) {

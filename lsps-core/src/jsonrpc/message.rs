@@ -270,3 +270,42 @@ impl Notification {
         serde_json::to_vec(&wire).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn printable_characters_are_never_escaped() {
+        let req = Request::new(
+            "id-é".into(),
+            lsps2::GetInfoRequest {
+                token: Some("A<>&é€😀/".into()),
+            },
+        );
+        let text = String::from_utf8(req.to_bytes()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"jsonrpc":"2.0","id":"id-é","method":"lsps2.get_info","params":{"token":"A<>&é€😀/"}}"#
+        );
+        // Only `"`, `\` and control characters are escaped, as JSON requires.
+        let req = Request::new(
+            "x".into(),
+            lsps2::GetInfoRequest {
+                token: Some("\"\\\n\u{1}".into()),
+            },
+        );
+        assert!(
+            String::from_utf8(req.to_bytes())
+                .unwrap()
+                .contains(r#""token":"\"\\\n\u0001""#)
+        );
+    }
+
+    #[test]
+    fn null_id_is_written_as_null() {
+        let r = Response::error(None, ErrorObject::internal_error());
+        assert_eq!(r.to_bytes(), INTERNAL_ERROR_REPLY);
+    }
+}
