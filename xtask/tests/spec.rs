@@ -139,28 +139,135 @@ fn is_case_id(s: &str) -> bool {
         })
 }
 
+/// Case → requirement mapping from the conformance catalog.
+fn catalog_mapping() -> BTreeMap<String, BTreeSet<String>> {
+    let mut by_requirement: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for case in lsps_conformance::catalog::all() {
+        for req in case.requirements {
+            by_requirement
+                .entry((*req).to_string())
+                .or_default()
+                .insert(case.id.to_string());
+        }
+    }
+    by_requirement
+}
+
 #[test]
 fn named_case_ids_exist_in_the_conformance_catalog() {
-    // TODO(conformance): `lsps_conformance::catalog::all_case_ids()` does not exist yet. When it
-    // does, add `lsps-conformance` as a dev-dependency of xtask and replace this body with:
-    //     let known: BTreeSet<String> = lsps_conformance::catalog::all_case_ids()
-    //         .into_iter().map(String::from).collect();
-    //     for each requirement, every case ID must be in `known`.
-    // Until then the YAML may not name any case, so a stale or misspelt ID cannot slip in.
+    let known: BTreeSet<&str> = lsps_conformance::catalog::all_case_ids()
+        .into_iter()
+        .collect();
     let root = workspace_root();
+    let mut problems = Vec::new();
     for protocol in PROTOCOLS {
-        let file = load_requirements(&root, protocol).unwrap();
-        let named: Vec<_> = file
-            .requirements
-            .iter()
-            .flat_map(|r| r.case_ids().iter().map(move |c| format!("{}: {c}", r.id)))
-            .collect();
-        assert!(
-            named.is_empty(),
-            "case IDs are named in lsps{protocol}.yaml but the conformance crate exports no \
-             catalog to check them against yet; wire up the check in this test: {named:?}"
-        );
+        for req in load_requirements(&root, protocol).unwrap().requirements {
+            for case in req.case_ids() {
+                if !known.contains(case.as_str()) {
+                    problems.push(format!(
+                        "{}: case {case} is not in the conformance catalog",
+                        req.id
+                    ));
+                }
+            }
+        }
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn catalog_cases_name_existing_requirements() {
+    let root = workspace_root();
+    let mut ids = BTreeMap::new();
+    for protocol in PROTOCOLS {
+        for req in load_requirements(&root, protocol).unwrap().requirements {
+            ids.insert(req.id.clone(), req);
+        }
+    }
+    let mut problems = Vec::new();
+    for case in lsps_conformance::catalog::all() {
+        assert!(
+            is_case_id(case.id),
+            "case id {} is not a dotted lowercase path",
+            case.id
+        );
+        for req in case.requirements {
+            match ids.get(*req) {
+                None => problems.push(format!("case {} names unknown requirement {req}", case.id)),
+                Some(r) if r.is_withdrawn() => problems.push(format!(
+                    "case {} names withdrawn requirement {req}",
+                    case.id
+                )),
+                _ => {}
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The YAML `cases` lists are the catalog's mapping written back (issue 6). With
+/// `UPDATE_SPEC_CASES=1` this test rewrites them (only the `cases:` lines change); otherwise it
+/// fails on any difference and says how to update.
+#[test]
+fn yaml_cases_lists_match_the_conformance_catalog() {
+    let root = workspace_root();
+    let mapping = catalog_mapping();
+    let update = std::env::var_os("UPDATE_SPEC_CASES").is_some_and(|v| v == "1");
+    let mut problems = Vec::new();
+    for protocol in PROTOCOLS {
+        let path = root.join(format!("spec/requirements/lsps{protocol}.yaml"));
+        let file = load_requirements(&root, protocol).unwrap();
+        let mut text = fs::read_to_string(&path).unwrap();
+        let mut changed = false;
+        for req in &file.requirements {
+            let want: Vec<String> = mapping
+                .get(&req.id)
+                .map(|s| s.iter().cloned().collect())
+                .unwrap_or_default();
+            let have: Vec<String> = {
+                let mut v = req.case_ids().to_vec();
+                v.sort();
+                v
+            };
+            if want == have {
+                continue;
+            }
+            if req.excluded.is_some() {
+                problems.push(format!(
+                    "{}: excluded, yet the catalog checks it with {want:?}",
+                    req.id
+                ));
+                continue;
+            }
+            if !update {
+                problems.push(format!("{}: cases {have:?}, catalog says {want:?}", req.id));
+                continue;
+            }
+            let start = text.find(&format!("  - id: {}\n", req.id)).unwrap();
+            let end = text[start + 4..]
+                .find("\n  - id: ")
+                .map_or(text.len(), |e| start + 4 + e);
+            let block = &text[start..end];
+            let line_start = block.find("\n    cases:").unwrap() + 1;
+            let line_end = block[line_start..]
+                .find('\n')
+                .map_or(block.len(), |e| line_start + e);
+            let new_line = format!("    cases: [{}]", want.join(", "));
+            let new_block = format!("{}{}{}", &block[..line_start], new_line, &block[line_end..]);
+            text.replace_range(start..end, &new_block);
+            changed = true;
+        }
+        if changed {
+            fs::write(&path, text).unwrap();
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "requirement `cases` lists differ from lsps_conformance::catalog; run\n  \
+         UPDATE_SPEC_CASES=1 cargo nextest run -p xtask -E 'test(yaml_cases)'\n\
+         and commit spec/requirements:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]

@@ -428,18 +428,10 @@ fn check_response_vector(v: &Vector, problems: &mut Vec<String>) {
 /// Vectors where lsps-core is known to disagree and the vector is right: each names the
 /// lsps-core defect. They are reported, not failed, until lsps-core is fixed; once a listed
 /// vector agrees, the test fails so that the entry gets removed (like an XPASS).
-const KNOWN_CORE_DISAGREEMENTS: &[(&str, &str)] = &[
-    (
-        "spec/vectors/lsps2/buy/opening-fee-params-extra-field.json",
-        "lsps-core from_value_at_path repeats the unknown field name in the property path \
-         (opening_fee_params.extra.extra)",
-    ),
-    (
-        "spec/vectors/lsps2/get_info/response-extra-field-in-entry.json",
-        "lsps-core from_value_at_path repeats the unknown field name in the property path \
-         (opening_fee_params_menu.0.extra_field.extra_field)",
-    ),
-];
+// History: the two `extra field` vectors (opening-fee-params-extra-field,
+// response-extra-field-in-entry) were listed here while lsps-core doubled the unknown field's
+// name in `data.property`; fixed in lsps-core the same day.
+const KNOWN_CORE_DISAGREEMENTS: &[(&str, &str)] = &[];
 
 #[test]
 fn every_vector_decodes_through_lsps_core_as_stated() {
