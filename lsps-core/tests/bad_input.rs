@@ -513,3 +513,24 @@ fn valid_buy_decodes() {
     assert_eq!(buy.opening_fee_params.promise, "abcdefghijklmnopqrstuvwxyz");
     let _ = NODE;
 }
+
+#[test]
+fn by_position_nested_object_is_rejected() {
+    // serde's derived structs would accept fields by position; LSPS objects are by-name only.
+    let fp = Value::Array(
+        fee_params()
+            .as_object()
+            .unwrap()
+            .values()
+            .cloned()
+            .collect(),
+    );
+    assert_eq!(
+        reply(&buy_with(fp)),
+        invalid_param(
+            "b1",
+            "opening_fee_params",
+            "invalid type: sequence, expected a JSON object"
+        )
+    );
+}

@@ -165,3 +165,156 @@ impl OrderResult {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::jsonrpc::from_value_at_path;
+    use serde_json::{Value, json};
+
+    fn order() -> Value {
+        json!({
+            "order_id": "bb4b5d0a-8334-49d8-9463-90a6d413af7c",
+            "lsp_balance_sat": "5000000", "client_balance_sat": "2000000",
+            "required_channel_confirmations": 0, "funding_confirms_within_blocks": 6,
+            "channel_expiry_blocks": 144, "token": "", "created_at": "2012-04-23T18:25:43.511Z",
+            "announce_channel": true, "order_state": "CREATED",
+            "payment": {
+                "bolt11": {"state": "EXPECT_PAYMENT", "expires_at": "2015-01-25T19:29:44.612Z",
+                    "fee_total_sat": "8888", "order_total_sat": "2008888", "invoice": "lnbc1"},
+                "bolt12": null,
+                "onchain": {"state": "EXPECT_PAYMENT", "expires_at": "2015-01-25T19:29:44.612Z",
+                    "fee_total_sat": "9999", "order_total_sat": "2009999",
+                    "address": "bc1p5uvtaxzkjwvey2tfy49k5vtqfpjmrgm09cvs88ezyy8h2zv7jhas9tu4yr",
+                    "min_fee_for_0conf": 253, "min_onchain_payment_confirmations": 0,
+                    "refund_onchain_address": "bc1qvmsy0f3yyes6z9jvddk8xqwznndmdwapvrc0xrmhd3vqj5rhdrrq6hz49h"}
+            },
+            "channel": null
+        })
+    }
+
+    fn parse(v: Value) -> OrderResult {
+        from_value_at_path::<OrderResult>(v).unwrap()
+    }
+
+    #[test]
+    fn valid_order_passes_and_round_trips() {
+        let o = parse(order());
+        assert_eq!(o.validate(), Ok(()));
+        assert_eq!(o.order.token, None);
+        assert!(o.payment.bolt12.is_none());
+        let mut expected = order();
+        expected["payment"]
+            .as_object_mut()
+            .unwrap()
+            .remove("bolt12");
+        assert_eq!(serde_json::to_value(&o).unwrap(), expected);
+    }
+
+    #[test]
+    fn cancelled_reads_as_refunded() {
+        let mut v = order();
+        v["payment"]["bolt11"]["state"] = json!("CANCELLED");
+        let o = parse(v);
+        assert_eq!(o.payment.bolt11.unwrap().state, PaymentState::Refunded);
+    }
+
+    #[test]
+    fn invariants() {
+        let mut v = order();
+        v["payment"]["bolt11"]["order_total_sat"] = json!("2008889");
+        assert_eq!(
+            parse(v).validate(),
+            Err(OrderError::TotalMismatch { kind: "bolt11" })
+        );
+        let mut v = order();
+        v["payment"]["onchain"]["state"] = json!("HOLD");
+        assert_eq!(
+            parse(v).validate(),
+            Err(OrderError::StateNotAllowed {
+                kind: "onchain",
+                state: "HOLD"
+            })
+        );
+        let mut v = order();
+        v["payment"]["onchain"]["min_onchain_payment_confirmations"] = json!(1);
+        assert_eq!(
+            parse(v).validate(),
+            Err(OrderError::ZeroConfFeeWithConfirmations)
+        );
+        let mut v = order();
+        v["order_state"] = json!("COMPLETED");
+        assert_eq!(
+            parse(v).validate(),
+            Err(OrderError::CompletedWithoutChannel)
+        );
+        let mut v = order();
+        v["payment"]["bolt11"]["state"] = json!("PAID");
+        assert_eq!(
+            parse(v).validate(),
+            Err(OrderError::PaidBeforeCompleted { kind: "bolt11" })
+        );
+        let mut v = order();
+        v["channel"] = json!({"funded_at": "2012-04-23T18:25:43.511Z",
+            "funding_outpoint": "0301e0480b374b32851a9462db29dc19fe830a7f7d7a88b81612b9d42099c0ae:0",
+            "expires_at": "2012-04-23T18:25:43.511Z"});
+        assert_eq!(
+            parse(v.clone()).validate(),
+            Err(OrderError::ChannelBeforeCompleted)
+        );
+        v["order_state"] = json!("COMPLETED");
+        assert_eq!(parse(v).validate(), Ok(()));
+        let mut v = order();
+        v["payment"]["bolt11"]["invoice"] = json!("l".repeat(2049));
+        assert_eq!(
+            parse(v).validate(),
+            Err(OrderError::PaymentStringTooLong { kind: "bolt11" })
+        );
+    }
+
+    #[test]
+    fn nested_objects_must_be_objects() {
+        for (path, bad) in [
+            ("payment", json!([])),
+            ("channel", json!(["2012-04-23T18:25:43.511Z"])),
+        ] {
+            let mut v = order();
+            v[path] = bad;
+            let e = from_value_at_path::<OrderResult>(v).unwrap_err();
+            assert_eq!(e.property, path);
+        }
+        let mut v = order();
+        v["payment"]["bolt11"] = json!(["EXPECT_PAYMENT"]);
+        let e = from_value_at_path::<OrderResult>(v).unwrap_err();
+        assert_eq!(e.property, "payment.bolt11");
+    }
+
+    #[test]
+    fn mirrors_request() {
+        let o = parse(order());
+        let req: CreateOrderRequest = serde_json::from_value(json!({
+            "lsp_balance_sat": "5000000", "client_balance_sat": "2000000",
+            "required_channel_confirmations": 0, "funding_confirms_within_blocks": 6,
+            "channel_expiry_blocks": 144, "token": "",
+            "refund_onchain_address": "bc1qvmsy0f3yyes6z9jvddk8xqwznndmdwapvrc0xrmhd3vqj5rhdrrq6hz49h",
+            "announce_channel": true
+        }))
+        .unwrap();
+        assert_eq!(o.check_mirrors(&req), Ok(()));
+        let mut other = req.clone();
+        other.order.channel_expiry_blocks = 12;
+        assert_eq!(
+            o.check_mirrors(&other),
+            Err(OrderError::NotMirrored {
+                field: "channel_expiry_blocks"
+            })
+        );
+        other = req;
+        other.refund_onchain_address = None;
+        assert_eq!(
+            o.check_mirrors(&other),
+            Err(OrderError::OnchainWithoutRefundAddress)
+        );
+    }
+}

@@ -441,13 +441,25 @@ pub struct OnchainPaymentInfo {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentInfo {
     /// BOLT11 hold invoice option.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::types::map_only::optional_object"
+    )]
     pub bolt11: Option<Bolt11PaymentInfo>,
     /// BOLT12 offer option.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::types::map_only::optional_object"
+    )]
     pub bolt12: Option<Bolt12PaymentInfo>,
     /// On-chain option.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::types::map_only::optional_object"
+    )]
     pub onchain: Option<OnchainPaymentInfo>,
 }
 
@@ -509,8 +521,9 @@ struct OrderWire {
     created_at: Datetime,
     announce_channel: bool,
     order_state: OrderState,
+    #[serde(deserialize_with = "crate::types::map_only::object")]
     payment: PaymentInfo,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::types::map_only::optional_object")]
     channel: Option<ChannelInfo>,
 }
 

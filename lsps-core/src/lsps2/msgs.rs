@@ -23,6 +23,7 @@ impl Params for GetInfoRequest {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetInfoResult {
     /// Offers, cheapest first (see [`super::validate_menu`]); may be empty.
+    #[serde(deserialize_with = "crate::types::map_only::array_of_objects")]
     pub opening_fee_params_menu: Vec<OpeningFeeParams>,
 }
 
@@ -115,6 +116,7 @@ impl OpeningFeeParams {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuyRequest {
     /// A menu entry copied verbatim.
+    #[serde(deserialize_with = "crate::types::map_only::object")]
     pub opening_fee_params: OpeningFeeParams,
     /// Present: "MPP+fixed-invoice" mode. Absent (or `null`): "no-MPP+var-invoice" mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,6 +8,7 @@
 mod address;
 mod amount;
 mod datetime;
+pub(crate) mod map_only;
 mod node_id;
 mod number;
 mod outpoint;
