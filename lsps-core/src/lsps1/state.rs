@@ -144,10 +144,69 @@ impl PaymentState {
     }
 }
 
+const ORDER_EVENTS: [OrderEvent; 2] = [OrderEvent::FundingPublished, OrderEvent::OpenFailed];
+const PAYMENT_EVENTS: [PaymentEvent; 5] = [
+    PaymentEvent::HtlcHeld,
+    PaymentEvent::PreimageReleased,
+    PaymentEvent::HtlcFailedBack,
+    PaymentEvent::OnchainConfirmed,
+    PaymentEvent::RefundSent,
+];
+
+impl OrderState {
+    /// True if a poller that saw `self` may later see `next`: the same state, or one reachable
+    /// by legal transitions (polls can miss intermediate states).
+    pub fn can_become(self, next: OrderState) -> bool {
+        self == next || ORDER_EVENTS.iter().any(|&e| self.transition(e) == Ok(next))
+    }
+}
+
+impl PaymentState {
+    /// True if a poller that saw `self` on an option of `kind` may later see `next`: the same
+    /// state, or one reachable by legal transitions (for example `EXPECT_PAYMENT` then `PAID`
+    /// when `HOLD` was missed).
+    pub fn can_become(self, kind: PaymentKind, next: PaymentState) -> bool {
+        let mut frontier = vec![self];
+        let mut seen = vec![self];
+        while let Some(s) = frontier.pop() {
+            if s == next {
+                return true;
+            }
+            for e in PAYMENT_EVENTS {
+                if let Ok(n) = s.transition(kind, e)
+                    && !seen.contains(&n)
+                {
+                    seen.push(n);
+                    frontier.push(n);
+                }
+            }
+        }
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn observed_sequences() {
+        use PaymentState as S;
+        let ln = PaymentKind::Bolt11;
+        assert!(S::ExpectPayment.can_become(ln, S::Paid));
+        assert!(S::ExpectPayment.can_become(ln, S::Refunded));
+        assert!(S::Hold.can_become(ln, S::Hold));
+        assert!(!S::Paid.can_become(ln, S::Refunded));
+        assert!(!S::Hold.can_become(ln, S::ExpectPayment));
+        let oc = PaymentKind::Onchain;
+        assert!(S::ExpectPayment.can_become(oc, S::Refunded));
+        assert!(!S::ExpectPayment.can_become(oc, S::Hold));
+        assert!(!S::Refunded.can_become(oc, S::Paid));
+        assert!(OrderState::Created.can_become(OrderState::Completed));
+        assert!(!OrderState::Completed.can_become(OrderState::Failed));
+        assert!(!OrderState::Failed.can_become(OrderState::Created));
+    }
 
     #[test]
     fn order_transitions() {
