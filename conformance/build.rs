@@ -25,7 +25,9 @@ fn main() {
     let mut files = Vec::new();
     collect(&root, &mut files);
     files.sort();
-    let mut code = String::from("/// Schemas embedded from `spec/schemas` at build time: (relative path, text).\n");
+    let mut code = String::from(
+        "/// Schemas embedded from `spec/schemas` at build time: (relative path, text).\n",
+    );
     code.push_str("pub static EMBEDDED: &[(&str, &str)] = &[\n");
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
@@ -33,7 +35,11 @@ fn main() {
             .strip_prefix(&root)
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .unwrap_or_default();
-        let _ = writeln!(code, "    ({rel:?}, include_str!({:?})),", file.display().to_string());
+        let _ = writeln!(
+            code,
+            "    ({rel:?}, include_str!({:?})),",
+            file.display().to_string()
+        );
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default()).join("schemas.rs");

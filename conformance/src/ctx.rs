@@ -369,7 +369,9 @@ impl Conn {
                     {
                         return Ok(msg);
                     }
-                    Incoming::Error { id: Value::Null, .. } => return Ok(msg),
+                    Incoming::Error {
+                        id: Value::Null, ..
+                    } => return Ok(msg),
                     _ => continue,
                 },
             }
@@ -430,7 +432,11 @@ impl Conn {
         let value: Value = match serde_json::from_slice(bytes) {
             Ok(v) => v,
             Err(e) => {
-                self.finding("envelope", format!("LSPS0-R17: not a JSON object: {e}"), bytes);
+                self.finding(
+                    "envelope",
+                    format!("LSPS0-R17: not a JSON object: {e}"),
+                    bytes,
+                );
                 return Incoming::Other {
                     why: format!("not JSON: {e}"),
                 };

@@ -164,7 +164,10 @@ fn requirement_statements() -> Vec<(String, String)> {
             .unwrap_or_default();
         for entry in entries {
             let id = entry.get("id").and_then(|v| v.as_str()).unwrap_or_default();
-            let level = entry.get("level").and_then(|v| v.as_str()).unwrap_or_default();
+            let level = entry
+                .get("level")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
             let statement = entry
                 .get("statement")
                 .and_then(|v| v.as_str())
@@ -243,13 +246,19 @@ async fn run(args: RunArgs) -> ExitCode {
             return;
         }
         match event {
-            Progress::Probed { protocols, total: n } => {
+            Progress::Probed {
+                protocols,
+                total: n,
+            } => {
                 total.store(n, Ordering::Relaxed);
                 eprintln!("probe: advertised protocols {protocols:?}; {n} cases");
             }
             Progress::CaseDone(case) => {
                 let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                eprintln!("{}", terminal::progress_line(d, total.load(Ordering::Relaxed), case));
+                eprintln!(
+                    "{}",
+                    terminal::progress_line(d, total.load(Ordering::Relaxed), case)
+                );
             }
         }
     };
@@ -303,7 +312,11 @@ fn exit_code(report: &lsps_conformance::report::Report) -> u8 {
     if report.failed() > 0 {
         return 1;
     }
-    if report.summary.get(lsps_conformance::verdict::Verdict::Error) > 0 {
+    if report
+        .summary
+        .get(lsps_conformance::verdict::Verdict::Error)
+        > 0
+    {
         return 2;
     }
     0

@@ -301,28 +301,37 @@ fn normalize_payload(payload: &str, ids: &mut Vec<String>, secrets: &[(String, S
     for (secret, placeholder) in secrets {
         text = text.replace(secret, placeholder);
     }
+    // Request ids, wherever they appear (also inside batches and truncated payloads that do
+    // not parse), numbered per case in order of first appearance.
+    let mut rest = text.as_str();
+    let mut found = Vec::new();
+    while let Some(at) = rest.find("\"id\":\"") {
+        let after = &rest[at + 6..];
+        let end = after.find('"').unwrap_or(after.len());
+        let id = &after[..end];
+        if !id.is_empty() && !id.starts_with('<') {
+            found.push(id.to_owned());
+        }
+        rest = &after[end..];
+    }
+    for id in found {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    for (i, id) in ids.iter().enumerate() {
+        text = text.replace(&format!("\"{id}\""), &format!("\"<id-{}>\"", i + 1));
+    }
     let Ok(mut value) = serde_json::from_str::<Value>(text.trim()) else {
         return text;
     };
-    let Value::Object(map) = &mut value else {
-        return text;
-    };
-    if let Some(Value::String(id)) = map.get_mut("id") {
-        let index = match ids.iter().position(|known| known == id) {
-            Some(i) => i,
-            None => {
-                ids.push(id.clone());
-                ids.len() - 1
-            }
-        };
-        *id = format!("<id-{}>", index + 1);
-    }
+    let original = value.clone();
     mask_volatile(&mut value);
     // Keep the original bytes when nothing volatile was inside (they may be deliberately odd).
-    let rewritten = value.to_string();
-    match serde_json::from_str::<Value>(text.trim()) {
-        Ok(original) if original == value => text,
-        _ => rewritten,
+    if original == value {
+        text
+    } else {
+        value.to_string()
     }
 }
 

@@ -172,10 +172,7 @@ async fn probe(shared: &Arc<Shared>) -> Result<(Probe, Vec<String>), RunError> {
                 "LSPS{n} is advertised but {method} answers with {why}"
             )),
             Err(
-                Abort::Timeout(m)
-                | Abort::Violation(m)
-                | Abort::Error(m)
-                | Abort::Precondition(m),
+                Abort::Timeout(m) | Abort::Violation(m) | Abort::Error(m) | Abort::Precondition(m),
             ) => headline.push(format!("LSPS{n} is advertised but broken: {m}")),
         }
     }
@@ -357,7 +354,11 @@ pub async fn run_cases(
         .zip(cases)
         .map(|(slot, case)| {
             slot.unwrap_or_else(|| {
-                report_for(case, Verdict::Error, "harness: the case task panicked".into())
+                report_for(
+                    case,
+                    Verdict::Error,
+                    "harness: the case task panicked".into(),
+                )
             })
         })
         .collect();
@@ -374,7 +375,13 @@ pub async fn run_cases(
         .lock()
         .ok()
         .and_then(|n| n.clone())
-        .or_else(|| probe_shared.runner_node_id.lock().ok().and_then(|n| n.clone()));
+        .or_else(|| {
+            probe_shared
+                .runner_node_id
+                .lock()
+                .ok()
+                .and_then(|n| n.clone())
+        });
     let finished_at = chrono::Utc::now();
     let mut report = Report {
         schema_version: crate::report::SCHEMA_VERSION,

@@ -86,7 +86,10 @@ impl SchemaSet {
             for error in validator.iter_errors(instance) {
                 out.push((
                     "schema",
-                    format!("{what} violates {name} at `{}`: {error}", error.instance_path),
+                    format!(
+                        "{what} violates {name} at `{}`: {error}",
+                        error.instance_path
+                    ),
                 ));
             }
         }
@@ -97,7 +100,10 @@ impl SchemaSet {
     pub fn check_message(&self, message: &Value, method: Option<&str>) -> Vec<Finding> {
         let mut out = Vec::new();
         let Value::Object(map) = message else {
-            out.push(("envelope", "LSPS0-R17: the message is not a single JSON object".into()));
+            out.push((
+                "envelope",
+                "LSPS0-R17: the message is not a single JSON object".into(),
+            ));
             return out;
         };
         if map.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
@@ -105,13 +111,18 @@ impl SchemaSet {
         }
         let has_id = map.contains_key("id");
         match (map.get("result"), map.get("error")) {
-            (Some(_), Some(_)) => out.push(("envelope", "LSPS0-R7: both `result` and `error`".into())),
+            (Some(_), Some(_)) => {
+                out.push(("envelope", "LSPS0-R7: both `result` and `error`".into()))
+            }
             (Some(result), None) => {
                 if !has_id {
                     out.push(("envelope", "LSPS0-R7: a response without `id`".into()));
                 }
                 if !result.is_object() {
-                    out.push(("envelope", "LSPS0-R24: `result` is not a JSON object".into()));
+                    out.push((
+                        "envelope",
+                        "LSPS0-R24: `result` is not a JSON object".into(),
+                    ));
                 } else if let Some(method) = method {
                     self.validate(
                         &format!("{method}.result.json"),
@@ -123,7 +134,10 @@ impl SchemaSet {
             }
             (None, Some(error)) => {
                 if !has_id {
-                    out.push(("envelope", "LSPS0-R7: an error response without `id`".into()));
+                    out.push((
+                        "envelope",
+                        "LSPS0-R7: an error response without `id`".into(),
+                    ));
                 }
                 self.validate("error.json", message, "error response", &mut out);
                 self.check_error(error, &mut out);
@@ -131,10 +145,16 @@ impl SchemaSet {
             (None, None) => {
                 if map.contains_key("method") && !has_id {
                     if !map.get("params").is_some_and(Value::is_object) {
-                        out.push(("envelope", "LSPS0-R17: a notification without by-name `params`".into()));
+                        out.push((
+                            "envelope",
+                            "LSPS0-R17: a notification without by-name `params`".into(),
+                        ));
                     }
                 } else {
-                    out.push(("envelope", "LSPS0-R7: neither a response nor a notification".into()));
+                    out.push((
+                        "envelope",
+                        "LSPS0-R7: neither a response nor a notification".into(),
+                    ));
                 }
             }
         }
@@ -155,10 +175,16 @@ impl SchemaSet {
         };
         let code = err.get("code").and_then(Value::as_i64);
         if code.is_none() {
-            out.push(("envelope", "LSPS0-R18: `error.code` is not an integer".into()));
+            out.push((
+                "envelope",
+                "LSPS0-R18: `error.code` is not an integer".into(),
+            ));
         }
         if !err.get("message").is_some_and(Value::is_string) {
-            out.push(("envelope", "LSPS0-R18: `error.message` is not a string".into()));
+            out.push((
+                "envelope",
+                "LSPS0-R18: `error.message` is not a string".into(),
+            ));
         }
         match err.get("data") {
             None => {}
@@ -167,12 +193,7 @@ impl SchemaSet {
                     let data = &err["data"];
                     for candidate in error_data_schema_names(code) {
                         if self.validators.contains_key(&candidate) {
-                            self.validate(
-                                &candidate,
-                                data,
-                                &format!("error {code} data"),
-                                out,
-                            );
+                            self.validate(&candidate, data, &format!("error {code} data"), out);
                             break;
                         }
                     }

@@ -95,12 +95,12 @@ impl std::str::FromStr for TargetAddr {
             )));
         }
         let Some((host, port)) = addr.rsplit_once(':') else {
-            return Err(TargetError::BadAddress(format!(
-                "`{addr}`: missing :port"
-            )));
+            return Err(TargetError::BadAddress(format!("`{addr}`: missing :port")));
         };
         if host.is_empty() || port.parse::<u16>().is_err() {
-            return Err(TargetError::BadAddress(format!("`{addr}`: bad host or port")));
+            return Err(TargetError::BadAddress(format!(
+                "`{addr}`: bad host or port"
+            )));
         }
         Ok(TargetAddr::Bolt8 {
             node_id: node_id.to_ascii_lowercase(),

@@ -108,7 +108,10 @@ mod tests {
         let msg = json!({"jsonrpc":"2.0","id":"x","result":{
             "a_sat": 5, "b_msat": "7", "created_at": "2026-01-01T00:00:00Z",
             "jit_channel_scid": "1x2x3", "inner": [{"valid_until": "2026-01-01T00:00:00.000Z"}]}});
-        let rules: Vec<&str> = scan(&msg, Some("lsps1.get_info")).iter().map(|f| f.0).collect();
+        let rules: Vec<&str> = scan(&msg, Some("lsps1.get_info"))
+            .iter()
+            .map(|f| f.0)
+            .collect();
         assert_eq!(rules, vec!["LSPS0-R49", "LSPS0-R58"]);
         let bad_scid = json!({"result":{"jit_channel_scid": "1:2:3"}});
         assert_eq!(scan(&bad_scid, None)[0].0, "LSPS0-R53");

@@ -13,14 +13,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use testkit::ldk_lsp::{LdkLsp, LdkLspConfig};
 
-const BASELINE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/baselines/lightning-liquidity-0.2.7.yaml");
+const BASELINE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/baselines/lightning-liquidity-0.2.7.yaml"
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lightning_liquidity_matches_its_baseline() {
     let lsp = LdkLsp::start(LdkLspConfig::default()).await.unwrap();
-    let target = Arc::new(
-        Bolt8Target::new(&lsp.node_id().to_string(), &lsp.addr().to_string()).unwrap(),
-    );
+    let target =
+        Arc::new(Bolt8Target::new(&lsp.node_id().to_string(), &lsp.addr().to_string()).unwrap());
     let text = std::fs::read_to_string(BASELINE).unwrap_or_default();
     let baseline = if std::env::var_os("LSPS_CONFORMANCE_WRITE_BASELINE").is_some() {
         None
@@ -55,7 +57,14 @@ async fn lightning_liquidity_matches_its_baseline() {
         })
         .map(|c| format!("{} {}: {}", c.verdict, c.id, c.message))
         .collect();
-    assert!(unexpected.is_empty(), "not as the baseline says:\n{}", unexpected.join("\n"));
-    assert!(report.summary.get(Verdict::XFail) > 0, "LDK has known deviations");
+    assert!(
+        unexpected.is_empty(),
+        "not as the baseline says:\n{}",
+        unexpected.join("\n")
+    );
+    assert!(
+        report.summary.get(Verdict::XFail) > 0,
+        "LDK has known deviations"
+    );
     assert!(report.summary.get(Verdict::Pass) > 0);
 }

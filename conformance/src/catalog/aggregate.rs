@@ -17,7 +17,12 @@ fn wire_rule(ctx: &CaseCtx, rules: &[&str]) -> Result<String, Abort> {
         .shared
         .wire_findings
         .lock()
-        .map(|f| f.iter().filter(|f| rules.contains(&f.rule)).cloned().collect())
+        .map(|f| {
+            f.iter()
+                .filter(|f| rules.contains(&f.rule))
+                .cloned()
+                .collect()
+        })
         .unwrap_or_default();
     if findings.is_empty() {
         return Ok(format!("{seen} received messages checked, no violation"));
@@ -27,7 +32,12 @@ fn wire_rule(ctx: &CaseCtx, rules: &[&str]) -> Result<String, Abort> {
         findings.len()
     )];
     for f in findings.iter().take(8) {
-        lines.push(format!("[{}] {} in {}", f.case_id, f.problem, clip(&f.payload)));
+        lines.push(format!(
+            "[{}] {} in {}",
+            f.case_id,
+            clip(&f.problem),
+            clip(&f.payload)
+        ));
     }
     if findings.len() > 8 {
         lines.push(format!("... and {} more", findings.len() - 8));
@@ -89,7 +99,14 @@ async fn slow(ctx: CaseCtx) -> Result<String, Abort> {
     }
     let lines: Vec<String> = slow
         .iter()
-        .map(|s| format!("[{}] {} took {} ms", s.case_id, s.method, s.elapsed.as_millis()))
+        .map(|s| {
+            format!(
+                "[{}] {} took {} ms",
+                s.case_id,
+                s.method,
+                s.elapsed.as_millis()
+            )
+        })
         .collect();
     Err(Abort::Violation(format!(
         "{} replies slower than {} s (ldk-node gives up there):\n{}",
@@ -220,9 +237,27 @@ pub(super) static CASES: &[Case] = &[
     Case {
         id: "lsps0.wire.schema-valid",
         requirements: &[
-            "LSPS0-R22", "LSPS0-R41", "LSPS0-R49", "LSPS0-R51", "LSPS0-R52", "LSPS0-R53", "LSPS0-R54",
-            "LSPS0-R58", "LSPS0-R60", "LSPS0-R61", "LSPS0-R62", "LSPS1-R4", "LSPS1-R21",
-            "LSPS1-R36", "LSPS2-R4", "LSPS2-R5", "LSPS2-R12", "LSPS2-R34",
+            "LSPS0-R10",
+            "LSPS0-R22",
+            "LSPS0-R41",
+            "LSPS0-R42",
+            "LSPS0-R49",
+            "LSPS0-R51",
+            "LSPS0-R52",
+            "LSPS0-R53",
+            "LSPS0-R54",
+            "LSPS0-R58",
+            "LSPS0-R60",
+            "LSPS0-R61",
+            "LSPS0-R62",
+            "LSPS1-R4",
+            "LSPS1-R19",
+            "LSPS1-R21",
+            "LSPS1-R36",
+            "LSPS2-R4",
+            "LSPS2-R5",
+            "LSPS2-R12",
+            "LSPS2-R34",
         ],
         level: Level::Must,
         applies_to: 0,

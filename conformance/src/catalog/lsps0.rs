@@ -75,7 +75,11 @@ async fn advertised_answer_get_info(ctx: CaseCtx) -> Result<String, Abort> {
 }
 
 async fn unadvertised_gets_32601(ctx: CaseCtx) -> Result<String, Abort> {
-    let candidates = [(1u16, "lsps1.get_info"), (2, "lsps2.get_info"), (5, "lsps5.list_webhooks")];
+    let candidates = [
+        (1u16, "lsps1.get_info"),
+        (2, "lsps2.get_info"),
+        (5, "lsps5.list_webhooks"),
+    ];
     let unlisted: Vec<_> = candidates
         .iter()
         .filter(|(n, _)| !ctx.probe().advertises(*n))
@@ -128,7 +132,11 @@ async fn unknown_param_gets_32602(ctx: CaseCtx) -> Result<String, Abort> {
 
 /// Sends `method` with an extra param `zz_unknown` and expects -32602 naming it in
 /// `data.unrecognized` (LSPS0-R44, LSPS0-R31).
-pub(super) async fn unknown_param(ctx: CaseCtx, method: &str, params: Value) -> Result<String, Abort> {
+pub(super) async fn unknown_param(
+    ctx: CaseCtx,
+    method: &str,
+    params: Value,
+) -> Result<String, Abort> {
     let mut conn = ctx.connect().await?;
     let id = fresh_id();
     let payload = json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}).to_string();
@@ -143,7 +151,11 @@ pub(super) async fn unknown_param(ctx: CaseCtx, method: &str, params: Value) -> 
         .ok_or_else(|| {
             Abort::Violation(format!(
                 "-32602 without data.unrecognized (data: {})",
-                error.data.as_ref().map(short).unwrap_or_else(|| "absent".into())
+                error
+                    .data
+                    .as_ref()
+                    .map(short)
+                    .unwrap_or_else(|| "absent".into())
             ))
         })?;
     if !names.contains(&"zz_unknown") {
@@ -178,7 +190,8 @@ macro_rules! bad_format_case {
 }
 
 bad_format_case!(bad_array, |_: &str| b"[1,2,3]".to_vec());
-bad_format_case!(bad_batch, |id: &str| format!("[{}]", list_request(id)).into_bytes());
+bad_format_case!(bad_batch, |id: &str| format!("[{}]", list_request(id))
+    .into_bytes());
 bad_format_case!(bad_string, |_: &str| br#""{""#.to_vec());
 bad_format_case!(bad_number, |_: &str| b"42".to_vec());
 bad_format_case!(bad_truncated, |id: &str| {
@@ -186,7 +199,8 @@ bad_format_case!(bad_truncated, |id: &str| {
     full[..full.len() - 12].as_bytes().to_vec()
 });
 bad_format_case!(bad_empty, |_: &str| Vec::new());
-bad_format_case!(bad_trailing, |id: &str| format!("{} x", list_request(id)).into_bytes());
+bad_format_case!(bad_trailing, |id: &str| format!("{} x", list_request(id))
+    .into_bytes());
 bad_format_case!(bad_nul_appended, |id: &str| {
     let mut v = list_request(id).into_bytes();
     v.push(0);
@@ -226,7 +240,8 @@ macro_rules! not_request_case {
             let id = fresh_id();
             let payload: String = $payload(&id);
             let reply = bad_payload(&mut conn, payload.as_bytes()).await?;
-            let (got_id, error) = expect_error("an object that is not a request", reply, &[-32700, -32600])?;
+            let (got_id, error) =
+                expect_error("an object that is not a request", reply, &[-32700, -32600])?;
             if error.code == Some(-32700) && got_id != Value::Null {
                 return Err(Abort::Violation(format!(
                     "-32700 must carry \"id\": null, got \"id\": {got_id}"
@@ -278,7 +293,10 @@ async fn pipelined(ctx: CaseCtx) -> Result<String, Abort> {
 
 async fn amount_overflow(ctx: CaseCtx) -> Result<String, Abort> {
     let mut conn = ctx.connect().await?;
-    let menu = expect_result("lsps2.get_info", conn.call("lsps2.get_info", json!({})).await?)?;
+    let menu = expect_result(
+        "lsps2.get_info",
+        conn.call("lsps2.get_info", json!({})).await?,
+    )?;
     let entry = menu
         .get("opening_fee_params_menu")
         .and_then(|m| m.get(0))

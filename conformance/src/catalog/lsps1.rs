@@ -9,7 +9,6 @@ use crate::verdict::Level;
 use lsps_core::lsps1::{GetInfoResult, OrderResult};
 use serde_json::{Value, json};
 
-
 fn info(ctx: &CaseCtx) -> Result<Value, Abort> {
     ctx.probe()
         .lsps1_info
@@ -19,7 +18,14 @@ fn info(ctx: &CaseCtx) -> Result<Value, Abort> {
 
 /// A valid order built from get_info: the smallest channel the options allow.
 fn valid_order(info: &Value) -> Result<Value, Abort> {
-    let client = amount(info, "min_initial_client_balance_sat")?;
+    order_with_client(info, amount(info, "min_initial_client_balance_sat")?)
+}
+
+/// A valid order with `client_balance_sat` as close to `client` as the options allow.
+fn order_with_client(info: &Value, client: u64) -> Result<Value, Abort> {
+    let client = client
+        .max(amount(info, "min_initial_client_balance_sat")?)
+        .min(amount(info, "max_initial_client_balance_sat")?);
     let lsp = amount(info, "min_initial_lsp_balance_sat")?
         .max(1)
         .max(amount(info, "min_channel_balance_sat")?.saturating_sub(client));
@@ -40,7 +46,10 @@ fn valid_order(info: &Value) -> Result<Value, Abort> {
 }
 
 async fn create(conn: &mut Conn, params: Value) -> Result<Value, Abort> {
-    expect_result("lsps1.create_order", conn.call("lsps1.create_order", params).await?)
+    expect_result(
+        "lsps1.create_order",
+        conn.call("lsps1.create_order", params).await?,
+    )
 }
 
 async fn create_valid(ctx: &CaseCtx) -> Result<(Conn, Value, Value), Abort> {
@@ -52,15 +61,25 @@ async fn create_valid(ctx: &CaseCtx) -> Result<(Conn, Value, Value), Abort> {
 }
 
 fn typed(order: &Value) -> Result<OrderResult, Abort> {
-    serde_json::from_value(order.clone())
-        .map_err(|e| Abort::Violation(format!("the order object is malformed: {e}: {}", short(order))))
+    serde_json::from_value(order.clone()).map_err(|e| {
+        Abort::Violation(format!(
+            "the order object is malformed: {e}: {}",
+            short(order)
+        ))
+    })
 }
 
 async fn get_info_answers(ctx: CaseCtx) -> Result<String, Abort> {
     let mut conn = ctx.connect().await?;
-    let result = expect_result("lsps1.get_info", conn.call("lsps1.get_info", json!({})).await?)?;
+    let result = expect_result(
+        "lsps1.get_info",
+        conn.call("lsps1.get_info", json!({})).await?,
+    )?;
     serde_json::from_value::<GetInfoResult>(result.clone()).map_err(|e| {
-        Abort::Violation(format!("get_info result is malformed: {e}: {}", short(&result)))
+        Abort::Violation(format!(
+            "get_info result is malformed: {e}: {}",
+            short(&result)
+        ))
     })?;
     Ok("all 10 options present and typed".into())
 }
@@ -69,7 +88,9 @@ async fn get_info_min_le_max(ctx: CaseCtx) -> Result<String, Abort> {
     let result = info(&ctx)?;
     let parsed: GetInfoResult = serde_json::from_value(result)
         .map_err(|e| Abort::Precondition(format!("get_info result is malformed: {e}")))?;
-    parsed.validate().map_err(|e| Abort::Violation(e.to_string()))?;
+    parsed
+        .validate()
+        .map_err(|e| Abort::Violation(e.to_string()))?;
     Ok("every min ≤ max; confirmations and expiry ≥ 1".into())
 }
 
@@ -86,7 +107,10 @@ async fn create_unknown_param(ctx: CaseCtx) -> Result<String, Abort> {
 async fn minimal_order(ctx: CaseCtx) -> Result<String, Abort> {
     let (_, _, order) = create_valid(&ctx).await?;
     let typed = typed(&order)?;
-    Ok(format!("order {} created without token or refund address", typed.order_id.as_str()))
+    Ok(format!(
+        "order {} created without token or refund address",
+        typed.order_id.as_str()
+    ))
 }
 
 async fn mirrors(ctx: CaseCtx) -> Result<String, Abort> {
@@ -125,7 +149,9 @@ async fn created_state(ctx: CaseCtx) -> Result<String, Abort> {
     let (_, _, order) = create_valid(&ctx).await?;
     match order.get("order_state").and_then(Value::as_str) {
         Some("CREATED") => Ok("order_state CREATED".into()),
-        other => Err(Abort::Violation(format!("a new order must be CREATED, got {other:?}"))),
+        other => Err(Abort::Violation(format!(
+            "a new order must be CREATED, got {other:?}"
+        ))),
     }
 }
 
@@ -154,7 +180,10 @@ async fn no_onchain(ctx: CaseCtx) -> Result<String, Abort> {
 }
 
 async fn totals(ctx: CaseCtx) -> Result<String, Abort> {
-    let (_, _, order) = create_valid(&ctx).await?;
+    // A non-zero client balance, so a total that leaves it out is visible.
+    let params = order_with_client(&info(&ctx)?, 10_000)?;
+    let mut conn = ctx.connect().await?;
+    let order = create(&mut conn, params).await?;
     let client = amount(&order, "client_balance_sat")
         .map_err(|_| Abort::Violation("client_balance_sat missing".into()))?;
     let payment = order.get("payment").cloned().unwrap_or(Value::Null);
@@ -163,8 +192,12 @@ async fn totals(ctx: CaseCtx) -> Result<String, Abort> {
         let Some(option) = payment.get(kind).filter(|v| v.is_object()) else {
             continue;
         };
-        let fee = amount(option, "fee_total_sat").map_err(|_| Abort::Violation(format!("payment.{kind}.fee_total_sat is not an amount")))?;
-        let total = amount(option, "order_total_sat").map_err(|_| Abort::Violation(format!("payment.{kind}.order_total_sat is not an amount")))?;
+        let fee = amount(option, "fee_total_sat").map_err(|_| {
+            Abort::Violation(format!("payment.{kind}.fee_total_sat is not an amount"))
+        })?;
+        let total = amount(option, "order_total_sat").map_err(|_| {
+            Abort::Violation(format!("payment.{kind}.order_total_sat is not an amount"))
+        })?;
         if fee.checked_add(client) != Some(total) {
             return Err(Abort::Violation(format!(
                 "payment.{kind}: order_total_sat {total} ≠ fee_total_sat {fee} + client_balance_sat {client}"
@@ -173,29 +206,47 @@ async fn totals(ctx: CaseCtx) -> Result<String, Abort> {
         seen.push(kind);
     }
     if seen.is_empty() {
-        return Err(Abort::Precondition("the order offers no payment option".into()));
+        return Err(Abort::Precondition(
+            "the order offers no payment option".into(),
+        ));
     }
-    Ok(format!("order_total_sat = fee_total_sat + client_balance_sat for {}", seen.join(", ")))
+    Ok(format!(
+        "order_total_sat = fee_total_sat + client_balance_sat for {}",
+        seen.join(", ")
+    ))
 }
 
 async fn bolt11_invoice(ctx: CaseCtx) -> Result<String, Abort> {
     let (_, _, order) = create_valid(&ctx).await?;
-    let Some(bolt11) = order.get("payment").and_then(|p| p.get("bolt11")).filter(|v| v.is_object()) else {
+    let Some(bolt11) = order
+        .get("payment")
+        .and_then(|p| p.get("bolt11"))
+        .filter(|v| v.is_object())
+    else {
         return Err(Abort::Precondition("no bolt11 payment option".into()));
     };
-    let invoice = bolt11.get("invoice").and_then(Value::as_str)
+    let invoice = bolt11
+        .get("invoice")
+        .and_then(Value::as_str)
         .ok_or_else(|| Abort::Violation("payment.bolt11.invoice is not a string".into()))?;
     if invoice.chars().count() > 2048 {
-        return Err(Abort::Violation(format!("the invoice has {} characters, more than 2048", invoice.chars().count())));
+        return Err(Abort::Violation(format!(
+            "the invoice has {} characters, more than 2048",
+            invoice.chars().count()
+        )));
     }
-    let parsed: lightning_invoice::Bolt11Invoice = invoice
-        .parse()
-        .map_err(|e| Abort::Violation(format!("payment.bolt11.invoice is not a BOLT11 invoice: {e:?}")))?;
-    let total = amount(bolt11, "order_total_sat").map_err(|_| Abort::Violation("order_total_sat is not an amount".into()))?;
+    let parsed: lightning_invoice::Bolt11Invoice = invoice.parse().map_err(|e| {
+        Abort::Violation(format!(
+            "payment.bolt11.invoice is not a BOLT11 invoice: {e:?}"
+        ))
+    })?;
+    let total = amount(bolt11, "order_total_sat")
+        .map_err(|_| Abort::Violation("order_total_sat is not an amount".into()))?;
     match parsed.amount_milli_satoshis() {
-        Some(msat) if Some(msat) == total.checked_mul(1000) => {
-            Ok(format!("a BOLT11 invoice for exactly {total} sat, {} characters", invoice.len()))
-        }
+        Some(msat) if Some(msat) == total.checked_mul(1000) => Ok(format!(
+            "a BOLT11 invoice for exactly {total} sat, {} characters",
+            invoice.len()
+        )),
         other => Err(Abort::Violation(format!(
             "the invoice is for {other:?} msat, order_total_sat is {total} sat"
         ))),
@@ -218,7 +269,9 @@ async fn payment_state(ctx: CaseCtx) -> Result<String, Abort> {
         }
     }
     if seen.is_empty() {
-        return Err(Abort::Precondition("the order offers no payment option".into()));
+        return Err(Abort::Precondition(
+            "the order offers no payment option".into(),
+        ));
     }
     Ok(format!("EXPECT_PAYMENT for {}", seen.join(", ")))
 }
@@ -226,28 +279,46 @@ async fn payment_state(ctx: CaseCtx) -> Result<String, Abort> {
 async fn order_id_unique(ctx: CaseCtx) -> Result<String, Abort> {
     let (mut conn, params, first) = create_valid(&ctx).await?;
     let second = create(&mut conn, params).await?;
-    let a = first.get("order_id").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let b = second.get("order_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let a = first
+        .get("order_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let b = second
+        .get("order_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     for id in [&a, &b] {
         if id.is_empty() || id.chars().count() > 64 {
-            return Err(Abort::Violation(format!("order_id {id:?} is not a 1..64 character string")));
+            return Err(Abort::Violation(format!(
+                "order_id {id:?} is not a 1..64 character string"
+            )));
         }
     }
     if a == b {
-        return Err(Abort::Violation(format!("two orders share the order_id {a:?}")));
+        return Err(Abort::Violation(format!(
+            "two orders share the order_id {a:?}"
+        )));
     }
     Ok("two orders got distinct order_ids of at most 64 characters".into())
 }
 
 async fn order_id_uuid(ctx: CaseCtx) -> Result<String, Abort> {
     let (_, _, order) = create_valid(&ctx).await?;
-    let id = order.get("order_id").and_then(Value::as_str).unwrap_or_default();
+    let id = order
+        .get("order_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let hex: String = id.chars().filter(|c| *c != '-').collect();
     let groups: Vec<usize> = id.split('-').map(str::len).collect();
     let is_v4 = groups == [8, 4, 4, 4, 12]
         && hex.chars().all(|c| c.is_ascii_hexdigit())
         && hex.as_bytes().get(12) == Some(&b'4')
-        && hex.as_bytes().get(16).is_some_and(|c| b"89abAB".contains(c));
+        && hex
+            .as_bytes()
+            .get(16)
+            .is_some_and(|c| b"89abAB".contains(c));
     if !is_v4 {
         return Err(Abort::Violation(format!("order_id {id:?} is not a UUIDv4")));
     }
@@ -255,14 +326,23 @@ async fn order_id_uuid(ctx: CaseCtx) -> Result<String, Abort> {
 }
 
 /// Sends a valid order with one change and expects error 100 naming an allowed property.
-async fn mismatch(ctx: CaseCtx, change: impl FnOnce(&Value, &mut Value) -> Result<String, Abort>, allowed: &[&str], also: &[i64]) -> Result<String, Abort> {
+async fn mismatch(
+    ctx: CaseCtx,
+    change: impl FnOnce(&Value, &mut Value) -> Result<String, Abort>,
+    allowed: &[&str],
+    also: &[i64],
+) -> Result<String, Abort> {
     let info = info(&ctx)?;
     let mut params = valid_order(&info)?;
     let what = change(&info, &mut params)?;
     let mut conn = ctx.connect().await?;
     let mut codes = vec![100];
     codes.extend_from_slice(also);
-    let (_, error) = expect_error(&format!("lsps1.create_order with {what}"), conn.call("lsps1.create_order", params).await?, &codes)?;
+    let (_, error) = expect_error(
+        &format!("lsps1.create_order with {what}"),
+        conn.call("lsps1.create_order", params).await?,
+        &codes,
+    )?;
     if error.code == Some(100) {
         let property = check_property("error 100", &error, allowed)?;
         Ok(format!("100 naming {property}"))
@@ -272,95 +352,169 @@ async fn mismatch(ctx: CaseCtx, change: impl FnOnce(&Value, &mut Value) -> Resul
 }
 
 async fn lsp_above_max(ctx: CaseCtx) -> Result<String, Abort> {
-    mismatch(ctx, |info, p| {
-        let v = amount(info, "max_initial_lsp_balance_sat")?.saturating_add(1);
-        p["lsp_balance_sat"] = json!(v.to_string());
-        Ok(format!("lsp_balance_sat {v} (max + 1)"))
-    }, &["max_initial_lsp_balance_sat", "max_channel_balance_sat"], &[]).await
+    mismatch(
+        ctx,
+        |info, p| {
+            let v = amount(info, "max_initial_lsp_balance_sat")?.saturating_add(1);
+            p["lsp_balance_sat"] = json!(v.to_string());
+            Ok(format!("lsp_balance_sat {v} (max + 1)"))
+        },
+        &["max_initial_lsp_balance_sat", "max_channel_balance_sat"],
+        &[],
+    )
+    .await
 }
 
 async fn lsp_below_min(ctx: CaseCtx) -> Result<String, Abort> {
-    mismatch(ctx, |info, p| {
-        let min = amount(info, "min_initial_lsp_balance_sat")?;
-        if min <= 1 {
-            return Err(Abort::Precondition("min_initial_lsp_balance_sat ≤ 1".into()));
-        }
-        p["lsp_balance_sat"] = json!((min - 1).to_string());
-        Ok(format!("lsp_balance_sat {} (min − 1)", min - 1))
-    }, &["min_initial_lsp_balance_sat", "min_channel_balance_sat"], &[]).await
+    mismatch(
+        ctx,
+        |info, p| {
+            let min = amount(info, "min_initial_lsp_balance_sat")?;
+            if min <= 1 {
+                return Err(Abort::Precondition(
+                    "min_initial_lsp_balance_sat ≤ 1".into(),
+                ));
+            }
+            p["lsp_balance_sat"] = json!((min - 1).to_string());
+            Ok(format!("lsp_balance_sat {} (min − 1)", min - 1))
+        },
+        &["min_initial_lsp_balance_sat", "min_channel_balance_sat"],
+        &[],
+    )
+    .await
 }
 
 async fn lsp_zero(ctx: CaseCtx) -> Result<String, Abort> {
-    mismatch(ctx, |_, p| {
-        p["lsp_balance_sat"] = json!("0");
-        Ok("lsp_balance_sat 0".into())
-    }, &["min_initial_lsp_balance_sat", "min_channel_balance_sat"], &[-32602]).await
+    mismatch(
+        ctx,
+        |_, p| {
+            p["lsp_balance_sat"] = json!("0");
+            Ok("lsp_balance_sat 0".into())
+        },
+        &["min_initial_lsp_balance_sat", "min_channel_balance_sat"],
+        &[-32602],
+    )
+    .await
 }
 
 async fn client_above_max(ctx: CaseCtx) -> Result<String, Abort> {
-    mismatch(ctx, |info, p| {
-        let v = amount(info, "max_initial_client_balance_sat")?.saturating_add(1);
-        p["client_balance_sat"] = json!(v.to_string());
-        Ok(format!("client_balance_sat {v} (max + 1)"))
-    }, &["max_initial_client_balance_sat", "max_channel_balance_sat"], &[]).await
+    mismatch(
+        ctx,
+        |info, p| {
+            let v = amount(info, "max_initial_client_balance_sat")?.saturating_add(1);
+            p["client_balance_sat"] = json!(v.to_string());
+            Ok(format!("client_balance_sat {v} (max + 1)"))
+        },
+        &["max_initial_client_balance_sat", "max_channel_balance_sat"],
+        &[],
+    )
+    .await
 }
 
 async fn confirmations_below_min(ctx: CaseCtx) -> Result<String, Abort> {
-    mismatch(ctx, |info, p| {
-        let min = integer(info, "min_required_channel_confirmations")?;
-        if min == 0 {
-            return Err(Abort::Precondition("min_required_channel_confirmations is 0".into()));
-        }
-        p["required_channel_confirmations"] = json!(min - 1);
-        Ok(format!("required_channel_confirmations {} (min − 1)", min - 1))
-    }, &["min_required_channel_confirmations"], &[]).await
+    mismatch(
+        ctx,
+        |info, p| {
+            let min = integer(info, "min_required_channel_confirmations")?;
+            if min == 0 {
+                return Err(Abort::Precondition(
+                    "min_required_channel_confirmations is 0".into(),
+                ));
+            }
+            p["required_channel_confirmations"] = json!(min - 1);
+            Ok(format!(
+                "required_channel_confirmations {} (min − 1)",
+                min - 1
+            ))
+        },
+        &["min_required_channel_confirmations"],
+        &[],
+    )
+    .await
 }
 
 async fn funding_below_min(ctx: CaseCtx) -> Result<String, Abort> {
-    mismatch(ctx, |info, p| {
-        let min = integer(info, "min_funding_confirms_within_blocks")?;
-        if min <= 1 {
-            return Err(Abort::Precondition("min_funding_confirms_within_blocks ≤ 1".into()));
-        }
-        p["funding_confirms_within_blocks"] = json!(min - 1);
-        Ok(format!("funding_confirms_within_blocks {} (min − 1)", min - 1))
-    }, &["min_funding_confirms_within_blocks"], &[]).await
+    mismatch(
+        ctx,
+        |info, p| {
+            let min = integer(info, "min_funding_confirms_within_blocks")?;
+            if min <= 1 {
+                return Err(Abort::Precondition(
+                    "min_funding_confirms_within_blocks ≤ 1".into(),
+                ));
+            }
+            p["funding_confirms_within_blocks"] = json!(min - 1);
+            Ok(format!(
+                "funding_confirms_within_blocks {} (min − 1)",
+                min - 1
+            ))
+        },
+        &["min_funding_confirms_within_blocks"],
+        &[],
+    )
+    .await
 }
 
 async fn expiry_above_max(ctx: CaseCtx) -> Result<String, Abort> {
-    mismatch(ctx, |info, p| {
-        let max = integer(info, "max_channel_expiry_blocks")?;
-        if max >= u64::from(u32::MAX) {
-            return Err(Abort::Precondition("max_channel_expiry_blocks is u32::MAX".into()));
-        }
-        p["channel_expiry_blocks"] = json!(max + 1);
-        Ok(format!("channel_expiry_blocks {} (max + 1)", max + 1))
-    }, &["max_channel_expiry_blocks"], &[]).await
+    mismatch(
+        ctx,
+        |info, p| {
+            let max = integer(info, "max_channel_expiry_blocks")?;
+            if max >= u64::from(u32::MAX) {
+                return Err(Abort::Precondition(
+                    "max_channel_expiry_blocks is u32::MAX".into(),
+                ));
+            }
+            p["channel_expiry_blocks"] = json!(max + 1);
+            Ok(format!("channel_expiry_blocks {} (max + 1)", max + 1))
+        },
+        &["max_channel_expiry_blocks"],
+        &[],
+    )
+    .await
 }
 
 async fn channel_size(ctx: CaseCtx) -> Result<String, Abort> {
-    mismatch(ctx, |info, p| {
-        let max_lsp = amount(info, "max_initial_lsp_balance_sat")?;
-        let max_client = amount(info, "max_initial_client_balance_sat")?;
-        let max_channel = amount(info, "max_channel_balance_sat")?;
-        if max_lsp.saturating_add(max_client) <= max_channel {
-            return Err(Abort::Precondition("each balance within its range cannot exceed the channel maximum".into()));
-        }
-        let client = max_client.min(max_channel);
-        let lsp = max_channel.saturating_sub(client).saturating_add(1);
-        if lsp > max_lsp || lsp < amount(info, "min_initial_lsp_balance_sat")? || client < amount(info, "min_initial_client_balance_sat")? {
-            return Err(Abort::Precondition("no in-range pair sums above the channel maximum".into()));
-        }
-        p["lsp_balance_sat"] = json!(lsp.to_string());
-        p["client_balance_sat"] = json!(client.to_string());
-        Ok(format!("lsp {lsp} + client {client} > max_channel_balance_sat {max_channel}"))
-    }, &["max_channel_balance_sat"], &[]).await
+    mismatch(
+        ctx,
+        |info, p| {
+            let max_lsp = amount(info, "max_initial_lsp_balance_sat")?;
+            let max_client = amount(info, "max_initial_client_balance_sat")?;
+            let max_channel = amount(info, "max_channel_balance_sat")?;
+            if max_lsp.saturating_add(max_client) <= max_channel {
+                return Err(Abort::Precondition(
+                    "each balance within its range cannot exceed the channel maximum".into(),
+                ));
+            }
+            let client = max_client.min(max_channel);
+            let lsp = max_channel.saturating_sub(client).saturating_add(1);
+            if lsp > max_lsp
+                || lsp < amount(info, "min_initial_lsp_balance_sat")?
+                || client < amount(info, "min_initial_client_balance_sat")?
+            {
+                return Err(Abort::Precondition(
+                    "no in-range pair sums above the channel maximum".into(),
+                ));
+            }
+            p["lsp_balance_sat"] = json!(lsp.to_string());
+            p["client_balance_sat"] = json!(client.to_string());
+            Ok(format!(
+                "lsp {lsp} + client {client} > max_channel_balance_sat {max_channel}"
+            ))
+        },
+        &["max_channel_balance_sat"],
+        &[],
+    )
+    .await
 }
 
 async fn invalid_type(ctx: CaseCtx) -> Result<String, Abort> {
     let info = info(&ctx)?;
     let mut seen = Vec::new();
-    for (key, bad) in [("announce_channel", json!("yes")), ("lsp_balance_sat", json!(5_000_000))] {
+    for (key, bad) in [
+        ("announce_channel", json!("yes")),
+        ("lsp_balance_sat", json!(5_000_000)),
+    ] {
         let mut params = valid_order(&info)?;
         params[key] = bad.clone();
         let mut conn = ctx.connect().await?;
@@ -379,23 +533,44 @@ async fn invalid_token(ctx: CaseCtx) -> Result<String, Abort> {
     let mut params = valid_order(&info(&ctx)?)?;
     params["token"] = json!(format!("zz-invalid-{}", fresh_id()));
     let mut conn = ctx.connect().await?;
-    expect_error("lsps1.create_order with an unknown token", conn.call("lsps1.create_order", params).await?, &[102])?;
+    expect_error(
+        "lsps1.create_order with an unknown token",
+        conn.call("lsps1.create_order", params).await?,
+        &[102],
+    )?;
     Ok("102 for an unknown token".into())
 }
 
 async fn get_order_matches(ctx: CaseCtx) -> Result<String, Abort> {
     let (mut conn, _, created) = create_valid(&ctx).await?;
     let id = created.get("order_id").cloned().unwrap_or(Value::Null);
-    let fetched = expect_result("lsps1.get_order", conn.call("lsps1.get_order", json!({"order_id": id})).await?)?;
+    let fetched = expect_result(
+        "lsps1.get_order",
+        conn.call("lsps1.get_order", json!({"order_id": id}))
+            .await?,
+    )?;
     for key in [
-        "order_id", "lsp_balance_sat", "client_balance_sat", "required_channel_confirmations",
-        "funding_confirms_within_blocks", "channel_expiry_blocks", "token", "created_at", "announce_channel",
+        "order_id",
+        "lsp_balance_sat",
+        "client_balance_sat",
+        "required_channel_confirmations",
+        "funding_confirms_within_blocks",
+        "channel_expiry_blocks",
+        "token",
+        "created_at",
+        "announce_channel",
     ] {
         if fetched.get(key) != created.get(key) {
             return Err(Abort::Violation(format!(
                 "get_order {key} = {}, create_order said {}",
-                fetched.get(key).map(short).unwrap_or_else(|| "absent".into()),
-                created.get(key).map(short).unwrap_or_else(|| "absent".into())
+                fetched
+                    .get(key)
+                    .map(short)
+                    .unwrap_or_else(|| "absent".into()),
+                created
+                    .get(key)
+                    .map(short)
+                    .unwrap_or_else(|| "absent".into())
             )));
         }
     }
@@ -406,18 +581,31 @@ async fn get_order_matches(ctx: CaseCtx) -> Result<String, Abort> {
 async fn get_order_unknown(ctx: CaseCtx) -> Result<String, Abort> {
     let mut conn = ctx.connect().await?;
     let id = fresh_id();
-    expect_error("lsps1.get_order of an unknown order_id", conn.call("lsps1.get_order", json!({"order_id": id})).await?, &[101])?;
+    expect_error(
+        "lsps1.get_order of an unknown order_id",
+        conn.call("lsps1.get_order", json!({"order_id": id}))
+            .await?,
+        &[101],
+    )?;
     Ok("101 for an unknown order_id".into())
 }
 
 async fn get_order_other_peer(ctx: CaseCtx) -> Result<String, Abort> {
     if !ctx.shared.target.is_session_oriented() {
-        return Err(Abort::Precondition("the transport has no peer identity per connection".into()));
+        return Err(Abort::Precondition(
+            "the transport has no peer identity per connection".into(),
+        ));
     }
     let (_, _, created) = create_valid(&ctx).await?;
     let id = created.get("order_id").cloned().unwrap_or(Value::Null);
     let mut other = ctx.connect().await?;
-    expect_error("lsps1.get_order of another peer's order", other.call("lsps1.get_order", json!({"order_id": id})).await?, &[101])?;
+    expect_error(
+        "lsps1.get_order of another peer's order",
+        other
+            .call("lsps1.get_order", json!({"order_id": id}))
+            .await?,
+        &[101],
+    )?;
     Ok("101: orders are scoped to the peer that created them".into())
 }
 
@@ -439,89 +627,256 @@ macro_rules! lsps1_case {
 
 /// LSPS1 cases.
 pub(super) static CASES: &[Case] = &[
-    lsps1_case!("lsps1.get-info.answers", ["LSPS1-R3", "LSPS1-R4"], Must,
+    lsps1_case!(
+        "lsps1.get-info.answers",
+        ["LSPS1-R3", "LSPS1-R4", "LSPS0-R49"],
+        Must,
         "lsps1.get_info {} returns all ten options with the right types",
-        "lsps1.get_info {}", "a result that parses as the bLIP-51 options", get_info_answers),
-    lsps1_case!("lsps1.get-info.min-le-max", ["LSPS1-R5"], Must,
+        "lsps1.get_info {}",
+        "a result that parses as the bLIP-51 options",
+        get_info_answers
+    ),
+    lsps1_case!(
+        "lsps1.get-info.min-le-max",
+        ["LSPS1-R5"],
+        Must,
         "each min/max pair of get_info has min ≤ max",
-        "(uses the probe's get_info)", "min ≤ max for client, lsp and channel balances", get_info_min_le_max),
-    lsps1_case!("lsps1.get-info.unknown-param.gets-32602", ["LSPS0-R44", "LSPS0-R31"], Must,
+        "(uses the probe's get_info)",
+        "min ≤ max for client, lsp and channel balances",
+        get_info_min_le_max
+    ),
+    lsps1_case!(
+        "lsps1.get-info.unknown-param.gets-32602",
+        ["LSPS0-R44", "LSPS0-R31"],
+        Must,
         "an unknown lsps1.get_info param gets -32602 with data.unrecognized",
-        "lsps1.get_info {\"zz_unknown\": 1}", "-32602 naming zz_unknown", get_info_unknown_param),
-    lsps1_case!("lsps1.create-order.unknown-param.gets-32602", ["LSPS0-R44", "LSPS0-R31"], Must,
+        "lsps1.get_info {\"zz_unknown\": 1}",
+        "-32602 naming zz_unknown",
+        get_info_unknown_param
+    ),
+    lsps1_case!(
+        "lsps1.create-order.unknown-param.gets-32602",
+        ["LSPS0-R44", "LSPS0-R31"],
+        Must,
         "an unknown lsps1.create_order param gets -32602 with data.unrecognized",
-        "a valid order plus \"zz_unknown\": 1", "-32602 naming zz_unknown", create_unknown_param),
-    lsps1_case!("lsps1.create-order.minimal-order.succeeds", ["LSPS1-R13"], Must,
+        "a valid order plus \"zz_unknown\": 1",
+        "-32602 naming zz_unknown",
+        create_unknown_param
+    ),
+    lsps1_case!(
+        "lsps1.create-order.minimal-order.succeeds",
+        ["LSPS1-R13"],
+        Must,
         "an order within the options, without token or refund address, is created",
-        "lsps1.create_order with the smallest channel get_info allows", "a result that parses as an order", minimal_order),
-    lsps1_case!("lsps1.create-order.mirrors-request", ["LSPS1-R18"], Must,
+        "lsps1.create_order with the smallest channel get_info allows",
+        "a result that parses as an order",
+        minimal_order
+    ),
+    lsps1_case!(
+        "lsps1.create-order.mirrors-request",
+        ["LSPS1-R18"],
+        Must,
         "the order mirrors the requested values exactly",
-        "a valid lsps1.create_order", "balances, confirmations, expiry and announce_channel equal the request", mirrors),
-    lsps1_case!("lsps1.create-order.token-empty-when-absent", ["LSPS1-R19"], Must,
+        "a valid lsps1.create_order",
+        "balances, confirmations, expiry and announce_channel equal the request",
+        mirrors
+    ),
+    lsps1_case!(
+        "lsps1.create-order.token-empty-when-absent",
+        ["LSPS1-R19"],
+        Must,
         "token is \"\" in the order when none was sent",
-        "a valid lsps1.create_order without token", "\"token\": \"\"", token_empty),
-    lsps1_case!("lsps1.create-order.new-order-created", ["LSPS1-R21"], Must,
+        "a valid lsps1.create_order without token",
+        "\"token\": \"\"",
+        token_empty
+    ),
+    lsps1_case!(
+        "lsps1.create-order.new-order-created",
+        ["LSPS1-R21"],
+        Must,
         "a new order is in state CREATED",
-        "a valid lsps1.create_order", "order_state CREATED", created_state),
-    lsps1_case!("lsps1.create-order.channel-null", ["LSPS1-R22"], Must,
+        "a valid lsps1.create_order",
+        "order_state CREATED",
+        created_state
+    ),
+    lsps1_case!(
+        "lsps1.create-order.channel-null",
+        ["LSPS1-R22"],
+        Must,
         "channel is null until the funding transaction is published",
-        "a valid lsps1.create_order", "channel null (absent is tolerated)", channel_null),
-    lsps1_case!("lsps1.create-order.no-onchain-without-refund-address", ["LSPS1-R14", "LSPS1-R44"], Must,
+        "a valid lsps1.create_order",
+        "channel null (absent is tolerated)",
+        channel_null
+    ),
+    lsps1_case!(
+        "lsps1.create-order.no-onchain-without-refund-address",
+        ["LSPS1-R14", "LSPS1-R44"],
+        Must,
         "without refund_onchain_address the order is created and offers no on-chain payment",
-        "a valid lsps1.create_order without refund_onchain_address", "a result without payment.onchain (null tolerated)", no_onchain),
-    lsps1_case!("lsps1.create-order.totals-add-up", ["LSPS1-R33"], Must,
+        "a valid lsps1.create_order without refund_onchain_address",
+        "a result without payment.onchain (null tolerated)",
+        no_onchain
+    ),
+    lsps1_case!(
+        "lsps1.create-order.totals-add-up",
+        ["LSPS1-R33"],
+        Must,
         "each payment option has order_total_sat = fee_total_sat + client_balance_sat",
-        "a valid lsps1.create_order", "the sum holds for every option", totals),
-    lsps1_case!("lsps1.create-order.bolt11-invoice-valid", ["LSPS1-R34"], Must,
+        "a valid lsps1.create_order with a non-zero client_balance_sat (when allowed)",
+        "the sum holds for every option",
+        totals
+    ),
+    lsps1_case!(
+        "lsps1.create-order.bolt11-invoice-valid",
+        ["LSPS1-R34"],
+        Must,
         "payment.bolt11.invoice is a BOLT11 invoice for exactly order_total_sat, ≤ 2048 characters",
-        "a valid lsps1.create_order", "the invoice decodes and its amount is order_total_sat × 1000 msat", bolt11_invoice),
-    lsps1_case!("lsps1.create-order.payment-state-expect-payment", ["LSPS1-R36", "LSPS1-R43", "LSPS1-R45"], Must,
+        "a valid lsps1.create_order",
+        "the invoice decodes and its amount is order_total_sat × 1000 msat",
+        bolt11_invoice
+    ),
+    lsps1_case!(
+        "lsps1.create-order.payment-state-expect-payment",
+        ["LSPS1-R36", "LSPS1-R43", "LSPS1-R45"],
+        Must,
         "a new order's payment options are in state EXPECT_PAYMENT",
-        "a valid lsps1.create_order", "state EXPECT_PAYMENT in every option", payment_state),
-    lsps1_case!("lsps1.create-order.order-id-unique", ["LSPS1-R17"], Must,
+        "a valid lsps1.create_order",
+        "state EXPECT_PAYMENT in every option",
+        payment_state
+    ),
+    lsps1_case!(
+        "lsps1.create-order.order-id-unique",
+        ["LSPS1-R17"],
+        Must,
         "order ids are unique strings of at most 64 characters",
-        "two valid lsps1.create_order", "distinct order_ids, 1..64 characters", order_id_unique),
-    lsps1_case!("lsps1.create-order.order-id-uuid", ["LSPS1-R17"], Should,
+        "two valid lsps1.create_order",
+        "distinct order_ids, 1..64 characters",
+        order_id_unique
+    ),
+    lsps1_case!(
+        "lsps1.create-order.order-id-uuid",
+        ["LSPS1-R17"],
+        Should,
         "order ids should be UUIDv4",
-        "a valid lsps1.create_order", "order_id is a UUIDv4", order_id_uuid),
-    lsps1_case!("lsps1.create-order.lsp-balance-above-max.gets-100", ["LSPS1-R7", "LSPS1-R24"], Must,
+        "a valid lsps1.create_order",
+        "order_id is a UUIDv4",
+        order_id_uuid
+    ),
+    lsps1_case!(
+        "lsps1.create-order.lsp-balance-above-max.gets-100",
+        ["LSPS1-R7", "LSPS1-R24"],
+        Must,
         "lsp_balance_sat above max_initial_lsp_balance_sat gets 100",
-        "a valid order with lsp_balance_sat = max + 1", "error 100 with data.property naming the violated get_info field", lsp_above_max),
-    lsps1_case!("lsps1.create-order.lsp-balance-below-min.gets-100", ["LSPS1-R7", "LSPS1-R24"], Must,
+        "a valid order with lsp_balance_sat = max + 1",
+        "error 100 with data.property naming the violated get_info field",
+        lsp_above_max
+    ),
+    lsps1_case!(
+        "lsps1.create-order.lsp-balance-below-min.gets-100",
+        ["LSPS1-R7", "LSPS1-R24"],
+        Must,
         "lsp_balance_sat below min_initial_lsp_balance_sat gets 100",
-        "a valid order with lsp_balance_sat = min − 1", "error 100 naming the violated field", lsp_below_min),
-    lsps1_case!("lsps1.create-order.lsp-balance-zero.rejected", ["LSPS1-R7"], Must,
+        "a valid order with lsp_balance_sat = min − 1",
+        "error 100 naming the violated field",
+        lsp_below_min
+    ),
+    lsps1_case!(
+        "lsps1.create-order.lsp-balance-zero.rejected",
+        ["LSPS1-R7"],
+        Must,
         "lsp_balance_sat 0 is rejected (it must be ≥ 1)",
-        "a valid order with lsp_balance_sat \"0\"", "error 100 or -32602", lsp_zero),
-    lsps1_case!("lsps1.create-order.client-balance-above-max.gets-100", ["LSPS1-R8", "LSPS1-R24"], Must,
+        "a valid order with lsp_balance_sat \"0\"",
+        "error 100 or -32602",
+        lsp_zero
+    ),
+    lsps1_case!(
+        "lsps1.create-order.client-balance-above-max.gets-100",
+        ["LSPS1-R8", "LSPS1-R24"],
+        Must,
         "client_balance_sat above max_initial_client_balance_sat gets 100",
-        "a valid order with client_balance_sat = max + 1", "error 100 naming the violated field", client_above_max),
-    lsps1_case!("lsps1.create-order.confirmations-below-min.gets-100", ["LSPS1-R9", "LSPS1-R24"], Must,
+        "a valid order with client_balance_sat = max + 1",
+        "error 100 naming the violated field",
+        client_above_max
+    ),
+    lsps1_case!(
+        "lsps1.create-order.confirmations-below-min.gets-100",
+        ["LSPS1-R9", "LSPS1-R24"],
+        Must,
         "required_channel_confirmations below the minimum gets 100",
-        "a valid order with required_channel_confirmations = min − 1", "error 100", confirmations_below_min),
-    lsps1_case!("lsps1.create-order.funding-confirms-below-min.gets-100", ["LSPS1-R10", "LSPS1-R24"], Must,
+        "a valid order with required_channel_confirmations = min − 1",
+        "error 100",
+        confirmations_below_min
+    ),
+    lsps1_case!(
+        "lsps1.create-order.funding-confirms-below-min.gets-100",
+        ["LSPS1-R10", "LSPS1-R24"],
+        Must,
         "funding_confirms_within_blocks below the minimum gets 100",
-        "a valid order with funding_confirms_within_blocks = min − 1 (skipped when min is 1: 0 is a type error)", "error 100", funding_below_min),
-    lsps1_case!("lsps1.create-order.expiry-above-max.gets-100", ["LSPS1-R11", "LSPS1-R24"], Must,
+        "a valid order with funding_confirms_within_blocks = min − 1 (skipped when min is 1: 0 is a type error)",
+        "error 100",
+        funding_below_min
+    ),
+    lsps1_case!(
+        "lsps1.create-order.expiry-above-max.gets-100",
+        ["LSPS1-R11", "LSPS1-R24"],
+        Must,
         "channel_expiry_blocks above max_channel_expiry_blocks gets 100",
-        "a valid order with channel_expiry_blocks = max + 1", "error 100", expiry_above_max),
-    lsps1_case!("lsps1.create-order.channel-size-above-max.gets-100", ["LSPS1-R12", "LSPS1-R24"], Must,
+        "a valid order with channel_expiry_blocks = max + 1",
+        "error 100",
+        expiry_above_max
+    ),
+    lsps1_case!(
+        "lsps1.create-order.channel-size-above-max.gets-100",
+        ["LSPS1-R12", "LSPS1-R24"],
+        Must,
         "balances each in range but summing above max_channel_balance_sat get 100",
-        "a valid order with lsp + client = max_channel_balance_sat + 1", "error 100 naming max_channel_balance_sat", channel_size),
-    lsps1_case!("lsps1.create-order.invalid-type.gets-32602", ["LSPS1-R25"], Must,
+        "a valid order with lsp + client = max_channel_balance_sat + 1",
+        "error 100 naming max_channel_balance_sat",
+        channel_size
+    ),
+    lsps1_case!(
+        "lsps1.create-order.invalid-type.gets-32602",
+        ["LSPS1-R25"],
+        Must,
         "a param of the wrong type gets -32602 with data.property",
         "announce_channel \"yes\"; lsp_balance_sat as a JSON number (each on a fresh connection)",
-        "-32602 whose data.property names the field", invalid_type),
-    lsps1_case!("lsps1.create-order.invalid-token.gets-102", ["LSPS1-R26"], Must,
+        "-32602 whose data.property names the field",
+        invalid_type
+    ),
+    lsps1_case!(
+        "lsps1.create-order.invalid-token.gets-102",
+        ["LSPS1-R26"],
+        Must,
         "an unknown token gets 102",
-        "a valid order with token \"zz-invalid-<random>\"", "error 102", invalid_token),
-    lsps1_case!("lsps1.get-order.matches-create", ["LSPS1-R29"], Must,
+        "a valid order with token \"zz-invalid-<random>\"",
+        "error 102",
+        invalid_token
+    ),
+    lsps1_case!(
+        "lsps1.get-order.matches-create",
+        ["LSPS1-R29"],
+        Must,
         "get_order returns the order create_order returned",
-        "create_order, then get_order with its order_id", "the same id, mirrors, token and created_at", get_order_matches),
-    lsps1_case!("lsps1.get-order.unknown-id.gets-101", ["LSPS1-R30"], Must,
+        "create_order, then get_order with its order_id",
+        "the same id, mirrors, token and created_at",
+        get_order_matches
+    ),
+    lsps1_case!(
+        "lsps1.get-order.unknown-id.gets-101",
+        ["LSPS1-R30"],
+        Must,
         "an unknown order_id gets 101",
-        "lsps1.get_order with a random order_id", "error 101", get_order_unknown),
-    lsps1_case!("lsps1.get-order.other-peers-order.gets-101", ["LSPS1-R30"], Should,
+        "lsps1.get_order with a random order_id",
+        "error 101",
+        get_order_unknown
+    ),
+    lsps1_case!(
+        "lsps1.get-order.other-peers-order.gets-101",
+        ["LSPS1-R30"],
+        Should,
         "another peer's order is unknown (privacy; scoping is implied, not stated)",
-        "create_order on one connection, get_order on a second (different node id)", "error 101", get_order_other_peer),
+        "create_order on one connection, get_order on a second (different node id)",
+        "error 101",
+        get_order_other_peer
+    ),
 ];

@@ -20,7 +20,9 @@ const FIELDS: [&str; 8] = [
     "promise",
 ];
 
-/// A menu entry as sent (to pass back verbatim) and as understood (for fee arithmetic).
+/// A menu entry as passed back (verbatim, minus any field the spec does not define: those are
+/// judged by `lsps2.get-info.entries-have-exact-fields`, and passing them back would only make
+/// every buy case fail with them) and as understood (for fee arithmetic).
 struct Entry {
     raw: Value,
     typed: OpeningFeeParams,
@@ -28,7 +30,10 @@ struct Entry {
 
 /// `lsps2.get_info {}` on `conn`; returns the raw menu array.
 async fn raw_menu(conn: &mut Conn) -> Result<Vec<Value>, Abort> {
-    let result = expect_result("lsps2.get_info", conn.call("lsps2.get_info", json!({})).await?)?;
+    let result = expect_result(
+        "lsps2.get_info",
+        conn.call("lsps2.get_info", json!({})).await?,
+    )?;
     result
         .get("opening_fee_params_menu")
         .and_then(Value::as_array)
@@ -62,10 +67,13 @@ fn understand(raw: &Value) -> Option<OpeningFeeParams> {
 async fn first_entry(ctx: &CaseCtx) -> Result<(Conn, Entry), Abort> {
     let mut conn = ctx.connect().await?;
     let menu = raw_menu(&mut conn).await?;
-    let raw = menu
+    let mut raw = menu
         .first()
         .cloned()
         .ok_or_else(|| Abort::Precondition("the fee menu is empty".into()))?;
+    if let Value::Object(map) = &mut raw {
+        map.retain(|k, _| FIELDS.contains(&k.as_str()));
+    }
     let typed = understand(&raw)
         .ok_or_else(|| Abort::Precondition(format!("menu entry 0 is unusable: {}", short(&raw))))?;
     Ok((conn, Entry { raw, typed }))
@@ -79,7 +87,10 @@ fn fee(entry: &OpeningFeeParams, size: u64) -> Option<u64> {
 
 /// The smallest size in [min, max] whose fee is strictly below it (the spec's `F`).
 fn smallest_viable_size(entry: &OpeningFeeParams) -> Option<u64> {
-    let (lo, hi) = (entry.min_payment_size_msat.get(), entry.max_payment_size_msat.get());
+    let (lo, hi) = (
+        entry.min_payment_size_msat.get(),
+        entry.max_payment_size_msat.get(),
+    );
     let viable = |s: u64| fee(entry, s).is_some_and(|f| f < s);
     if lo > hi || !viable(hi) {
         return None;
@@ -97,7 +108,11 @@ fn smallest_viable_size(entry: &OpeningFeeParams) -> Option<u64> {
     Some(a)
 }
 
-async fn buy(conn: &mut Conn, entry: &Value, size: Option<u64>) -> Result<crate::ctx::Incoming, Abort> {
+async fn buy(
+    conn: &mut Conn,
+    entry: &Value,
+    size: Option<u64>,
+) -> Result<crate::ctx::Incoming, Abort> {
     let mut params = json!({"opening_fee_params": entry});
     if let Some(size) = size {
         params["payment_size_msat"] = Value::String(size.to_string());
@@ -119,7 +134,10 @@ async fn exact_fields(ctx: CaseCtx) -> Result<String, Abort> {
     }
     for (i, entry) in menu.iter().enumerate() {
         if let Value::Object(map) = entry {
-            let extra: Vec<&String> = map.keys().filter(|k| !FIELDS.contains(&k.as_str())).collect();
+            let extra: Vec<&String> = map
+                .keys()
+                .filter(|k| !FIELDS.contains(&k.as_str()))
+                .collect();
             if !extra.is_empty() {
                 return Err(Abort::Violation(format!(
                     "opening_fee_params_menu[{i}] has fields the spec does not define: {extra:?}"
@@ -144,7 +162,10 @@ async fn menu_ordered(ctx: CaseCtx) -> Result<String, Abort> {
         .collect::<Option<_>>()
         .ok_or_else(|| Abort::Precondition("a menu entry cannot be read".into()))?;
     validate_menu(&typed).map_err(|e| Abort::Violation(e.to_string()))?;
-    Ok(format!("{} entries in strictly increasing fee order", typed.len()))
+    Ok(format!(
+        "{} entries in strictly increasing fee order",
+        typed.len()
+    ))
 }
 
 async fn valid_until_ahead(ctx: CaseCtx) -> Result<String, Abort> {
@@ -177,7 +198,11 @@ fn promises(menu: &[Value]) -> Result<Vec<(usize, String)>, Abort> {
     Ok(menu
         .iter()
         .enumerate()
-        .filter_map(|(i, e)| e.get("promise").and_then(Value::as_str).map(|p| (i, p.to_owned())))
+        .filter_map(|(i, e)| {
+            e.get("promise")
+                .and_then(Value::as_str)
+                .map(|p| (i, p.to_owned()))
+        })
         .collect())
 }
 
@@ -202,7 +227,9 @@ async fn promise_printable(ctx: CaseCtx) -> Result<String, Abort> {
         match check_promise_format(&promise) {
             Ok(()) | Err(lsps_core::lsps2::PromiseFormatError::TooLong(_)) => {}
             Err(e) => {
-                return Err(Abort::Violation(format!("opening_fee_params_menu[{i}]: {e}")));
+                return Err(Abort::Violation(format!(
+                    "opening_fee_params_menu[{i}]: {e}"
+                )));
             }
         }
     }
@@ -241,7 +268,11 @@ async fn buy_unknown_param(ctx: CaseCtx) -> Result<String, Abort> {
     if !names.contains(&"zz_unknown") {
         return Err(Abort::Violation(format!(
             "-32602 without zz_unknown in data.unrecognized (data: {})",
-            error.data.as_ref().map(short).unwrap_or_else(|| "absent".into())
+            error
+                .data
+                .as_ref()
+                .map(short)
+                .unwrap_or_else(|| "absent".into())
         )));
     }
     Ok(format!("-32602 with data.unrecognized {names:?}"))
@@ -251,38 +282,59 @@ fn check_buy_result(result: &Value) -> Result<String, Abort> {
     let scid = result
         .get("jit_channel_scid")
         .and_then(Value::as_str)
-        .ok_or_else(|| Abort::Violation(format!("no string jit_channel_scid in {}", short(result))))?;
+        .ok_or_else(|| {
+            Abort::Violation(format!("no string jit_channel_scid in {}", short(result)))
+        })?;
     scid.parse::<Scid>()
         .map_err(|e| Abort::Violation(format!("jit_channel_scid {scid:?}: {e}")))?;
     let delta = result
         .get("lsp_cltv_expiry_delta")
         .and_then(Value::as_u64)
-        .ok_or_else(|| Abort::Violation(format!("no integer lsp_cltv_expiry_delta in {}", short(result))))?;
+        .ok_or_else(|| {
+            Abort::Violation(format!(
+                "no integer lsp_cltv_expiry_delta in {}",
+                short(result)
+            ))
+        })?;
     if delta > u64::from(u16::MAX) {
-        return Err(Abort::Violation(format!("lsp_cltv_expiry_delta {delta} exceeds 65535")));
+        return Err(Abort::Violation(format!(
+            "lsp_cltv_expiry_delta {delta} exceeds 65535"
+        )));
     }
     match result.get("client_trusts_lsp") {
         None | Some(Value::Bool(_)) => {}
         Some(other) => {
-            return Err(Abort::Violation(format!("client_trusts_lsp is {other}, not a boolean")));
+            return Err(Abort::Violation(format!(
+                "client_trusts_lsp is {other}, not a boolean"
+            )));
         }
     }
-    Ok(format!("jit_channel_scid {scid}, lsp_cltv_expiry_delta {delta}"))
+    Ok(format!(
+        "jit_channel_scid {scid}, lsp_cltv_expiry_delta {delta}"
+    ))
 }
 
 async fn buy_with_size(ctx: CaseCtx) -> Result<String, Abort> {
     let (mut conn, entry) = first_entry(&ctx).await?;
     let size = entry.typed.max_payment_size_msat.get();
     if !fee(&entry.typed, size).is_some_and(|f| f < size) {
-        return Err(Abort::Precondition("fee(max_payment_size_msat) is not below it".into()));
+        return Err(Abort::Precondition(
+            "fee(max_payment_size_msat) is not below it".into(),
+        ));
     }
-    expect_result("lsps2.buy at max_payment_size_msat", buy(&mut conn, &entry.raw, Some(size)).await?)?;
+    expect_result(
+        "lsps2.buy at max_payment_size_msat",
+        buy(&mut conn, &entry.raw, Some(size)).await?,
+    )?;
     Ok(format!("bought with payment_size_msat {size}"))
 }
 
 async fn buy_without_size(ctx: CaseCtx) -> Result<String, Abort> {
     let (mut conn, entry) = first_entry(&ctx).await?;
-    expect_result("lsps2.buy without payment_size_msat", buy(&mut conn, &entry.raw, None).await?)?;
+    expect_result(
+        "lsps2.buy without payment_size_msat",
+        buy(&mut conn, &entry.raw, None).await?,
+    )?;
     Ok("bought without payment_size_msat (no-MPP mode)".into())
 }
 
@@ -296,18 +348,26 @@ async fn trusts_default(ctx: CaseCtx) -> Result<String, Abort> {
     let (mut conn, entry) = first_entry(&ctx).await?;
     let result = expect_result("lsps2.buy", buy(&mut conn, &entry.raw, None).await?)?;
     if result.get("client_trusts_lsp") == Some(&Value::Bool(true)) {
-        return Err(Abort::Violation("client_trusts_lsp is true (the SHOULD default is the LSP trusting the client)".into()));
+        return Err(Abort::Violation(
+            "client_trusts_lsp is true (the SHOULD default is the LSP trusting the client)".into(),
+        ));
     }
     Ok("client_trusts_lsp is absent or false".into())
 }
 
 async fn bounds_inclusive(ctx: CaseCtx) -> Result<String, Abort> {
     let (mut conn, entry) = first_entry(&ctx).await?;
-    let (lo, hi) = (entry.typed.min_payment_size_msat.get(), entry.typed.max_payment_size_msat.get());
+    let (lo, hi) = (
+        entry.typed.min_payment_size_msat.get(),
+        entry.typed.max_payment_size_msat.get(),
+    );
     let mut bought = Vec::new();
     for size in [lo, hi] {
         if fee(&entry.typed, size).is_some_and(|f| f < size) {
-            expect_result(&format!("lsps2.buy at the bound {size}"), buy(&mut conn, &entry.raw, Some(size)).await?)?;
+            expect_result(
+                &format!("lsps2.buy at the bound {size}"),
+                buy(&mut conn, &entry.raw, Some(size)).await?,
+            )?;
             bought.push(size);
         }
     }
@@ -327,7 +387,11 @@ async fn tampered_promise(ctx: CaseCtx) -> Result<String, Abort> {
     let mut raw = entry.raw.clone();
     raw["promise"] = Value::String(format!("{flipped}{}", &promise[first.len_utf8()..]));
     let reply = buy(&mut conn, &raw, None).await?;
-    expect_error("lsps2.buy with one promise character changed", reply, &[201])?;
+    expect_error(
+        "lsps2.buy with one promise character changed",
+        reply,
+        &[201],
+    )?;
     Ok("201 for a tampered promise".into())
 }
 
@@ -337,11 +401,23 @@ async fn tampered_params(ctx: CaseCtx) -> Result<String, Abort> {
     let cheaper_fee = t.min_fee_msat.get().saturating_sub(1);
     let tweaks: Vec<(&str, Value)> = vec![
         ("min_fee_msat", Value::String(cheaper_fee.to_string())),
-        ("proportional", json!(t.proportional.get().saturating_sub(1))),
+        (
+            "proportional",
+            json!(t.proportional.get().saturating_sub(1)),
+        ),
         ("min_lifetime", json!(t.min_lifetime.saturating_add(1))),
-        ("max_client_to_self_delay", json!(t.max_client_to_self_delay.saturating_add(1))),
-        ("min_payment_size_msat", Value::String(t.min_payment_size_msat.get().saturating_sub(1).to_string())),
-        ("max_payment_size_msat", Value::String(t.max_payment_size_msat.get().saturating_add(1).to_string())),
+        (
+            "max_client_to_self_delay",
+            json!(t.max_client_to_self_delay.saturating_add(1)),
+        ),
+        (
+            "min_payment_size_msat",
+            Value::String(t.min_payment_size_msat.get().saturating_sub(1).to_string()),
+        ),
+        (
+            "max_payment_size_msat",
+            Value::String(t.max_payment_size_msat.get().saturating_add(1).to_string()),
+        ),
         (
             "valid_until",
             Datetime::from_unix_millis(t.valid_until.unix_millis() + 1)
@@ -357,10 +433,17 @@ async fn tampered_params(ctx: CaseCtx) -> Result<String, Abort> {
         let mut raw = entry.raw.clone();
         raw[field] = value;
         let reply = buy(&mut conn, &raw, None).await?;
-        expect_error(&format!("lsps2.buy with {field} changed and the promise kept"), reply, &[201])?;
+        expect_error(
+            &format!("lsps2.buy with {field} changed and the promise kept"),
+            reply,
+            &[201],
+        )?;
         checked.push(field);
     }
-    Ok(format!("201 for each tampered field: {}", checked.join(", ")))
+    Ok(format!(
+        "201 for each tampered field: {}",
+        checked.join(", ")
+    ))
 }
 
 async fn expired(ctx: CaseCtx) -> Result<String, Abort> {
@@ -395,11 +478,16 @@ async fn fee_not_below_size(ctx: CaseCtx) -> Result<String, Abort> {
     let size = f - 1;
     let reply = buy(&mut conn, &entry.raw, Some(size)).await?;
     expect_error(
-        &format!("lsps2.buy with payment_size_msat {size} (fee {})", fee(&entry.typed, size).unwrap_or(0)),
+        &format!(
+            "lsps2.buy with payment_size_msat {size} (fee {})",
+            fee(&entry.typed, size).unwrap_or(0)
+        ),
         reply,
         &[202],
     )?;
-    Ok(format!("202 at payment_size_msat {size}, where the fee is not below the size"))
+    Ok(format!(
+        "202 at payment_size_msat {size}, where the fee is not below the size"
+    ))
 }
 
 async fn fee_boundary(ctx: CaseCtx) -> Result<String, Abort> {
@@ -407,10 +495,16 @@ async fn fee_boundary(ctx: CaseCtx) -> Result<String, Abort> {
     let f = smallest_viable_size(&entry.typed)
         .ok_or_else(|| Abort::Precondition("no payment size in [min,max] has fee < size".into()))?;
     expect_result(
-        &format!("lsps2.buy at the smallest size with fee < size ({f}, fee {})", fee(&entry.typed, f).unwrap_or(0)),
+        &format!(
+            "lsps2.buy at the smallest size with fee < size ({f}, fee {})",
+            fee(&entry.typed, f).unwrap_or(0)
+        ),
         buy(&mut conn, &entry.raw, Some(f)).await?,
     )?;
-    Ok(format!("bought at payment_size_msat {f} (fee {})", fee(&entry.typed, f).unwrap_or(0)))
+    Ok(format!(
+        "bought at payment_size_msat {f} (fee {})",
+        fee(&entry.typed, f).unwrap_or(0)
+    ))
 }
 
 async fn size_above_max(ctx: CaseCtx) -> Result<String, Abort> {
@@ -423,7 +517,10 @@ async fn size_above_max(ctx: CaseCtx) -> Result<String, Abort> {
         "lsps2.buy with payment_size_msat = max_payment_size_msat + 1",
         buy(&mut conn, &entry.raw, Some(size)).await?,
     )?;
-    Ok(format!("rejected with {} (the spec names no code)", error.describe()))
+    Ok(format!(
+        "rejected with {} (the spec names no code)",
+        error.describe()
+    ))
 }
 
 async fn size_below_min(ctx: CaseCtx) -> Result<String, Abort> {
@@ -457,70 +554,193 @@ macro_rules! lsps2_case {
 
 /// LSPS2 cases.
 pub(super) static CASES: &[Case] = &[
-    lsps2_case!("lsps2.get-info.answers", ["LSPS2-R2", "LSPS2-R4"], Must,
+    lsps2_case!(
+        "lsps2.get-info.answers",
+        ["LSPS2-R2", "LSPS2-R4"],
+        Must,
         "lsps2.get_info {} returns an opening_fee_params_menu array",
-        "lsps2.get_info {}", "a result with an opening_fee_params_menu array (possibly empty)", get_info_answers),
-    lsps2_case!("lsps2.get-info.entries-have-exact-fields", ["LSPS2-R5", "LSPS2-R17"], Must,
+        "lsps2.get_info {}",
+        "a result with an opening_fee_params_menu array (possibly empty)",
+        get_info_answers
+    ),
+    lsps2_case!(
+        "lsps2.get-info.entries-have-exact-fields",
+        ["LSPS2-R5", "LSPS2-R17"],
+        Must,
         "each menu entry has exactly the 8 opening_fee_params fields, correctly typed",
-        "lsps2.get_info {}", "no extra field, no missing field, every type right", exact_fields),
-    lsps2_case!("lsps2.get-info.menu-ordered", ["LSPS2-R9"], Must,
+        "lsps2.get_info {}",
+        "no extra field, no missing field, every type right",
+        exact_fields
+    ),
+    lsps2_case!(
+        "lsps2.get-info.menu-ordered",
+        ["LSPS2-R9"],
+        Must,
         "the menu is in strictly increasing fee order",
-        "lsps2.get_info {}", "each entry costs strictly more than the one before (validate_menu)", menu_ordered),
-    lsps2_case!("lsps2.get-info.valid-until-10-min-ahead", ["LSPS2-R6"], Should,
+        "lsps2.get_info {}",
+        "each entry costs strictly more than the one before (validate_menu)",
+        menu_ordered
+    ),
+    lsps2_case!(
+        "lsps2.get-info.valid-until-10-min-ahead",
+        ["LSPS2-R6"],
+        Should,
         "valid_until is at least 10 minutes in the future",
-        "lsps2.get_info {}", "every valid_until ≥ now + 10 min (30 s tolerance)", valid_until_ahead),
-    lsps2_case!("lsps2.get-info.promise-at-most-512-bytes", ["LSPS2-R12"], Must,
+        "lsps2.get_info {}",
+        "every valid_until ≥ now + 10 min (30 s tolerance)",
+        valid_until_ahead
+    ),
+    lsps2_case!(
+        "lsps2.get-info.promise-at-most-512-bytes",
+        ["LSPS2-R12"],
+        Must,
         "every promise is at most 512 bytes",
-        "lsps2.get_info {}", "len(promise) ≤ 512", promise_length),
-    lsps2_case!("lsps2.get-info.promise-printable-ascii", ["LSPS2-R13", "LSPS2-R14"], Must,
+        "lsps2.get_info {}",
+        "len(promise) ≤ 512",
+        promise_length
+    ),
+    lsps2_case!(
+        "lsps2.get-info.promise-printable-ascii",
+        ["LSPS2-R13", "LSPS2-R14"],
+        Must,
         "every promise is printable ASCII and needs no JSON escaping",
-        "lsps2.get_info {}", "bytes 0x20..0x7E only, no \" or \\", promise_printable),
-    lsps2_case!("lsps2.get-info.unknown-token.gets-200", ["LSPS2-R3"], Must,
+        "lsps2.get_info {}",
+        "bytes 0x20..0x7E only, no \" or \\",
+        promise_printable
+    ),
+    lsps2_case!(
+        "lsps2.get-info.unknown-token.gets-200",
+        ["LSPS2-R3"],
+        Must,
         "an unrecognized token gets error 200",
-        "lsps2.get_info {\"token\": \"zz-invalid-<random>\"}", "error 200 (a normal menu is a failure)", unknown_token),
-    lsps2_case!("lsps2.get-info.unknown-param.gets-32602", ["LSPS0-R44", "LSPS0-R31"], Must,
+        "lsps2.get_info {\"token\": \"zz-invalid-<random>\"}",
+        "error 200 (a normal menu is a failure)",
+        unknown_token
+    ),
+    lsps2_case!(
+        "lsps2.get-info.unknown-param.gets-32602",
+        ["LSPS0-R44", "LSPS0-R31"],
+        Must,
         "an unknown lsps2.get_info param gets -32602 with data.unrecognized",
-        "lsps2.get_info {\"zz_unknown\": 1}", "-32602 naming zz_unknown in data.unrecognized", get_info_unknown_param),
-    lsps2_case!("lsps2.buy.unknown-param.gets-32602", ["LSPS0-R44", "LSPS0-R31"], Must,
+        "lsps2.get_info {\"zz_unknown\": 1}",
+        "-32602 naming zz_unknown in data.unrecognized",
+        get_info_unknown_param
+    ),
+    lsps2_case!(
+        "lsps2.buy.unknown-param.gets-32602",
+        ["LSPS0-R44", "LSPS0-R31"],
+        Must,
         "an unknown lsps2.buy param gets -32602 with data.unrecognized",
-        "lsps2.buy with a valid entry plus \"zz_unknown\": 1", "-32602 naming zz_unknown in data.unrecognized", buy_unknown_param),
-    lsps2_case!("lsps2.buy.with-size.succeeds", ["LSPS2-R30"], Must,
+        "lsps2.buy with a valid entry plus \"zz_unknown\": 1",
+        "-32602 naming zz_unknown in data.unrecognized",
+        buy_unknown_param
+    ),
+    lsps2_case!(
+        "lsps2.buy.with-size.succeeds",
+        ["LSPS2-R30"],
+        Must,
         "a buy with a valid entry and a size whose fee is below it succeeds",
-        "get_info, then lsps2.buy with menu[0] and payment_size_msat = max_payment_size_msat", "a result", buy_with_size),
-    lsps2_case!("lsps2.buy.without-size.succeeds", ["LSPS2-R28"], Must,
+        "get_info, then lsps2.buy with menu[0] and payment_size_msat = max_payment_size_msat",
+        "a result",
+        buy_with_size
+    ),
+    lsps2_case!(
+        "lsps2.buy.without-size.succeeds",
+        ["LSPS2-R28"],
+        Must,
         "a buy without payment_size_msat (no-MPP mode) succeeds",
-        "get_info, then lsps2.buy with menu[0] only", "a result", buy_without_size),
-    lsps2_case!("lsps2.buy.result-shape", ["LSPS2-R34", "LSPS0-R53"], Must,
+        "get_info, then lsps2.buy with menu[0] only",
+        "a result",
+        buy_without_size
+    ),
+    lsps2_case!(
+        "lsps2.buy.result-shape",
+        ["LSPS2-R34", "LSPS0-R53"],
+        Must,
         "the buy result has jit_channel_scid (LSPS0.scid), lsp_cltv_expiry_delta and an optional boolean client_trusts_lsp",
-        "get_info, then lsps2.buy with menu[0]", "scid parses as BxTxO, delta is an integer ≤ 65535, client_trusts_lsp boolean or absent", result_shape),
-    lsps2_case!("lsps2.buy.client-trusts-lsp-defaults-false", ["LSPS2-R58"], Should,
+        "get_info, then lsps2.buy with menu[0]",
+        "scid parses as BxTxO, delta is an integer ≤ 65535, client_trusts_lsp boolean or absent",
+        result_shape
+    ),
+    lsps2_case!(
+        "lsps2.buy.client-trusts-lsp-defaults-false",
+        ["LSPS2-R58"],
+        Should,
         "the LSP defaults to trusting the client (client_trusts_lsp absent or false)",
-        "get_info, then lsps2.buy with menu[0]", "client_trusts_lsp is absent or false", trusts_default),
-    lsps2_case!("lsps2.buy.size-bounds-inclusive", ["LSPS2-R8"], Must,
+        "get_info, then lsps2.buy with menu[0]",
+        "client_trusts_lsp is absent or false",
+        trusts_default
+    ),
+    lsps2_case!(
+        "lsps2.buy.size-bounds-inclusive",
+        ["LSPS2-R8"],
+        Must,
         "min_payment_size_msat and max_payment_size_msat are inclusive",
-        "lsps2.buy at exactly min and exactly max (where the fee is below the size)", "results for both", bounds_inclusive),
-    lsps2_case!("lsps2.buy.tampered-promise.gets-201", ["LSPS2-R26", "LSPS2-R10"], Must,
+        "lsps2.buy at exactly min and exactly max (where the fee is below the size)",
+        "results for both",
+        bounds_inclusive
+    ),
+    lsps2_case!(
+        "lsps2.buy.tampered-promise.gets-201",
+        ["LSPS2-R26", "LSPS2-R10"],
+        Must,
         "a promise that does not match gets 201",
-        "lsps2.buy with menu[0] whose promise has its first character changed", "error 201", tampered_promise),
-    lsps2_case!("lsps2.buy.tampered-params.gets-201", ["LSPS2-R26", "LSPS2-R10"], Must,
+        "lsps2.buy with menu[0] whose promise has its first character changed",
+        "error 201",
+        tampered_promise
+    ),
+    lsps2_case!(
+        "lsps2.buy.tampered-params.gets-201",
+        ["LSPS2-R26", "LSPS2-R10"],
+        Must,
         "changing any fee field while keeping the promise gets 201",
         "lsps2.buy with menu[0] with one field changed at a time (fee −1, proportional −1, lifetime +1, delay +1, min −1, max +1, valid_until +1 ms)",
-        "error 201 each time", tampered_params),
-    lsps2_case!("lsps2.buy.expired-params.gets-201", ["LSPS2-R27"], Must,
+        "error 201 each time",
+        tampered_params
+    ),
+    lsps2_case!(
+        "lsps2.buy.expired-params.gets-201",
+        ["LSPS2-R27"],
+        Must,
         "opening_fee_params whose valid_until has passed get 201",
         "if the menu expires within 2× the timeout: wait and buy with it; otherwise buy with valid_until forged to 2020",
-        "error 201", expired),
-    lsps2_case!("lsps2.buy.fee-not-below-size.gets-202", ["LSPS2-R30", "LSPS2-R19"], Must,
+        "error 201",
+        expired
+    ),
+    lsps2_case!(
+        "lsps2.buy.fee-not-below-size.gets-202",
+        ["LSPS2-R30", "LSPS2-R19"],
+        Must,
         "a payment size whose opening fee is not strictly below it gets 202",
         "lsps2.buy with payment_size_msat = F − 1, F the smallest size with opening_fee(F) < F",
-        "error 202", fee_not_below_size),
-    lsps2_case!("lsps2.buy.fee-boundary.succeeds", ["LSPS2-R19", "LSPS2-R21"], Must,
+        "error 202",
+        fee_not_below_size
+    ),
+    lsps2_case!(
+        "lsps2.buy.fee-boundary.succeeds",
+        ["LSPS2-R19", "LSPS2-R21"],
+        Must,
         "the smallest size whose fee is below it is accepted (fee rounding as the spec)",
-        "lsps2.buy with payment_size_msat = F", "a result", fee_boundary),
-    lsps2_case!("lsps2.buy.size-above-max.rejected", ["LSPS2-R29"], Must,
+        "lsps2.buy with payment_size_msat = F",
+        "a result",
+        fee_boundary
+    ),
+    lsps2_case!(
+        "lsps2.buy.size-above-max.rejected",
+        ["LSPS2-R29"],
+        Must,
         "payment_size_msat above max_payment_size_msat is rejected",
-        "lsps2.buy with payment_size_msat = max + 1", "any error (the spec names no code; the report shows which)", size_above_max),
-    lsps2_case!("lsps2.buy.size-below-min.rejected", ["LSPS2-R29"], Must,
+        "lsps2.buy with payment_size_msat = max + 1",
+        "any error (the spec names no code; the report shows which)",
+        size_above_max
+    ),
+    lsps2_case!(
+        "lsps2.buy.size-below-min.rejected",
+        ["LSPS2-R29"],
+        Must,
         "payment_size_msat below min_payment_size_msat is rejected",
-        "lsps2.buy with payment_size_msat = min − 1", "any error", size_below_min),
+        "lsps2.buy with payment_size_msat = min − 1",
+        "any error",
+        size_below_min
+    ),
 ];

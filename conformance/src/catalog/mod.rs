@@ -109,7 +109,11 @@ pub(crate) fn short(v: &Value) -> String {
 }
 
 /// `error.data` must be an object naming `property` (LSPS1-style -32602 and 100).
-pub(crate) fn check_property(what: &str, error: &ErrorReply, allowed: &[&str]) -> Result<String, Abort> {
+pub(crate) fn check_property(
+    what: &str,
+    error: &ErrorReply,
+    allowed: &[&str],
+) -> Result<String, Abort> {
     let Some(Value::Object(data)) = &error.data else {
         return Err(Abort::Violation(format!(
             "{what}: error.data is {}, expected an object with `property` and `message`",

@@ -47,7 +47,11 @@ lsps-conformance {}; level {}{}.</p>",
         esc(&report.spec.commit),
         esc(&report.runner_version),
         esc(&report.options.level),
-        if report.options.strict { ", strict" } else { "" }
+        if report.options.strict {
+            ", strict"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         out,
@@ -95,7 +99,12 @@ lsps-conformance {}; level {}{}.</p>",
             esc(&c.message)
         );
         if let Some(e) = &c.expected {
-            let _ = write!(out, "<br>baseline: {} ({})", esc(e.verdict.as_str()), esc(&e.reason));
+            let _ = write!(
+                out,
+                "<br>baseline: {} ({})",
+                esc(e.verdict.as_str()),
+                esc(&e.reason)
+            );
         }
         if !c.transcript.is_empty() {
             let _ = write!(out, "<details><summary>transcript</summary><pre>");

@@ -85,7 +85,8 @@ fn write_all(w: &mut W, report: &Report) -> quick_xml::Result<()> {
     let strict = report.options.strict;
     let is_failure = move |v: Verdict| v.is_failure(strict);
     let is_error = |v: Verdict| v == Verdict::Error;
-    let is_skipped = |v: Verdict| matches!(v, Verdict::Skip | Verdict::NotApplicable | Verdict::XFail);
+    let is_skipped =
+        |v: Verdict| matches!(v, Verdict::Skip | Verdict::NotApplicable | Verdict::XFail);
     let mut root = BytesStart::new("testsuites");
     root.push_attribute(("name", "lsps-conformance"));
     root.push_attribute(("tests", all.len().to_string().as_str()));
@@ -109,7 +110,10 @@ fn write_all(w: &mut W, report: &Report) -> quick_xml::Result<()> {
         w.write_event(Event::Start(start))?;
         w.write_event(Event::Start(BytesStart::new("properties")))?;
         for (name, value) in [
-            ("spec", format!("{}@{}", report.spec.repository, report.spec.commit)),
+            (
+                "spec",
+                format!("{}@{}", report.spec.repository, report.spec.commit),
+            ),
             ("runner_version", report.runner_version.clone()),
             ("level", report.options.level.clone()),
         ] {

@@ -39,7 +39,11 @@ pub fn render(report: &Report) -> String {
         report.runner_version,
         report.schema_version,
         report.options.level,
-        if report.options.strict { " (strict)" } else { "" },
+        if report.options.strict {
+            " (strict)"
+        } else {
+            ""
+        },
     );
     if let Some(b) = &report.options.baseline {
         let _ = writeln!(out, "- baseline: `{b}`");
@@ -67,7 +71,10 @@ pub fn render(report: &Report) -> String {
         .collect();
     if !failing.is_empty() {
         let _ = writeln!(out, "\n## Failures and warnings\n");
-        let _ = writeln!(out, "| verdict | case | requirements | message |\n|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "| verdict | case | requirements | message |\n|---|---|---|---|"
+        );
         for c in failing {
             let _ = writeln!(
                 out,

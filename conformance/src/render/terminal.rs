@@ -7,7 +7,11 @@ use std::fmt::Write as _;
 
 /// One progress line (written to stderr while the run is going).
 pub fn progress_line(done: usize, total: usize, case: &CaseReport) -> String {
-    format!("[{done:>3}/{total}] {:<7} {}", case.verdict.as_str(), case.id)
+    format!(
+        "[{done:>3}/{total}] {:<7} {}",
+        case.verdict.as_str(),
+        case.id
+    )
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -89,7 +93,11 @@ pub fn render(report: &Report) -> String {
         out,
         "advertised protocols: {protocols}; level {}{}{}",
         report.options.level,
-        if report.options.strict { ", strict" } else { "" },
+        if report.options.strict {
+            ", strict"
+        } else {
+            ""
+        },
         report
             .options
             .baseline
@@ -109,7 +117,13 @@ pub fn render(report: &Report) -> String {
     }
     section(&mut out, "FAILURES", report, &failing, Detail::Full);
     if !report.options.strict {
-        section(&mut out, "WARNINGS (SHOULD)", report, &[Verdict::Warn], Detail::Full);
+        section(
+            &mut out,
+            "WARNINGS (SHOULD)",
+            report,
+            &[Verdict::Warn],
+            Detail::Full,
+        );
     }
     section(
         &mut out,
@@ -139,6 +153,11 @@ pub fn render(report: &Report) -> String {
         .map(|v| format!("{} {}", report.summary.get(*v), v.as_str()))
         .collect();
     let _ = writeln!(out, "\n{} cases: {}", report.cases.len(), counts.join(", "));
-    let _ = writeln!(out, "{} passed, {} failed", report.passed(), report.failed());
+    let _ = writeln!(
+        out,
+        "{} passed, {} failed",
+        report.passed(),
+        report.failed()
+    );
     out
 }

@@ -174,7 +174,12 @@ impl Bolt8Target {
             .duration_since(UNIX_EPOCH)
             .unwrap_or(Duration::ZERO);
         let seed: [u8; 32] = rand::random();
-        let keys = Arc::new(KeysManager::new(&seed, now.as_secs(), now.subsec_nanos(), true));
+        let keys = Arc::new(KeysManager::new(
+            &seed,
+            now.as_secs(),
+            now.subsec_nanos(),
+            true,
+        ));
         let local = keys
             .get_node_id(Recipient::Node)
             .map_err(|()| TargetError::Unreachable("no local node id".into()))?;

@@ -112,10 +112,16 @@ impl Target for HttpTarget {
             let node_id = key.public_key(&secp).to_string();
             let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
             let (in_tx, in_rx) = mpsc::unbounded_channel::<Vec<u8>>();
-            let (host_port, path, caller) = (self.host_port.clone(), self.path.clone(), node_id.clone());
+            let (host_port, path, caller) =
+                (self.host_port.clone(), self.path.clone(), node_id.clone());
             let task = tokio::spawn(async move {
                 while let Some(payload) = out_rx.recv().await {
-                    let (hp, p, c, tx) = (host_port.clone(), path.clone(), caller.clone(), in_tx.clone());
+                    let (hp, p, c, tx) = (
+                        host_port.clone(),
+                        path.clone(),
+                        caller.clone(),
+                        in_tx.clone(),
+                    );
                     // Each exchange runs on its own so pipelined requests behave as on BOLT8.
                     tokio::spawn(async move {
                         if let Ok(body) = post(&hp, &p, &c, &payload).await

@@ -17,7 +17,9 @@ pub struct MemoryTarget {
 
 impl MemoryTarget {
     /// Wraps a handler.
-    pub fn new(handler: impl Fn(u64, &[u8]) -> Option<Vec<Vec<u8>>> + Send + Sync + 'static) -> Self {
+    pub fn new(
+        handler: impl Fn(u64, &[u8]) -> Option<Vec<Vec<u8>>> + Send + Sync + 'static,
+    ) -> Self {
         MemoryTarget {
             handler: Arc::new(handler),
             next: std::sync::atomic::AtomicU64::new(1),
@@ -41,9 +43,7 @@ impl Target for MemoryTarget {
 
     fn connect(&self) -> BoxFuture<'_, Result<RawConnection, TargetError>> {
         let handler = self.handler.clone();
-        let number = self
-            .next
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let number = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Box::pin(async move {
             let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
             let (in_tx, in_rx) = mpsc::unbounded_channel::<Vec<u8>>();

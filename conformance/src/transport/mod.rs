@@ -10,7 +10,9 @@ use std::sync::Arc;
 /// Opens a target from a `--target` string.
 pub fn open(spec: &str) -> Result<Arc<dyn Target>, TargetError> {
     match spec.parse::<TargetAddr>()? {
-        TargetAddr::Bolt8 { node_id, addr } => Ok(Arc::new(bolt8::Bolt8Target::new(&node_id, &addr)?)),
+        TargetAddr::Bolt8 { node_id, addr } => {
+            Ok(Arc::new(bolt8::Bolt8Target::new(&node_id, &addr)?))
+        }
         TargetAddr::Http { url } => Ok(Arc::new(http::HttpTarget::new(&url)?)),
     }
 }
