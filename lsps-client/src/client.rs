@@ -11,6 +11,7 @@ use lsps_core::jsonrpc::{
 };
 use lsps_core::types::{Datetime, Msat};
 use lsps_core::{lsps0, lsps1, lsps2};
+use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -51,6 +52,45 @@ pub struct BuyLimits {
     pub accept_client_trusts_lsp: bool,
 }
 
+/// One `opening_fee_params` menu entry: typed, plus its JSON exactly as the LSP sent it (what
+/// `lsps2.buy` sends back).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeeOffer {
+    /// The typed entry (what the checks use).
+    pub params: lsps2::OpeningFeeParams,
+    /// The entry's JSON as received.
+    pub raw: Value,
+}
+
+impl FeeOffer {
+    /// An offer from typed params only (canonical encoding; use the offers returned by
+    /// [`LspsClient::lsps2_get_info`] to send back exactly what the LSP sent).
+    pub fn from_params(params: lsps2::OpeningFeeParams) -> Self {
+        Self {
+            raw: Self::encode(&params),
+            params,
+        }
+    }
+
+    fn encode(params: &lsps2::OpeningFeeParams) -> Value {
+        serde_json::to_value(params).unwrap_or(Value::Null)
+    }
+}
+
+/// The `lsps2.get_info` result: the checked menu, cheapest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lsps2Menu {
+    /// The offers in the LSP's order (checked to be the order bLIP-52 requires).
+    pub offers: Vec<FeeOffer>,
+}
+
+impl Lsps2Menu {
+    /// The typed entries.
+    pub fn params(&self) -> Vec<lsps2::OpeningFeeParams> {
+        self.offers.iter().map(|o| o.params.clone()).collect()
+    }
+}
+
 /// What `lsps2.buy` returned, with the fee the client computed for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuyOutcome {
@@ -61,11 +101,14 @@ pub struct BuyOutcome {
     pub opening_fee_msat: Option<Msat>,
 }
 
-type Reply = Result<Result<ResponseResult, ErrorObject>, ClientError>;
+/// The typed body of a reply and the payload it came in (kept for verbatim copies).
+type Reply = Result<(Result<ResponseResult, ErrorObject>, Vec<u8>), ClientError>;
 
 struct Pending {
     method: Method,
     reply: oneshot::Sender<Reply>,
+    // The connection the request went out on (set once `send` returns).
+    connection: Option<crate::transport::ConnectionId>,
 }
 
 struct Shared {
@@ -85,9 +128,9 @@ struct Shared {
 /// let transport = Bolt8Transport::connect(Bolt8Connector::new(target, NodeKey::random())).await?;
 /// let client = LspsClient::new(transport);
 /// let protocols = client.list_protocols().await?;
-/// let menu = client.lsps2_get_info(None).await?.opening_fee_params_menu;
+/// let menu = client.lsps2_get_info(None).await?;
 /// let bought = client
-///     .lsps2_buy(&menu[0], Some(lsps_core::types::Msat(50_000_000)), &BuyLimits::default())
+///     .lsps2_buy(&menu.offers[0], Some(lsps_core::types::Msat(50_000_000)), &BuyLimits::default())
 ///     .await?;
 /// # let _ = (protocols, bought); Ok(()) }
 /// ```
@@ -151,6 +194,18 @@ impl LspsClient {
     /// [`ClientError::Lsp`].
     pub async fn call(&self, params: RequestParams) -> Result<ResponseResult, ClientError> {
         let method = params.method();
+        self.exchange(method, |id| Request::new(id, params).to_bytes())
+            .await
+            .map(|(result, _)| result)
+    }
+
+    /// Sends the request `encode` builds for a fresh id; returns the typed result and the
+    /// raw reply payload.
+    async fn exchange(
+        &self,
+        method: Method,
+        encode: impl FnOnce(RequestId) -> Vec<u8>,
+    ) -> Result<(ResponseResult, Vec<u8>), ClientError> {
         if let Some(reason) = self.shared.stopped.lock().ok().and_then(|s| s.clone()) {
             return Err(ClientError::StoppedAfterBadMessage(reason));
         }
@@ -159,18 +214,34 @@ impl LspsClient {
         let id = RequestId::from_entropy(rand::random());
         let (tx, rx) = oneshot::channel();
         if let Ok(mut pending) = self.shared.pending.lock() {
-            pending.insert(id.clone(), Pending { method, reply: tx });
+            pending.insert(
+                id.clone(),
+                Pending {
+                    method,
+                    reply: tx,
+                    connection: None,
+                },
+            );
         }
-        let payload = Request::new(id.clone(), params).to_bytes();
-        if let Err(e) = self.transport.send(payload).await {
-            self.forget(&id);
-            return Err(e.into());
+        let payload = encode(id.clone());
+        match self.transport.send(payload).await {
+            Ok(connection) => {
+                if let Ok(mut pending) = self.shared.pending.lock()
+                    && let Some(entry) = pending.get_mut(&id)
+                {
+                    entry.connection = Some(connection);
+                }
+            }
+            Err(e) => {
+                self.forget(&id);
+                return Err(e.into());
+            }
         }
         let outcome = tokio::time::timeout(self.timeout, rx).await;
         self.forget(&id);
         match outcome {
-            Ok(Ok(Ok(Ok(result)))) => Ok(result),
-            Ok(Ok(Ok(Err(error)))) => Err(ClientError::Lsp {
+            Ok(Ok(Ok((Ok(result), payload)))) => Ok((result, payload)),
+            Ok(Ok(Ok((Err(error), _)))) => Err(ClientError::Lsp {
                 method,
                 error: LspError::from_object(error),
             }),
@@ -265,53 +336,93 @@ impl LspsClient {
 
     /// `lsps2.get_info`. Unknown fields in any menu entry abort (bLIP-52 MUST; raised as
     /// [`ClientError::UnknownFeeParamsField`]), as do a menu out of order and a promise over
-    /// 512 bytes or otherwise malformed.
-    pub async fn lsps2_get_info(
-        &self,
-        token: Option<String>,
-    ) -> Result<lsps2::GetInfoResult, ClientError> {
-        match self
-            .call(RequestParams::Lsps2GetInfo(lsps2::GetInfoRequest { token }))
-            .await?
-        {
-            ResponseResult::Lsps2GetInfo(info) => {
-                check_menu(&info.opening_fee_params_menu)?;
-                Ok(info)
-            }
-            other => Err(mismatched(Method::Lsps2GetInfo, &other)),
-        }
+    /// 512 bytes or otherwise malformed. Each entry keeps its JSON exactly as received, so
+    /// `lsps2_buy` can copy it back verbatim (bLIP-52 MUST; LDK's promise covers
+    /// `valid_until` as text, so a re-encoded timestamp would not verify).
+    pub async fn lsps2_get_info(&self, token: Option<String>) -> Result<Lsps2Menu, ClientError> {
+        let params = RequestParams::Lsps2GetInfo(lsps2::GetInfoRequest { token });
+        let (result, payload) = self
+            .exchange(Method::Lsps2GetInfo, |id| {
+                Request::new(id, params).to_bytes()
+            })
+            .await?;
+        let ResponseResult::Lsps2GetInfo(info) = result else {
+            return Err(mismatched(Method::Lsps2GetInfo, &result));
+        };
+        check_menu(&info.opening_fee_params_menu)?;
+        let raw_entries = raw_menu_entries(&payload);
+        let offers = info
+            .opening_fee_params_menu
+            .into_iter()
+            .enumerate()
+            .map(|(i, params)| FeeOffer {
+                raw: raw_entries
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| FeeOffer::encode(&params)),
+                params,
+            })
+            .collect();
+        Ok(Lsps2Menu { offers })
     }
 
-    /// `lsps2.buy` with one menu entry, passed back verbatim. Checked before sending: the
-    /// promise format, `valid_until` in the future, `payment_size_msat` within [min, max],
-    /// the opening fee without overflow, below the payment size and within
+    /// `lsps2.buy` with one offer, whose JSON is passed back verbatim. Checked before
+    /// sending: the promise format, `valid_until` in the future, `payment_size_msat` within
+    /// [min, max], the opening fee without overflow, below the payment size and within
     /// `limits.max_fee_msat`. Checked after: `client_trusts_lsp` against
     /// `limits.accept_client_trusts_lsp`.
     pub async fn lsps2_buy(
         &self,
-        params: &lsps2::OpeningFeeParams,
+        offer: &FeeOffer,
         payment_size_msat: Option<Msat>,
         limits: &BuyLimits,
     ) -> Result<BuyOutcome, ClientError> {
         let now = now().ok_or(ClientError::Clock)?;
-        let opening_fee_msat = check_buy(params, payment_size_msat, limits, now)?;
-        let request = lsps2::BuyRequest {
-            opening_fee_params: params.clone(),
-            payment_size_msat,
-        };
-        match self.call(RequestParams::Lsps2Buy(request)).await? {
-            ResponseResult::Lsps2Buy(result) => {
-                if result.client_trusts_lsp && !limits.accept_client_trusts_lsp {
-                    return Err(ClientError::ClientTrustsLspRefused);
-                }
-                Ok(BuyOutcome {
-                    result,
-                    opening_fee_msat,
-                })
-            }
-            other => Err(mismatched(Method::Lsps2Buy, &other)),
+        let opening_fee_msat = check_buy(&offer.params, payment_size_msat, limits, now)?;
+        let mut params = serde_json::Map::new();
+        params.insert("opening_fee_params".into(), offer.raw.clone());
+        if let Some(size) = payment_size_msat {
+            params.insert("payment_size_msat".into(), Value::String(size.to_string()));
         }
+        let (result, _) = self
+            .exchange(Method::Lsps2Buy, |id| {
+                let request = serde_json::json!({
+                    "jsonrpc": "2.0",
+                    "id": id,
+                    "method": Method::Lsps2Buy.name(),
+                    "params": params,
+                });
+                request.to_string().into_bytes()
+            })
+            .await?;
+        let ResponseResult::Lsps2Buy(result) = result else {
+            return Err(mismatched(Method::Lsps2Buy, &result));
+        };
+        if result.client_trusts_lsp && !limits.accept_client_trusts_lsp {
+            return Err(ClientError::ClientTrustsLspRefused);
+        }
+        Ok(BuyOutcome {
+            result,
+            opening_fee_msat,
+        })
     }
+}
+
+/// The `opening_fee_params_menu` entries of a `get_info` reply as raw JSON values (empty if
+/// the payload is not shaped as expected; the typed decode has already succeeded then).
+fn raw_menu_entries(payload: &[u8]) -> Vec<Value> {
+    serde_json::from_slice::<Value>(payload)
+        .ok()
+        .and_then(|mut v| {
+            v.get_mut("result")
+                .and_then(|r| r.get_mut("opening_fee_params_menu"))
+                .map(Value::take)
+        })
+        .and_then(|menu| match menu {
+            Value::Array(entries) => Some(entries),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 fn mismatched(method: Method, got: &ResponseResult) -> ClientError {
@@ -420,11 +531,20 @@ async fn read_loop(transport: Arc<dyn Transport>, shared: Arc<Shared>) {
     while let Some(event) = transport.recv().await {
         let payload = match event {
             TransportEvent::Message(payload) => payload,
-            TransportEvent::Disconnected => {
+            TransportEvent::Disconnected { connection } => {
+                // Only requests sent on the closed connection lose their reply; a reconnecting
+                // transport may already carry newer ones.
                 let drained: Vec<Pending> = shared
                     .pending
                     .lock()
-                    .map(|mut p| p.drain().map(|(_, v)| v).collect())
+                    .map(|mut p| {
+                        let gone: Vec<RequestId> = p
+                            .iter()
+                            .filter(|(_, v)| v.connection == Some(connection))
+                            .map(|(k, _)| k.clone())
+                            .collect();
+                        gone.iter().filter_map(|id| p.remove(id)).collect()
+                    })
                     .unwrap_or_default();
                 for pending in drained {
                     let _ = pending.reply.send(Err(ClientError::Disconnected {
@@ -447,7 +567,7 @@ async fn read_loop(transport: Arc<dyn Transport>, shared: Arc<Shared>) {
         match decode_response(&payload, &lookup) {
             Ok(IncomingMessage::Response { id, body, .. }) => {
                 if let Some(pending) = take_pending(&shared, &id) {
-                    let _ = pending.reply.send(Ok(body));
+                    let _ = pending.reply.send(Ok((body, payload)));
                 }
             }
             Ok(IncomingMessage::UnknownId { id }) => {
@@ -484,7 +604,8 @@ async fn read_loop(transport: Arc<dyn Transport>, shared: Arc<Shared>) {
                 if let Ok(mut stopped) = shared.stopped.lock() {
                     *stopped = Some(reason.clone());
                 }
-                if let Some(pending) = claimed_id(&payload).and_then(|id| take_pending(&shared, &id))
+                if let Some(pending) =
+                    claimed_id(&payload).and_then(|id| take_pending(&shared, &id))
                 {
                     let _ = pending.reply.send(Err(ClientError::BadReply {
                         method: pending.method,

@@ -114,7 +114,9 @@ pub enum ClientError {
     #[error("not sending: the LSP sent a bad message on this connection ({0}); reconnect first")]
     StoppedAfterBadMessage(String),
     /// LSPS2: `opening_fee_params` has a field that is not one of the eight (client MUST abort).
-    #[error("lsps2: unknown field `{property}` in opening_fee_params; aborting as bLIP-52 requires")]
+    #[error(
+        "lsps2: unknown field `{property}` in opening_fee_params; aborting as bLIP-52 requires"
+    )]
     UnknownFeeParamsField {
         /// Dotted path of the unknown field.
         property: String,

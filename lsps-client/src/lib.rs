@@ -19,8 +19,8 @@ mod target;
 pub mod transport;
 
 pub use client::{
-    BuyLimits, BuyOutcome, DEFAULT_TIMEOUT, IgnoreReason, IgnoredMessage, LspsClient, check_buy,
-    check_menu, now,
+    BuyLimits, BuyOutcome, DEFAULT_TIMEOUT, FeeOffer, IgnoreReason, IgnoredMessage, Lsps2Menu,
+    LspsClient, check_buy, check_menu, now,
 };
 pub use error::{ClientError, LspError, sanitize};
 pub use target::{Target, connect};

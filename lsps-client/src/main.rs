@@ -1,1 +1,513 @@
-fn main() {}
+//! `lsps`: talk to an LSP from the command line.
+//!
+//! Exit codes: 0 success; 1 the LSP answered with an error, a client-side check refused the
+//! answer, or no reply came in time; 2 usage error or the target is unreachable.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use lsps_client::transport::bolt8::{Bolt8Connector, NodeKey};
+use lsps_client::transport::http::{HttpTransport, WsTransport};
+use lsps_client::transport::{Transport, TransportError, TransportEvent};
+use lsps_client::{BuyLimits, ClientError, LspsClient, Target, connect};
+use lsps_core::lsps1;
+use lsps_core::types::{Msat, OnchainAddress, Sat};
+use serde_json::{Value, json};
+
+/// Talk to an LSPS0/1/2 Lightning Service Provider over BOLT8 or HTTP.
+#[derive(Parser, Debug)]
+#[command(name = "lsps", version, about, long_about = None)]
+struct Cli {
+    /// The LSP: `<node id>@<host>:<port>` (BOLT8), `http://host:port/` (HTTP binding) or
+    /// `ws://host:port/ws` (WebSocket binding).
+    #[arg(long, short, env = "LSPS_TARGET", global = true)]
+    target: Option<String>,
+
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// Per-request timeout in milliseconds.
+    #[arg(long, default_value_t = 30_000, global = true)]
+    timeout_ms: u64,
+
+    /// Connect timeout (TCP + BOLT8 handshake) in milliseconds.
+    #[arg(long, default_value_t = 10_000, global = true)]
+    connect_timeout_ms: u64,
+
+    /// Our node key: a file with 32 raw bytes or 64 hex characters. Default: a random key.
+    #[arg(long, env = "LSPS_NODE_KEY_FILE", global = true)]
+    node_key_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// `lsps0.list_protocols`: which LSPS the LSP supports.
+    ListProtocols,
+    /// LSPS1: buy a channel.
+    #[command(subcommand)]
+    Lsps1(Lsps1Command),
+    /// LSPS2: JIT channels.
+    #[command(subcommand)]
+    Lsps2(Lsps2Command),
+    /// Send one payload verbatim and print the first message that comes back, verbatim.
+    Raw {
+        /// The payload (normally a JSON-RPC request object).
+        payload: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum Lsps1Command {
+    /// `lsps1.get_info`: the LSP's channel-order options.
+    GetInfo,
+    /// `lsps1.create_order` (calls `get_info` first and checks the order against it).
+    CreateOrder(CreateOrderArgs),
+    /// `lsps1.get_order`: an order's current state.
+    GetOrder {
+        /// The order id returned by `create-order`.
+        order_id: String,
+    },
+}
+
+#[derive(Args, Debug)]
+struct CreateOrderArgs {
+    /// Inbound liquidity the LSP provides, in sat.
+    #[arg(long)]
+    lsp_balance_sat: u64,
+    /// Amount pushed to us, in sat (paid on top of the fee).
+    #[arg(long, default_value_t = 0)]
+    client_balance_sat: u64,
+    /// Confirmations before `channel_ready` (default: the LSP's minimum).
+    #[arg(long)]
+    required_channel_confirmations: Option<u16>,
+    /// Blocks within which the funding must confirm (default: the LSP's fastest).
+    #[arg(long)]
+    funding_confirms_within_blocks: Option<u16>,
+    /// Lease length in blocks (default: the LSP's maximum).
+    #[arg(long)]
+    channel_expiry_blocks: Option<u32>,
+    /// Coupon or authentication token.
+    #[arg(long)]
+    token: Option<String>,
+    /// Refund address for on-chain payment (without it the LSP offers no on-chain option).
+    #[arg(long)]
+    refund_onchain_address: Option<String>,
+    /// Ask for a public (announced) channel.
+    #[arg(long)]
+    announce_channel: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Lsps2Command {
+    /// `lsps2.get_info`: the opening-fee menu (checked: order, promise size, unknown fields).
+    GetInfo {
+        /// Token the LSP gave us, if any.
+        #[arg(long)]
+        token: Option<String>,
+    },
+    /// `lsps2.buy`: fetch the menu, pick one entry, buy a JIT channel SCID.
+    Buy {
+        /// Which menu entry (0 = cheapest).
+        #[arg(long)]
+        menu_index: usize,
+        /// Fixed payment size in msat (MPP+fixed-invoice mode); omit for a variable amount.
+        #[arg(long)]
+        payment_size_msat: Option<u64>,
+        /// Refuse if the opening fee exceeds this many msat.
+        #[arg(long)]
+        max_fee_msat: Option<u64>,
+        /// Token for `get_info`.
+        #[arg(long)]
+        token: Option<String>,
+        /// Accept `client_trusts_lsp: true` (otherwise such an answer is refused).
+        #[arg(long)]
+        accept_client_trusts_lsp: bool,
+    },
+}
+
+/// A failure, with the exit code it maps to.
+struct Failure {
+    code: u8,
+    kind: &'static str,
+    message: String,
+    lsp_error: Option<Value>,
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        let (code, kind) = match &e {
+            ClientError::Transport(TransportError::Payload(_)) => (1, "transport"),
+            ClientError::Transport(_) => (2, "transport"),
+            ClientError::Timeout { .. } => (1, "timeout"),
+            ClientError::Disconnected { .. } => (1, "disconnected"),
+            ClientError::Lsp { .. } => (1, "lsp_error"),
+            _ => (1, "check_failed"),
+        };
+        let lsp_error = match &e {
+            ClientError::Lsp { error, .. } => Some(json!({
+                "code": error.code,
+                "name": error.code_name(),
+                "message": error.message,
+                "data": error.data,
+            })),
+            _ => None,
+        };
+        Self {
+            code,
+            kind,
+            message: e.to_string(),
+            lsp_error,
+        }
+    }
+}
+
+impl From<TransportError> for Failure {
+    fn from(e: TransportError) -> Self {
+        ClientError::from(e).into()
+    }
+}
+
+fn usage(message: String) -> Failure {
+    Failure {
+        code: 2,
+        kind: "usage",
+        message,
+        lsp_error: None,
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json_output = cli.json;
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            if json_output {
+                println!(
+                    "{}",
+                    json!({"error": {
+                        "kind": failure.kind,
+                        "message": failure.message,
+                        "lsp_error": failure.lsp_error,
+                    }})
+                );
+            }
+            eprintln!("lsps: error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let target: Target = cli
+        .target
+        .as_deref()
+        .ok_or_else(|| usage("--target (or LSPS_TARGET) is required".into()))?
+        .parse()
+        .map_err(|e: TransportError| usage(e.to_string()))?;
+    let key = match &cli.node_key_file {
+        Some(path) => NodeKey::from_file(path).map_err(|e| usage(e.to_string()))?,
+        None => NodeKey::random(),
+    };
+    let timeout = Duration::from_millis(cli.timeout_ms);
+    let connect_timeout = Duration::from_millis(cli.connect_timeout_ms);
+    let out = Output { json: cli.json };
+
+    if let Command::Raw { payload } = &cli.command {
+        return raw(
+            &target,
+            key,
+            connect_timeout,
+            timeout,
+            payload.as_bytes(),
+            &out,
+        )
+        .await;
+    }
+    let transport = connect(&target, key, connect_timeout).await?;
+    let client = LspsClient::from_arc(transport).with_timeout(timeout);
+
+    match cli.command {
+        Command::ListProtocols => {
+            let result = client.list_protocols().await?;
+            out.print(&result, || {
+                let names: Vec<String> = result
+                    .protocols
+                    .iter()
+                    .map(|p| format!("LSPS{p}"))
+                    .collect();
+                format!(
+                    "{target} supports: {}",
+                    if names.is_empty() {
+                        "(none besides LSPS0)".into()
+                    } else {
+                        names.join(", ")
+                    }
+                )
+            });
+        }
+        Command::Lsps1(Lsps1Command::GetInfo) => {
+            let info = client.lsps1_get_info().await?;
+            out.print(&info, || lsps1_info_text(&info));
+        }
+        Command::Lsps1(Lsps1Command::CreateOrder(args)) => {
+            // bLIP-51: the client MUST call get_info first; its options also fill defaults.
+            let options = client.lsps1_get_info().await?;
+            let refund_onchain_address = match &args.refund_onchain_address {
+                Some(a) => Some(
+                    a.parse::<OnchainAddress>()
+                        .map_err(|e| usage(format!("--refund-onchain-address: {e}")))?,
+                ),
+                None => None,
+            };
+            let request = lsps1::CreateOrderRequest {
+                order: lsps1::OrderParams {
+                    lsp_balance_sat: Sat(args.lsp_balance_sat),
+                    client_balance_sat: Sat(args.client_balance_sat),
+                    required_channel_confirmations: args
+                        .required_channel_confirmations
+                        .unwrap_or(options.min_required_channel_confirmations),
+                    funding_confirms_within_blocks: args
+                        .funding_confirms_within_blocks
+                        .unwrap_or(options.min_funding_confirms_within_blocks),
+                    channel_expiry_blocks: args
+                        .channel_expiry_blocks
+                        .unwrap_or(options.max_channel_expiry_blocks),
+                    token: args.token,
+                    announce_channel: args.announce_channel,
+                },
+                refund_onchain_address,
+            };
+            let order = client.lsps1_create_order(request, Some(&options)).await?;
+            out.print(&order, || order_text(&order));
+        }
+        Command::Lsps1(Lsps1Command::GetOrder { order_id }) => {
+            let order_id =
+                lsps1::OrderId::new(order_id).map_err(|e| usage(format!("order id: {e}")))?;
+            let order = client.lsps1_get_order(order_id).await?;
+            out.print(&order, || order_text(&order));
+        }
+        Command::Lsps2(Lsps2Command::GetInfo { token }) => {
+            let menu = client.lsps2_get_info(token).await?;
+            let raw: Vec<&Value> = menu.offers.iter().map(|o| &o.raw).collect();
+            out.print(&json!({ "opening_fee_params_menu": raw }), || {
+                menu_text(&menu.params())
+            });
+        }
+        Command::Lsps2(Lsps2Command::Buy {
+            menu_index,
+            payment_size_msat,
+            max_fee_msat,
+            token,
+            accept_client_trusts_lsp,
+        }) => {
+            let menu = client.lsps2_get_info(token).await?;
+            let offer = menu.offers.get(menu_index).ok_or_else(|| {
+                usage(format!(
+                    "--menu-index {menu_index}: the menu has {} entries",
+                    menu.offers.len()
+                ))
+            })?;
+            let entry = &offer.params;
+            let limits = BuyLimits {
+                max_fee_msat: max_fee_msat.map(Msat),
+                accept_client_trusts_lsp,
+            };
+            let outcome = client
+                .lsps2_buy(offer, payment_size_msat.map(Msat), &limits)
+                .await?;
+            let value = json!({
+                "result": outcome.result,
+                "opening_fee_params": offer.raw,
+                "payment_size_msat": payment_size_msat.map(|s| s.to_string()),
+                "opening_fee_msat": outcome.opening_fee_msat,
+            });
+            out.print(&value, || {
+                let mut text = format!(
+                    "jit_channel_scid:      {}\nlsp_cltv_expiry_delta: {}\nclient_trusts_lsp:     {}\nvalid_until:           {}",
+                    outcome.result.jit_channel_scid,
+                    outcome.result.lsp_cltv_expiry_delta,
+                    outcome.result.client_trusts_lsp,
+                    entry.valid_until,
+                );
+                match (payment_size_msat, outcome.opening_fee_msat) {
+                    (Some(size), Some(fee)) => text.push_str(&format!(
+                        "\npayment_size_msat:     {size}\nopening_fee_msat:      {fee} (client receives {} msat)",
+                        size.saturating_sub(fee.get())
+                    )),
+                    _ => text.push_str(&format!(
+                        "\nmode:                  variable amount (no MPP); fee = max({} msat, {} ppm of the amount)",
+                        entry.min_fee_msat, entry.proportional
+                    )),
+                }
+                text
+            });
+        }
+        Command::Raw { .. } => {}
+    }
+    Ok(())
+}
+
+struct Output {
+    json: bool,
+}
+
+impl Output {
+    fn print<T: serde::Serialize>(&self, value: &T, text: impl FnOnce() -> String) {
+        if self.json {
+            match serde_json::to_string_pretty(value) {
+                Ok(s) => println!("{s}"),
+                Err(e) => eprintln!("lsps: cannot encode output: {e}"),
+            }
+        } else {
+            println!("{}", text());
+        }
+    }
+}
+
+/// `raw`: one payload out, the first message back, both verbatim. BOLT8 uses a fresh
+/// single connection; nothing is checked.
+async fn raw(
+    target: &Target,
+    key: NodeKey,
+    connect_timeout: Duration,
+    timeout: Duration,
+    payload: &[u8],
+    out: &Output,
+) -> Result<(), Failure> {
+    let node_id = key.node_id().to_string();
+    let transport: Arc<dyn Transport> = match target {
+        Target::Bolt8(t) => Arc::new(
+            Bolt8Connector::new(t.clone(), key)
+                .with_connect_timeout(connect_timeout)
+                .connect()
+                .await?,
+        ),
+        Target::Http(url) => Arc::new(HttpTransport::new(url, Some(node_id))?),
+        Target::WebSocket(url) => Arc::new(
+            tokio::time::timeout(connect_timeout, WsTransport::connect(url, Some(node_id)))
+                .await
+                .map_err(|_| TransportError::ConnectTimeout(url.clone()))??,
+        ),
+    };
+    transport.send(payload.to_vec()).await?;
+    let reply = tokio::time::timeout(timeout, async {
+        match transport.recv().await {
+            Some(TransportEvent::Message(bytes)) => Ok(bytes),
+            Some(TransportEvent::Disconnected { .. }) | None => Err(Failure {
+                code: 1,
+                kind: "disconnected",
+                message: "connection closed without a reply".into(),
+                lsp_error: None,
+            }),
+        }
+    })
+    .await
+    .map_err(|_| Failure {
+        code: 1,
+        kind: "timeout",
+        message: format!("no reply within {timeout:?}"),
+        lsp_error: None,
+    })??;
+    if out.json {
+        let text = String::from_utf8_lossy(&reply);
+        println!(
+            "{}",
+            json!({"reply": text, "utf8": std::str::from_utf8(&reply).is_ok()})
+        );
+    } else {
+        println!("{}", String::from_utf8_lossy(&reply));
+    }
+    Ok(())
+}
+
+fn lsps1_info_text(info: &lsps1::GetInfoResult) -> String {
+    format!(
+        "min_required_channel_confirmations: {}\n\
+         min_funding_confirms_within_blocks: {}\n\
+         supports_zero_channel_reserve:      {}\n\
+         max_channel_expiry_blocks:          {}\n\
+         client balance (sat):               {} .. {}\n\
+         lsp balance (sat):                  {} .. {}\n\
+         channel size (sat):                 {} .. {}",
+        info.min_required_channel_confirmations,
+        info.min_funding_confirms_within_blocks,
+        info.supports_zero_channel_reserve,
+        info.max_channel_expiry_blocks,
+        info.min_initial_client_balance_sat,
+        info.max_initial_client_balance_sat,
+        info.min_initial_lsp_balance_sat,
+        info.max_initial_lsp_balance_sat,
+        info.min_channel_balance_sat,
+        info.max_channel_balance_sat,
+    )
+}
+
+fn order_text(order: &lsps1::OrderResult) -> String {
+    let mut text = format!(
+        "order_id:    {}\norder_state: {:?}\ncreated_at:  {}\nlsp_balance_sat: {}  client_balance_sat: {}",
+        order.order_id.as_str(),
+        order.order_state,
+        order.created_at,
+        order.order.lsp_balance_sat,
+        order.order.client_balance_sat,
+    );
+    if let Some(b) = &order.payment.bolt11 {
+        text.push_str(&format!(
+            "\nbolt11: {:?}, pay {} sat (fee {} sat) before {}\n  {}",
+            b.state, b.order_total_sat, b.fee_total_sat, b.expires_at, b.invoice
+        ));
+    }
+    if let Some(b) = &order.payment.bolt12 {
+        text.push_str(&format!(
+            "\nbolt12: {:?}, pay {} sat (fee {} sat) before {}\n  {}",
+            b.state, b.order_total_sat, b.fee_total_sat, b.expires_at, b.offer
+        ));
+    }
+    if let Some(o) = &order.payment.onchain {
+        text.push_str(&format!(
+            "\nonchain: {:?}, pay {} sat (fee {} sat) to {} before {}",
+            o.state,
+            o.order_total_sat,
+            o.fee_total_sat,
+            o.address.as_str(),
+            o.expires_at
+        ));
+    }
+    if let Some(c) = &order.channel {
+        text.push_str(&format!(
+            "\nchannel: funded_at {} outpoint {} expires_at {}",
+            c.funded_at, c.funding_outpoint, c.expires_at
+        ));
+    }
+    text
+}
+
+fn menu_text(menu: &[lsps_core::lsps2::OpeningFeeParams]) -> String {
+    if menu.is_empty() {
+        return "the LSP offers no JIT channels to this client (empty menu)".into();
+    }
+    let mut text = String::from(
+        "#  min_fee_msat  proportional(ppm)  payment size msat (min..max)      valid_until               min_lifetime  max_client_to_self_delay",
+    );
+    for (i, e) in menu.iter().enumerate() {
+        text.push_str(&format!(
+            "\n{i:<2} {:<13} {:<18} {:<33} {:<25} {:<13} {}",
+            e.min_fee_msat.to_string(),
+            e.proportional.to_string(),
+            format!("{}..{}", e.min_payment_size_msat, e.max_payment_size_msat),
+            e.valid_until.to_string(),
+            e.min_lifetime,
+            e.max_client_to_self_delay,
+        ));
+    }
+    text
+}

@@ -59,9 +59,10 @@ pub async fn connect(
         ),
         Target::Http(url) => Arc::new(HttpTransport::new(url, Some(node_id))?),
         Target::WebSocket(url) => {
-            let ws = tokio::time::timeout(connect_timeout, WsTransport::connect(url, Some(node_id)))
-                .await
-                .map_err(|_| TransportError::ConnectTimeout(url.clone()))??;
+            let ws =
+                tokio::time::timeout(connect_timeout, WsTransport::connect(url, Some(node_id)))
+                    .await
+                    .map_err(|_| TransportError::ConnectTimeout(url.clone()))??;
             Arc::new(ws)
         }
     })

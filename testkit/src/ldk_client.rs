@@ -274,7 +274,9 @@ async fn event_loop(node: Arc<LdkNode>, waiters: Arc<Mutex<Waiters>>) {
                 })),
             ),
             LiquidityEvent::LSPS2Client(LSPS2ClientEvent::GetInfoFailed {
-                request_id, error, ..
+                request_id,
+                error,
+                ..
             })
             | LiquidityEvent::LSPS2Client(LSPS2ClientEvent::BuyRequestFailed {
                 request_id,

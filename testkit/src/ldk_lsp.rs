@@ -113,9 +113,11 @@ pub struct LdkLsp {
 impl LdkLsp {
     /// Builds the node and starts listening and answering.
     pub async fn start(config: LdkLspConfig) -> Result<Self, NodeError> {
-        let mut user_config = UserConfig::default();
-        user_config.accept_intercept_htlcs = true;
-        user_config.manually_accept_inbound_channels = true;
+        let user_config = UserConfig {
+            accept_intercept_htlcs: true,
+            manually_accept_inbound_channels: true,
+            ..UserConfig::default()
+        };
         let service = LiquidityServiceConfig {
             lsps2_service_config: Some(LSPS2ServiceConfig {
                 promise_secret: config.promise_secret,
@@ -127,10 +129,11 @@ impl LdkLsp {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
 
-        let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(accept_loop(listener, Arc::clone(&node))));
-        tasks.push(tokio::spawn(message_pump(Arc::clone(&node))));
-        tasks.push(tokio::spawn(event_loop(Arc::clone(&node), config)));
+        let tasks = vec![
+            tokio::spawn(accept_loop(listener, Arc::clone(&node))),
+            tokio::spawn(message_pump(Arc::clone(&node))),
+            tokio::spawn(event_loop(Arc::clone(&node), config)),
+        ];
         Ok(Self { node, addr, tasks })
     }
 
@@ -183,7 +186,6 @@ async fn accept_loop(listener: tokio::net::TcpListener, node: Arc<LdkNode>) {
         ));
     }
 }
-
 
 fn now_since_epoch() -> Duration {
     SystemTime::now()

@@ -47,7 +47,10 @@ impl StderrLogger {
 impl Logger for StderrLogger {
     fn log(&self, record: Record) {
         if self.enabled {
-            eprintln!("[ldk {} {}] {}", record.level, record.module_path, record.args);
+            eprintln!(
+                "[ldk {} {}] {}",
+                record.level, record.module_path, record.args
+            );
         }
     }
 }
@@ -316,7 +319,7 @@ pub async fn build_node(
         Arc::clone(&keys),
         Arc::clone(&keys),
         user_config,
-        chain_params.clone(),
+        chain_params,
         started.as_secs() as u32,
     ));
     let liquidity = Arc::new(
@@ -390,7 +393,9 @@ pub async fn connect_nodelay(
 /// polling).
 pub async fn message_pump(node: Arc<LdkNode>) {
     loop {
-        node.liquidity.get_pending_msgs_or_needs_persist_future().await;
+        node.liquidity
+            .get_pending_msgs_or_needs_persist_future()
+            .await;
         node.peer_manager.process_events();
     }
 }

@@ -161,7 +161,8 @@ impl CustomMessageReader for ScriptHandler {
         if message_type != LSPS_MESSAGE_TYPE {
             return Ok(None);
         }
-        let len = usize::try_from(buffer.remaining_bytes()).map_err(|_| DecodeError::InvalidValue)?;
+        let len =
+            usize::try_from(buffer.remaining_bytes()).map_err(|_| DecodeError::InvalidValue)?;
         let mut payload = vec![0; len];
         buffer.read_exact(&mut payload)?;
         Ok(Some(RawPayload(payload)))

@@ -42,7 +42,11 @@ async fn ldk_lsp_rejects_unlisted_token_with_200() {
     let lsp = LdkLsp::start(config).await.unwrap();
     let client = LdkClient::connect(lsp.node_id(), lsp.addr()).await.unwrap();
     assert_eq!(
-        client.lsps2_get_info(Some("good".into())).await.unwrap().len(),
+        client
+            .lsps2_get_info(Some("good".into()))
+            .await
+            .unwrap()
+            .len(),
         2
     );
     match client.lsps2_get_info(Some("bad".into())).await.unwrap_err() {

@@ -21,6 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bitcoin::secp256k1::ecdh::SharedSecret;
 use bitcoin::secp256k1::ecdsa::{RecoverableSignature, Signature};
 use bitcoin::secp256k1::{PublicKey, Scalar, Secp256k1, SecretKey, schnorr};
+use lightning::bolt11_invoice::RawBolt11Invoice;
 use lightning::io;
 use lightning::ln::inbound_payment::ExpandedKey;
 use lightning::ln::msgs::{DecodeError, Init, LightningError, UnsignedGossipMessage};
@@ -34,11 +35,12 @@ use lightning::sign::{NodeSigner, PeerStorageKey, ReceiveAuthKey, Recipient};
 use lightning::types::features::{InitFeatures, NodeFeatures};
 use lightning::util::logger::{Logger, Record};
 use lightning::util::ser::{LengthLimitedRead, Writeable, Writer};
-use lightning::bolt11_invoice::RawBolt11Invoice;
 use lightning_net_tokio::SocketDescriptor;
 use tokio::sync::{mpsc, watch};
 
-use super::{BoxFuture, Transport, TransportError, TransportEvent};
+use super::{
+    BoxFuture, ConnectionId, Transport, TransportError, TransportEvent, next_connection_id,
+};
 
 /// The LSPS0 BOLT8 message type (`lsps0_message_id`).
 pub const LSPS_MESSAGE_TYPE: u16 = 37913;
@@ -215,7 +217,10 @@ struct QuietLogger {
 impl Logger for QuietLogger {
     fn log(&self, record: Record) {
         if self.enabled {
-            eprintln!("[ldk {} {}] {}", record.level, record.module_path, record.args);
+            eprintln!(
+                "[ldk {} {}] {}",
+                record.level, record.module_path, record.args
+            );
         }
     }
 }
@@ -230,6 +235,7 @@ enum ConnState {
 /// The custom-message side of one connection.
 struct ConnHandler {
     lsp: PublicKey,
+    connection: ConnectionId,
     outbox: Mutex<Vec<(PublicKey, RawPayload)>>,
     sink: mpsc::UnboundedSender<TransportEvent>,
     state: watch::Sender<ConnState>,
@@ -237,13 +243,18 @@ struct ConnHandler {
 
 impl ConnHandler {
     fn mark_closed(&self) {
-        let was_ready = self.state.send_if_modified(|state| {
-            let was = *state;
+        // Only a session that was up is reported: a failed handshake is the connect error.
+        let mut was_ready = false;
+        self.state.send_if_modified(|state| {
+            was_ready = *state == ConnState::Ready;
+            let changed = *state != ConnState::Closed;
             *state = ConnState::Closed;
-            was != ConnState::Closed
+            changed
         });
         if was_ready {
-            let _ = self.sink.send(TransportEvent::Disconnected);
+            let _ = self.sink.send(TransportEvent::Disconnected {
+                connection: self.connection,
+            });
         }
     }
 }
@@ -463,6 +474,7 @@ impl Bolt8Connector {
         let (state_tx, mut state_rx) = watch::channel(ConnState::Connecting);
         let handler = Arc::new(ConnHandler {
             lsp: self.target.node_id,
+            connection: next_connection_id(),
             outbox: Mutex::new(Vec::new()),
             sink,
             state: state_tx,
@@ -542,7 +554,7 @@ impl Bolt8Connection {
         self.handler.mark_closed();
     }
 
-    fn send_now(&self, payload: Vec<u8>) -> Result<(), TransportError> {
+    fn send_now(&self, payload: Vec<u8>) -> Result<ConnectionId, TransportError> {
         if payload.len() > MAX_PAYLOAD_BYTES {
             return Err(TransportError::Payload(format!(
                 "{} bytes is more than a BOLT8 message carries ({MAX_PAYLOAD_BYTES})",
@@ -556,7 +568,7 @@ impl Bolt8Connection {
             outbox.push((self.handler.lsp, RawPayload(payload)));
         }
         self.peer_manager.process_events();
-        Ok(())
+        Ok(self.handler.connection)
     }
 }
 
@@ -567,7 +579,7 @@ impl Drop for Bolt8Connection {
 }
 
 impl Transport for Bolt8Connection {
-    fn send(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<(), TransportError>> {
+    fn send(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<ConnectionId, TransportError>> {
         let result = self.send_now(payload);
         Box::pin(async move { result })
     }
@@ -588,7 +600,7 @@ impl Transport for Bolt8Connection {
 
 /// A BOLT8 transport that reconnects on demand: a send while disconnected opens a new
 /// connection (same [`KeyPolicy`]). Requests in flight when a connection drops are failed by
-/// the client when it sees [`TransportEvent::Disconnected`].
+/// the client when it sees [`TransportEvent::Disconnected`] for that connection.
 pub struct Bolt8Transport {
     connector: Bolt8Connector,
     current: tokio::sync::Mutex<Option<Bolt8Connection>>,
@@ -637,13 +649,30 @@ impl Bolt8Transport {
         if current.as_ref().is_some_and(Bolt8Connection::is_open) {
             return Ok(());
         }
-        *current = Some(self.connector.connect_with_sink(self.sink.clone()).await?);
+        let reconnecting = current.is_some();
+        let mut pause = Duration::from_millis(20);
+        let mut attempt = 0;
+        let conn = loop {
+            match self.connector.connect_with_sink(self.sink.clone()).await {
+                Ok(conn) => break conn,
+                // An LDK LSP refuses a second session for a node id until it has noticed the
+                // old socket close ("Got second connection ..., closing"): on a quick
+                // reconnect with the same key, retry briefly.
+                Err(TransportError::Handshake(_)) if reconnecting && attempt < 5 => {
+                    attempt += 1;
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        *current = Some(conn);
         Ok(())
     }
 }
 
 impl Transport for Bolt8Transport {
-    fn send(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<(), TransportError>> {
+    fn send(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<ConnectionId, TransportError>> {
         Box::pin(async move {
             self.ensure_connected().await?;
             match self.current.lock().await.as_ref() {

@@ -1,6 +1,7 @@
 //! This project's HTTP binding of LSPS (`spec/bindings/http.md`): a JSON-RPC request is the
-//! body of a `POST` to the endpoint URL, the reply is the response body; the WebSocket
-//! variant carries one payload per text frame. The caller states its node id in the
+//! body of a `POST` to the endpoint URL (status 200 carries the reply, JSON-RPC errors
+//! included; 204 no reply; other statuses are HTTP-level refusals); the WebSocket variant
+//! (`GET /ws`) carries one payload per frame (text, or binary when not UTF-8). The caller states its node id in the
 //! [`NODE_ID_HEADER`] header (HTTP has no BOLT8 identity).
 //!
 //! Library choice: hyper (client) for POST and tokio-tungstenite for WebSocket, both raw
@@ -20,7 +21,9 @@ use tokio::sync::{Mutex, mpsc};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use super::{BoxFuture, Transport, TransportError, TransportEvent};
+use super::{
+    BoxFuture, ConnectionId, Transport, TransportError, TransportEvent, next_connection_id,
+};
 
 /// Header carrying the caller's node id (66 hex characters) on HTTP and WebSocket requests.
 pub const NODE_ID_HEADER: &str = "X-Lsps-Node-Id";
@@ -39,6 +42,8 @@ pub struct HttpTransport {
     url: hyper::Uri,
     node_id: Option<String>,
     client: Client<HttpConnector, Full<Bytes>>,
+    // Each POST is its own exchange; there is nothing to disconnect, so one id serves all.
+    connection: ConnectionId,
     sink: mpsc::UnboundedSender<TransportEvent>,
     inbound: Mutex<mpsc::UnboundedReceiver<TransportEvent>>,
 }
@@ -64,12 +69,13 @@ impl HttpTransport {
             url,
             node_id,
             client,
+            connection: next_connection_id(),
             sink,
             inbound: Mutex::new(inbound),
         })
     }
 
-    async fn post(&self, payload: Vec<u8>) -> Result<(), TransportError> {
+    async fn post(&self, payload: Vec<u8>) -> Result<ConnectionId, TransportError> {
         let mut request = hyper::Request::post(self.url.clone())
             .header(hyper::header::CONTENT_TYPE, "application/json");
         if let Some(node_id) = &self.node_id {
@@ -78,9 +84,11 @@ impl HttpTransport {
         let request = request
             .body(Full::new(Bytes::from(payload)))
             .map_err(|e| TransportError::Http(e.to_string()))?;
-        let response = self.client.request(request).await.map_err(|e| {
-            TransportError::Http(format!("POST {}: {e}", self.url))
-        })?;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| TransportError::Http(format!("POST {}: {e}", self.url)))?;
         let status = response.status();
         let body = response
             .into_body()
@@ -88,23 +96,26 @@ impl HttpTransport {
             .await
             .map_err(|e| TransportError::Http(e.to_string()))?
             .to_bytes();
-        // A JSON-RPC body is the reply whatever the status; only an empty error is a failure.
-        if !body.is_empty() {
+        // spec/bindings/http.md: every JSON-RPC reply (errors included) comes with 200; 204
+        // means no reply; anything else is refused at the HTTP level (400: node id).
+        if status == hyper::StatusCode::OK {
             let _ = self.sink.send(TransportEvent::Message(body.to_vec()));
-            Ok(())
+            Ok(self.connection)
         } else if status.is_success() {
-            Ok(())
+            Ok(self.connection)
         } else {
+            let text = String::from_utf8_lossy(&body);
             Err(TransportError::Http(format!(
-                "POST {} answered {status} with an empty body",
-                self.url
+                "POST {} answered {status}: {}",
+                self.url,
+                crate::sanitize(text.trim())
             )))
         }
     }
 }
 
 impl Transport for HttpTransport {
-    fn send(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<(), TransportError>> {
+    fn send(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<ConnectionId, TransportError>> {
         Box::pin(self.post(payload))
     }
 
@@ -125,6 +136,7 @@ type WsSink = futures_util::stream::SplitSink<
 /// JSON-RPC over one WebSocket connection (`ws://host:port/ws`): one payload per text frame.
 pub struct WsTransport {
     url: String,
+    connection: ConnectionId,
     sink: Mutex<WsSink>,
     inbound: Mutex<mpsc::UnboundedReceiver<TransportEvent>>,
     reader: tokio::task::JoinHandle<()>,
@@ -148,6 +160,7 @@ impl WsTransport {
             .map_err(|e| TransportError::Http(format!("WebSocket {url}: {e}")))?;
         let (sink, mut source) = stream.split();
         let (events, inbound) = mpsc::unbounded_channel();
+        let connection = next_connection_id();
         let reader = tokio::spawn(async move {
             while let Some(frame) = source.next().await {
                 let payload = match frame {
@@ -158,10 +171,11 @@ impl WsTransport {
                 };
                 let _ = events.send(TransportEvent::Message(payload));
             }
-            let _ = events.send(TransportEvent::Disconnected);
+            let _ = events.send(TransportEvent::Disconnected { connection });
         });
         Ok(Self {
             url: url.to_owned(),
+            connection,
             sink: Mutex::new(sink),
             inbound: Mutex::new(inbound),
             reader,
@@ -176,16 +190,19 @@ impl Drop for WsTransport {
 }
 
 impl Transport for WsTransport {
-    fn send(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<(), TransportError>> {
+    fn send(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<ConnectionId, TransportError>> {
         Box::pin(async move {
-            let text = String::from_utf8(payload).map_err(|_| {
-                TransportError::Payload("WebSocket text frames must be UTF-8".into())
-            })?;
+            // The binding accepts binary frames so non-UTF-8 payloads can be sent too.
+            let frame = match String::from_utf8(payload) {
+                Ok(text) => Message::text(text),
+                Err(e) => Message::binary(e.into_bytes()),
+            };
             self.sink
                 .lock()
                 .await
-                .send(Message::text(text))
+                .send(frame)
                 .await
+                .map(|()| self.connection)
                 .map_err(|_| TransportError::Closed)
         })
     }

@@ -20,9 +20,22 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub enum TransportEvent {
     /// One payload, bytes exactly as received.
     Message(Vec<u8>),
-    /// The connection closed. A reconnecting transport may deliver messages from a new
-    /// connection afterwards; replies to requests sent before this will not come.
-    Disconnected,
+    /// Connection `connection` closed: replies to payloads sent on it will not come. A
+    /// reconnecting transport may deliver messages from a new connection afterwards.
+    Disconnected {
+        /// The id [`Transport::send`] returned for payloads sent on that connection.
+        connection: ConnectionId,
+    },
+}
+
+/// Identifies one connection of a transport (unique within the process), so a disconnect
+/// fails only the requests that were sent on that connection.
+pub type ConnectionId = u64;
+
+/// A fresh [`ConnectionId`].
+pub(crate) fn next_connection_id() -> ConnectionId {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Why a transport could not do what it was asked.
@@ -51,7 +64,7 @@ pub enum TransportError {
     /// HTTP-level failure (status without a JSON-RPC body, protocol error).
     #[error("HTTP: {0}")]
     Http(String),
-    /// The payload cannot be carried (over 65533 bytes on BOLT8, not UTF-8 on WebSocket).
+    /// The payload cannot be carried (over 65533 bytes on BOLT8).
     #[error("payload cannot be sent: {0}")]
     Payload(String),
     /// The node key file is unusable.
@@ -66,8 +79,8 @@ pub enum TransportError {
 ///
 /// `recv` is called by one reader at a time; `send` may be called concurrently.
 pub trait Transport: Send + Sync + 'static {
-    /// Sends one payload (bytes verbatim).
-    fn send(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<(), TransportError>>;
+    /// Sends one payload (bytes verbatim); returns the connection it went out on.
+    fn send(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<ConnectionId, TransportError>>;
 
     /// Waits for the next event. `None` means no event will ever come again.
     fn recv(&self) -> BoxFuture<'_, Option<TransportEvent>>;
