@@ -317,6 +317,10 @@ for slug, change, prop, reqs in [
 ]:
     co('ctx-' + slug, 'One value outside the advertised options: 100 naming the get_info field.', reqs + ['LSPS1-R24'],
        dict(BASE, **change), ok=False, error=mismatch(prop), context=LSPS1_CTX)
+co('ctx-lsp-balance-zero', 'lsp_balance_sat 0 with min_initial_lsp_balance_sat above 0: 100 (bLIP-51 also says >= 1; decision D9 names min_initial_lsp_balance_sat).',
+   ['LSPS1-R7', 'LSPS1-R24'], dict(BASE, lsp_balance_sat='0', client_balance_sat='50000'), ok=False, error=mismatch('min_initial_lsp_balance_sat'), context=LSPS1_CTX)
+co('ctx-channel-expiry-zero', 'channel_expiry_blocks 0 (must be >= 1): 100 on max_channel_expiry_blocks (decision D9).',
+   ['LSPS1-R11', 'LSPS1-R24'], dict(BASE, channel_expiry_blocks=0), ok=False, error=mismatch('max_channel_expiry_blocks'), context=LSPS1_CTX)
 co('ctx-unknown-token', 'A token the LSP does not know: 102 with data {}.', ['LSPS1-R26'], dict(BASE, token='zz-invalid-token'),
    ok=False, error=err(102, 'Unrecognized or stale token', {}), context=LSPS1_CTX)
 co('ctx-client-rejected', 'The LSP refuses this client (policy in the context): code 1 with data {message}.', ['LSPS1-R27', 'LSPS0-R63'], BASE,

@@ -408,6 +408,65 @@ mod tests {
         assert!(!is_requirement_id("lsps0-R1"));
     }
 
+    fn req(
+        id: &str,
+        cases: Option<Vec<&str>>,
+        excluded: Option<&str>,
+        status: Option<&str>,
+    ) -> Requirement {
+        Requirement {
+            id: id.into(),
+            level: "MUST".into(),
+            binds: "LSP".into(),
+            checkable: "yes".into(),
+            statement: "a statement long enough".into(),
+            section: "blip-0050.md#x".into(),
+            cases: cases.map(|c| c.into_iter().map(String::from).collect()),
+            excluded: excluded.map(String::from),
+            status: status.map(String::from),
+            note: None,
+        }
+    }
+
+    #[test]
+    fn coverage_counts_each_column_and_open() {
+        let file = RequirementFile {
+            spec: SpecSource {
+                blip: "bLIP-50".into(),
+                lsps: 0,
+                repository: "lightning/blips".into(),
+                commit: "x".into(),
+                date: "2026-01-14".into(),
+                file: "blip-0050.md".into(),
+            },
+            requirements: vec![
+                req("LSPS0-R1", Some(vec!["lsps0.a"]), None, None),
+                req("LSPS0-R2", Some(vec![]), None, None),
+                req("LSPS0-R3", None, Some("no way to see it"), None),
+                req("LSPS0-R4", Some(vec![]), None, None),
+                req("LSPS0-R5", Some(vec!["lsps0.b"]), None, None),
+                req("LSPS0-R6", Some(vec![]), None, Some("withdrawn")),
+            ],
+        };
+        let mut mentions = BTreeMap::new();
+        for id in ["LSPS0-R2", "LSPS0-R5", "LSPS0-R6"] {
+            mentions.insert(id.to_string(), BTreeSet::new());
+        }
+        let cov = coverage(&file, &mentions);
+        assert_eq!(
+            (
+                cov.total,
+                cov.by_case,
+                cov.by_test,
+                cov.excluded,
+                cov.open,
+                cov.withdrawn
+            ),
+            (5, 2, 2, 1, 1, 1)
+        );
+        assert_eq!(cov.open_ids, vec!["LSPS0-R4".to_string()]);
+    }
+
     #[test]
     fn ids_found_as_whole_tokens_only() {
         let found = requirement_ids_in("// LSPS0-R10, LSPS1-R3; XLSPS2-R4 \"LSPS2-R5\"");

@@ -462,25 +462,33 @@ fn common_patterns_bound_values_exactly() {
 
 #[test]
 fn spec_snapshots_validate_against_their_schemas() {
-    // The core helpers store insta snapshots of canonical encodings under spec/snapshots/.
-    // Each snapshot whose name says which method and kind it is gets validated here.
+    // lsps-core's insta tests store canonical encodings under spec/snapshots/, named
+    // `<method>.<params|result>[-variant].snap`, `envelope.<kind>.snap` and `error.<name>.snap`.
     let dir = workspace_root().join("spec/snapshots");
     let files = if dir.exists() {
         xtask::walk_files(&dir, "snap").unwrap()
     } else {
         Vec::new()
     };
-    let mut checked = 0;
     let mut problems = Vec::new();
-    for path in files {
-        let text = fs::read_to_string(&path).unwrap();
-        let Some(schema) = snapshot_schema(&path) else {
+    let mut checked = 0;
+    for path in &files {
+        let text = fs::read_to_string(path).unwrap();
+        let Some(schema) = snapshot_schema(path) else {
+            problems.push(format!(
+                "{}: no schema for this snapshot name",
+                path.display()
+            ));
             continue;
         };
-        // An insta snapshot is a `---` header followed by the body.
+        // An insta snapshot is a `---` header block followed by the body.
         let body = text.splitn(3, "---").nth(2).unwrap_or("").trim();
-        let Ok(value) = serde_json::from_str::<Value>(body) else {
-            continue;
+        let value: Value = match serde_json::from_str(body) {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(format!("{}: body is not JSON: {e}", path.display()));
+                continue;
+            }
         };
         checked += 1;
         let errors = schema_errors(&schema, &value);
@@ -492,16 +500,18 @@ fn spec_snapshots_validate_against_their_schemas() {
     eprintln!("validated {checked} snapshots");
 }
 
-/// The schema for a snapshot, by its file name: any name containing `<method>.params`,
-/// `<method>.result` (dots or underscores), `request`/`response` envelopes, or `error`.
+/// The schema a snapshot must satisfy, by its file name.
 fn snapshot_schema(path: &Path) -> Option<String> {
-    let name = path.file_name()?.to_string_lossy().to_lowercase();
+    let name = path.file_name()?.to_string_lossy().to_string();
+    if name.starts_with("envelope.request") {
+        return Some("envelope.request.json".into());
+    }
+    if name.starts_with("envelope.") || name.starts_with("error.") {
+        return Some("envelope.response.json".into());
+    }
     for method in METHODS {
-        let flat = method.replace('.', "_");
         for kind in ["params", "result"] {
-            if name.contains(&format!("{method}.{kind}"))
-                || name.contains(&format!("{flat}_{kind}"))
-            {
+            if name.starts_with(&format!("{method}.{kind}")) {
                 return Some(format!("{method}.{kind}.json"));
             }
         }
