@@ -454,4 +454,90 @@ mod tests {
         );
         assert_eq!(decode_request(&req.to_bytes()), Ok(req));
     }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            "[a-z0-9._\\-]{0,12}".prop_map(Value::String),
+            prop_oneof![
+                Just("lsps0.list_protocols"),
+                Just("lsps2.buy"),
+                Just("lsps1.create_order"),
+                Just("2.0"),
+                Just("546000"),
+                Just("2023-02-23T08:47:30.511Z"),
+            ]
+            .prop_map(|s| Value::String(s.into())),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(
+                    (
+                        prop_oneof![
+                            Just("jsonrpc".to_owned()),
+                            Just("id".to_owned()),
+                            Just("method".to_owned()),
+                            Just("params".to_owned()),
+                            Just("result".to_owned()),
+                            Just("error".to_owned()),
+                            Just("opening_fee_params".to_owned()),
+                            Just("token".to_owned()),
+                            "[a-z_]{1,6}",
+                        ],
+                        inner
+                    ),
+                    0..6
+                )
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn check_reply(payload: &[u8]) {
+        if let Err(reply) = decode_request(payload) {
+            let v: Value = serde_json::from_slice(&reply.to_bytes()).unwrap();
+            let code = v["error"]["code"].as_i64().unwrap();
+            assert!([-32700, -32600, -32601, -32602].contains(&code), "{v}");
+            if code == -32700 {
+                assert_eq!(v["id"], Value::Null);
+            }
+            if code == -32602 {
+                assert!(v["error"]["data"]["unrecognized"].is_array(), "{v}");
+            }
+            if let Some(d) = v["error"].get("data") {
+                assert!(d.is_object(), "{v}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            check_reply(&bytes);
+            let _ = decode_response(&bytes, &lookup);
+        }
+
+        #[test]
+        fn arbitrary_json_gets_a_well_formed_reply(v in json_value()) {
+            let bytes = serde_json::to_vec(&v).unwrap();
+            check_reply(&bytes);
+            let _ = decode_response(&bytes, &lookup);
+        }
+
+        #[test]
+        fn arbitrary_params_get_a_well_formed_reply(
+            method in proptest::sample::select(Method::ALL.to_vec()),
+            params in json_value(),
+        ) {
+            let v = json!({"jsonrpc": "2.0", "id": "p", "method": method.name(), "params": params});
+            check_reply(&serde_json::to_vec(&v).unwrap());
+            let r = json!({"jsonrpc": "2.0", "id": "g", "result": params});
+            let _ = decode_response(&serde_json::to_vec(&r).unwrap(), &lookup);
+        }
+    }
 }
