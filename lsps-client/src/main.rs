@@ -19,7 +19,18 @@ use serde_json::{Value, json};
 
 /// Talk to an LSPS0/1/2 Lightning Service Provider over BOLT8 or HTTP.
 #[derive(Parser, Debug)]
-#[command(name = "lsps", version, about, long_about = None)]
+#[command(
+    name = "lsps",
+    version,
+    about = "Talk to an LSPS0/1/2 Lightning Service Provider over BOLT8 or HTTP",
+    after_help = "Examples:\n  \
+        lsps --target 02ab…@127.0.0.1:9735 list-protocols\n  \
+        lsps --target 02ab…@127.0.0.1:9735 lsps2 get-info\n  \
+        lsps --target 02ab…@127.0.0.1:9735 lsps2 buy --menu-index 0 --payment-size-msat 50000000 --max-fee-msat 200000\n  \
+        lsps --target http://127.0.0.1:8080/ --json lsps1 get-info\n  \
+        lsps --target 02ab…@127.0.0.1:9735 raw '{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"lsps0.list_protocols\",\"params\":{}}'\n\n\
+        Exit codes: 0 success; 1 LSP error, refused by a client-side check, or timeout; 2 usage error or unreachable target."
+)]
 struct Cli {
     /// The LSP: `<node id>@<host>:<port>` (BOLT8), `http://host:port/` (HTTP binding) or
     /// `ws://host:port/ws` (WebSocket binding).

@@ -149,3 +149,22 @@ async fn node_key_file_sets_our_node_id() {
             .any(|p| p.counterparty_node_id == key.node_id())
     );
 }
+
+/// Why `lsps2_buy` copies the entry verbatim: LDK's promise covers `valid_until` as RFC 3339
+/// text with nanoseconds; the canonical LSPS0 form (milliseconds) no longer verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reencoded_fee_params_fail_ldk_promise_check() {
+    let lsp = LdkLsp::start(LdkLspConfig::default()).await.unwrap();
+    let client = bolt8_client(&lsp.connection_string(), TIMEOUT).await;
+    let menu = client.lsps2_get_info(None).await.unwrap();
+    let reencoded = lsps_client::FeeOffer::from_params(menu.offers[0].params.clone());
+    assert_ne!(reencoded.raw, menu.offers[0].raw);
+    match client
+        .lsps2_buy(&reencoded, Some(Msat(50_000_000)), &BuyLimits::default())
+        .await
+        .unwrap_err()
+    {
+        ClientError::Lsp { error, .. } => assert_eq!(error.code, 201),
+        other => panic!("expected LSP error 201, got {other:?}"),
+    }
+}
