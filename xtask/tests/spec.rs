@@ -88,7 +88,9 @@ fn requirement_entries_are_well_formed() {
             }
             let section_ok = ["blip-0050.md#", "blip-0051.md#", "blip-0052.md#"]
                 .iter()
-                .any(|p| req.section.starts_with(p) && req.section.len() > p.len());
+                .any(|p| req.section.starts_with(p) && req.section.len() > p.len())
+                && req.section.matches('#').count() == 1
+                && !req.section.contains(char::is_whitespace);
             if !section_ok {
                 bad("section must be <bLIP file>#<anchor>");
             }
