@@ -35,7 +35,8 @@ pub enum OrderError {
     /// `order_state` is `COMPLETED` but `channel` is null.
     #[error("channel must not be null when order_state is COMPLETED")]
     CompletedWithoutChannel,
-    /// `channel` is set but `order_state` is `CREATED`... funding cannot be published yet.
+    /// `channel` is set but `order_state` is still `CREATED` (`channel` must stay null until the
+    /// funding transaction is published, which makes the order `COMPLETED`).
     #[error(
         "channel must be null until the funding transaction is published (order_state CREATED)"
     )]
