@@ -77,6 +77,37 @@ async fn websocket_transport_calls() {
 }
 
 #[tokio::test]
-async fn tls_targets_are_refused_clearly() {
-    assert!(HttpTransport::new("https://example.invalid/", None).is_err());
+async fn non_http_urls_are_refused() {
+    assert!(HttpTransport::new("ftp://127.0.0.1/", None).is_err());
+    assert!(HttpTransport::new("http:///nohost", None).is_err());
+}
+
+#[tokio::test]
+async fn non_200_status_is_an_http_error_not_a_reply() {
+    // jsonrpsee answers GET-only paths and wrong methods with 405; any non-200 is an HTTP
+    // refusal per spec/bindings/http.md.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0; 4096];
+        let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut buf)
+            .await
+            .unwrap();
+        let body = r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"missing X-Lsps-Node-Id"}}"#;
+        let response = format!(
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        tokio::io::AsyncWriteExt::write_all(&mut socket, response.as_bytes())
+            .await
+            .unwrap();
+    });
+    let transport = HttpTransport::new(&format!("http://{addr}/"), None).unwrap();
+    let err = transport.send(b"{}".to_vec()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("400") && text.contains("missing X-Lsps-Node-Id"),
+        "{text}"
+    );
 }

@@ -9,7 +9,8 @@
 //! itself, so it could neither send the malformed payloads the conformance runner and
 //! `lsps raw` need nor hand back a reply verbatim. hyper is already in the graph via jsonrpsee.
 //!
-//! TLS is not built in yet: `https://` and `wss://` targets are refused with a clear error.
+//! `https://` and `wss://` use rustls (ring provider, the OS trust store) with the default
+//! cargo feature `tls`; without it they are refused with a clear error.
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -28,20 +29,51 @@ use super::{
 /// Header carrying the caller's node id (66 hex characters) on HTTP and WebSocket requests.
 pub const NODE_ID_HEADER: &str = "X-Lsps-Node-Id";
 
-fn refuse_tls(url: &str) -> Result<(), TransportError> {
+#[cfg(not(feature = "tls"))]
+fn prepare_tls(url: &str) -> Result<(), TransportError> {
     if url.starts_with("https://") || url.starts_with("wss://") {
         return Err(TransportError::Unsupported(format!(
-            "{url}: TLS targets are not supported by this build (use http:// or ws://)"
+            "{url}: this build has no TLS (cargo feature `tls`); use http:// or ws://"
         )));
     }
     Ok(())
+}
+
+#[cfg(feature = "tls")]
+fn prepare_tls(_url: &str) -> Result<(), TransportError> {
+    // rustls needs a process-wide crypto provider when more than one is compiled in; ring is
+    // ours. An error only means one is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Ok(())
+}
+
+#[cfg(feature = "tls")]
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+#[cfg(not(feature = "tls"))]
+type Connector = HttpConnector;
+
+fn connector() -> Result<Connector, TransportError> {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    #[cfg(feature = "tls")]
+    {
+        http.enforce_http(false);
+        Ok(hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(|e| TransportError::Http(format!("loading the OS trust store: {e}")))?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http))
+    }
+    #[cfg(not(feature = "tls"))]
+    Ok(http)
 }
 
 /// JSON-RPC over HTTP POST: each send is one request, its response body is the reply.
 pub struct HttpTransport {
     url: hyper::Uri,
     node_id: Option<String>,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<Connector, Full<Bytes>>,
     // Each POST is its own exchange; there is nothing to disconnect, so one id serves all.
     connection: ConnectionId,
     sink: mpsc::UnboundedSender<TransportEvent>,
@@ -49,21 +81,20 @@ pub struct HttpTransport {
 }
 
 impl HttpTransport {
-    /// A transport posting to `url` (`http://host:port/` — the binding's endpoint is `/`),
+    /// A transport posting to `url` (`http(s)://host:port/`, the binding's `POST /`, or a
+    /// base URL with a prefix),
     /// naming `node_id` (hex) in [`NODE_ID_HEADER`] if given.
     pub fn new(url: &str, node_id: Option<String>) -> Result<Self, TransportError> {
-        refuse_tls(url)?;
+        prepare_tls(url)?;
         let url: hyper::Uri = url
             .parse()
             .map_err(|e| TransportError::InvalidTarget(format!("{url}: {e}")))?;
-        if url.scheme_str() != Some("http") || url.host().is_none() {
+        if !matches!(url.scheme_str(), Some("http" | "https")) || url.host().is_none() {
             return Err(TransportError::InvalidTarget(format!(
-                "{url}: expected http://host[:port][/path]"
+                "{url}: expected http(s)://host[:port][/path]"
             )));
         }
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let client = Client::builder(TokioExecutor::new()).build(connector()?);
         let (sink, inbound) = mpsc::unbounded_channel();
         Ok(Self {
             url,
@@ -145,7 +176,7 @@ pub struct WsTransport {
 impl WsTransport {
     /// Opens the WebSocket, naming `node_id` (hex) in [`NODE_ID_HEADER`] if given.
     pub async fn connect(url: &str, node_id: Option<String>) -> Result<Self, TransportError> {
-        refuse_tls(url)?;
+        prepare_tls(url)?;
         let mut request = url
             .into_client_request()
             .map_err(|e| TransportError::InvalidTarget(format!("{url}: {e}")))?;
