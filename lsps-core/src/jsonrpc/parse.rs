@@ -32,7 +32,9 @@ pub enum FormatError {
 /// NUL byte anywhere, invalid UTF-8, anything but exactly one object, and **duplicate keys**
 /// in any object at any depth: RFC 8259 leaves their meaning to the parser, so two readers
 /// (for example the LSP that checks a promise and the one that opens the channel) could see
-/// different values; refusing them removes the ambiguity.
+/// different values; refusing them removes the ambiguity. Also refused, as serde_json refuses
+/// them: nesting deeper than 128, numbers outside the f64 range (`1e400`), and `\u` escapes of
+/// lone UTF-16 surrogates (they encode no Unicode text).
 pub fn parse_message(payload: &[u8]) -> Result<Map<String, Value>, FormatError> {
     if payload.contains(&0) {
         return Err(FormatError::NulByte);
@@ -186,5 +188,11 @@ mod tests {
             parse_message(deep.as_bytes()),
             Err(FormatError::NotOneJsonValue(_))
         ));
+        for bad in [&br#"{"a":1e400}"#[..], br#"{"a":"\ud800"}"#] {
+            assert!(matches!(
+                parse_message(bad),
+                Err(FormatError::NotOneJsonValue(_))
+            ));
+        }
     }
 }
