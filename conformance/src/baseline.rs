@@ -130,3 +130,67 @@ impl Baseline {
         serde_yaml_ng::to_string(self).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::verdict::Level;
+
+    fn report(id: &str, verdict: Verdict) -> CaseReport {
+        CaseReport {
+            id: id.into(),
+            requirements: vec![],
+            level: Level::Must,
+            verdict,
+            message: "observed".into(),
+            expected: None,
+            duration_ms: 0,
+            transcript: vec![],
+        }
+    }
+
+    const YAML: &str = "target: x\ncases:\n  a.b:\n    verdict: FAIL\n    reason: known\n";
+
+    #[test]
+    fn expected_failure_is_xfail_and_unexpected_pass_is_xpass() {
+        let baseline = Baseline::parse(YAML, &["a.b", "c.d"]).unwrap();
+        let mut failing = report("a.b", Verdict::Fail);
+        baseline.apply(&mut failing);
+        assert_eq!(failing.verdict, Verdict::XFail);
+        let mut passing = report("a.b", Verdict::Pass);
+        baseline.apply(&mut passing);
+        assert_eq!(passing.verdict, Verdict::XPass);
+        // A different failure than the one listed stays visible.
+        let mut timeout = report("a.b", Verdict::Timeout);
+        baseline.apply(&mut timeout);
+        assert_eq!(timeout.verdict, Verdict::Timeout);
+        let mut other = report("c.d", Verdict::Fail);
+        baseline.apply(&mut other);
+        assert_eq!(other.verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn unknown_cases_and_verdicts_are_rejected() {
+        assert!(matches!(
+            Baseline::parse(YAML, &["c.d"]),
+            Err(BaselineError::UnknownCases(_))
+        ));
+        let bad = YAML.replace("FAIL", "BROKEN");
+        assert!(matches!(
+            Baseline::parse(&bad, &["a.b"]),
+            Err(BaselineError::BadVerdict { .. })
+        ));
+    }
+
+    #[test]
+    fn a_baseline_written_from_a_report_reapplies_to_xfail() {
+        let cases = vec![report("a.b", Verdict::Fail), report("c.d", Verdict::Pass)];
+        let written = Baseline::from_report("t", &cases);
+        let again = Baseline::parse(&written.to_yaml(), &["a.b", "c.d"]).unwrap();
+        let mut case = report("a.b", Verdict::Fail);
+        again.apply(&mut case);
+        assert_eq!(case.verdict, Verdict::XFail);
+        assert_eq!(again.cases.len(), 1);
+    }
+}

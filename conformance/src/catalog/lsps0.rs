@@ -196,7 +196,7 @@ bad_format_case!(bad_string, |_: &str| br#""{""#.to_vec());
 bad_format_case!(bad_number, |_: &str| b"42".to_vec());
 bad_format_case!(bad_truncated, |id: &str| {
     let full = list_request(id);
-    full[..full.len() - 12].as_bytes().to_vec()
+    full.as_bytes()[..full.len() - 12].to_vec()
 });
 bad_format_case!(bad_empty, |_: &str| Vec::new());
 bad_format_case!(bad_trailing, |id: &str| format!("{} x", list_request(id))

@@ -317,7 +317,7 @@ fn check_buy_result(result: &Value) -> Result<String, Abort> {
 async fn buy_with_size(ctx: CaseCtx) -> Result<String, Abort> {
     let (mut conn, entry) = first_entry(&ctx).await?;
     let size = entry.typed.max_payment_size_msat.get();
-    if !fee(&entry.typed, size).is_some_and(|f| f < size) {
+    if fee(&entry.typed, size).is_none_or(|f| f >= size) {
         return Err(Abort::Precondition(
             "fee(max_payment_size_msat) is not below it".into(),
         ));
@@ -510,7 +510,7 @@ async fn fee_boundary(ctx: CaseCtx) -> Result<String, Abort> {
 async fn size_above_max(ctx: CaseCtx) -> Result<String, Abort> {
     let (mut conn, entry) = first_entry(&ctx).await?;
     let size = entry.typed.max_payment_size_msat.get().saturating_add(1);
-    if !fee(&entry.typed, size).is_some_and(|f| f < size) {
+    if fee(&entry.typed, size).is_none_or(|f| f >= size) {
         return Err(Abort::Precondition("fee(max+1) is not below max+1".into()));
     }
     let error = expect_any_error(

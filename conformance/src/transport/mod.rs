@@ -4,8 +4,51 @@ pub mod bolt8;
 pub mod http;
 pub mod memory;
 
-use crate::target::{Target, TargetAddr, TargetError};
+use crate::target::{RawConnection, Target, TargetAddr, TargetError};
+use lsps_client::transport::{Transport, TransportEvent};
 use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Bridges an lsps-client [`Transport`] (one connection) to a [`RawConnection`]: sends run
+/// concurrently (an HTTP send is a whole exchange), received payloads are forwarded, and the
+/// incoming channel closes when the transport reports a disconnect.
+pub fn adapt(transport: Arc<dyn Transport>, local_node_id: Option<String>) -> RawConnection {
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let (in_tx, in_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let sender = transport.clone();
+    let send_task = tokio::spawn(async move {
+        while let Some(payload) = out_rx.recv().await {
+            let t = sender.clone();
+            tokio::spawn(async move {
+                // A send error shows up as a missing reply (or a disconnect event).
+                let _ = t.send(payload).await;
+            });
+        }
+    });
+    let receiver = transport.clone();
+    let recv_task = tokio::spawn(async move {
+        while let Some(event) = receiver.recv().await {
+            match event {
+                TransportEvent::Message(bytes) => {
+                    if in_tx.send(bytes).is_err() {
+                        return;
+                    }
+                }
+                TransportEvent::Disconnected { .. } => return,
+            }
+        }
+    });
+    RawConnection {
+        outgoing: out_tx,
+        incoming: in_rx,
+        local_node_id,
+        keepalive: Box::new((
+            transport,
+            memory::AbortOnDrop(send_task),
+            memory::AbortOnDrop(recv_task),
+        )),
+    }
+}
 
 /// Opens a target from a `--target` string.
 pub fn open(spec: &str) -> Result<Arc<dyn Target>, TargetError> {
