@@ -473,7 +473,7 @@ buy_bad('payment-size-over-u64', 'payment_size_msat above u64::MAX.', ['LSPS0-R5
 
 # ------------------------------------------------------------------------------------------
 # Response vectors (arrive at a client that has one request pending)
-def resp(rel, desc, reqs, method, pending_id, payload=None, payload_hex=None, expect=None, schema_valid=True):
+def resp(rel, desc, reqs, method, pending_id, payload=None, payload_hex=None, expect=None, schema_valid=True, violates=()):
     v = {'description': desc, 'requirements': reqs, 'direction': 'response', 'method': method}
     if pending_id is not None:
         v['pending_id'] = pending_id
@@ -481,6 +481,8 @@ def resp(rel, desc, reqs, method, pending_id, payload=None, payload_hex=None, ex
         v['payload_hex'] = payload_hex
     else:
         v['payload'] = payload
+    if violates:
+        v['violates'] = list(violates)
     v['expect'] = expect
     if not schema_valid:
         v['schema_valid'] = False
@@ -524,16 +526,16 @@ bad('error-message-missing', 'error.message is required.', ['LSPS0-R18'], payloa
 bad('extra-member', 'A response with a member JSON-RPC does not define.', ['LSPS0-R17'], payload=j({'jsonrpc': '2.0', 'id': P, 'result': {'protocols': [1]}, 'x': 1}))
 bad('notification-params-array', 'A notification with by-position params.', ['LSPS0-R17'], payload=j({'jsonrpc': '2.0', 'method': 'lsps999.x', 'params': [1]}))
 
-def rok(method, slug, desc, reqs, result, schema_valid=True):
+def rok(method, slug, desc, reqs, result, schema_valid=True, violates=()):
     resp(f'{method.split(".")[0]}/{method.split(".")[1]}/response-{slug}', desc, reqs, method, P, payload=ok_payload(P, result),
-         expect={'ok': method}, schema_valid=schema_valid)
+         expect={'ok': method}, schema_valid=schema_valid, violates=violates)
 def rbad(method, slug, desc, reqs, result, prop):
     resp(f'{method.split(".")[0]}/{method.split(".")[1]}/response-{slug}', desc, reqs, method, P, payload=ok_payload(P, result),
          expect={'bad': 'invalid_result', 'property': prop})
 rok(LP, 'ok', 'A plain list_protocols result.', ['LSPS0-R41'], {'protocols': [1, 2]})
 rok(LP, 'ok-empty', 'An LSP serving no LSPS beyond LSPS0.', ['LSPS0-R41'], {'protocols': []})
 rok(LP, 'contains-zero-decodes', 'protocols lists 0: decodes, but breaks LSPS0-R42 (the schema and ListProtocolsResult::validate reject it).', ['LSPS0-R42'],
-    {'protocols': [0, 1]}, schema_valid=False)
+    {'protocols': [0, 1]}, schema_valid=False, violates=['LSPS0-R42'])
 rbad(LP, 'protocols-strings', 'protocols as strings.', ['LSPS0-R41'], {'protocols': ['1']}, 'protocols.0')
 rbad(LP, 'protocols-missing', 'result without protocols.', ['LSPS0-R41'], {'versions': [1]}, 'protocols')
 GI1_RES = {'min_required_channel_confirmations': 0, 'min_funding_confirms_within_blocks': 6, 'supports_zero_channel_reserve': True,
@@ -542,6 +544,10 @@ GI1_RES = {'min_required_channel_confirmations': 0, 'min_funding_confirms_within
            'max_channel_balance_sat': '100000000'}
 rok(GI1, 'blip-example', 'The bLIP-51 get_info result (E1.1).', ['LSPS1-R4'], GI1_RES)
 rok(GI1, 'extra-key', 'An unknown key in the result is ignored.', ['LSPS0-R25', 'LSPS0-R26'], dict(GI1_RES, website='https://lsp.example'))
+rok(GI1, 'min-above-max', 'min_initial_client_balance_sat above its maximum: decodes, breaks min <= max.', ['LSPS1-R5'],
+    dict(GI1_RES, min_initial_client_balance_sat='100000001'), violates=['LSPS1-R5'])
+rok(GI1, 'max-expiry-zero', 'max_channel_expiry_blocks 0 (must be >= 1).', ['LSPS1-R4'], dict(GI1_RES, max_channel_expiry_blocks=0),
+    schema_valid=False, violates=['LSPS1-R4'])
 rbad(GI1, 'sat-number', 'A sat field as a JSON number.', ['LSPS1-R4', 'LSPS0-R49'], dict(GI1_RES, max_channel_balance_sat=100000000), 'max_channel_balance_sat')
 rbad(GI1, 'missing-field', 'A required field missing.', ['LSPS1-R4'], {k: v for k, v in GI1_RES.items() if k != 'supports_zero_channel_reserve'}, 'supports_zero_channel_reserve')
 rbad(GI1, 'legacy-options-wrapper', 'The 2023 shape with an options wrapper (H1.1).', ['LSPS1-R4'],
@@ -563,7 +569,7 @@ rok(CO, 'ok-onchain-null-ldk', 'payment.onchain: null as LDK writes it: treated 
     dict(ORDER_RES, payment=dict(ORDER_RES['payment'], onchain=None, bolt12=None)), schema_valid=False)
 E13 = json.loads('''{"order_id":"bb4b5d0a-8334-49d8-9463-90a6d413af7c","lsp_balance_sat":"5000000","client_balance_sat":"2000000","required_channel_confirmations":0,"funding_confirms_within_blocks":1,"channel_expiry_blocks":12,"token":"","created_at":"2012-04-23T18:25:43.511Z","announce_channel":true,"order_state":"CREATED","payment":{"bolt11":{"state":"EXPECT_PAYMENT","expires_at":"2015-01-25T19:29:44.612Z","fee_total_sat":"8888","order_total_sat":"2008888","invoice":"%s"},"bolt12":{"state":"EXPECT_PAYMENT","expires_at":"2025-01-01T00:00:00Z","fee_total_sat":"8888","order_total_sat":"200888","offer":"lno1qgsqvgnwgcg35z6ee2h3yczraddm72xrfua9uve2rlrm9deu7xyfzrcgqvp3pwq2q3shxerxzzfqyxdxxkjqxfpt9tz94zj79m4n99kwjddq92uqryuwsu4nt0t3lthfq02jzqla96dtkf4rew8edxw0p85swe89wd8ldekdl5j262n76qyl2qgzajm08clzr74z6ssy0qlvvp9f5kvrxf27yz4pcy99jge69kxu8ttsqt8gw8jsk5397zvvdf4lfd52paf73thcg6xf57xmvtdrwny5mn2r4jw2d5jzalqrq537mmt6u9qpqytzzql6zemrme07jqqwtza76lldcj9wgc0ccd4d2w584cdcx6szsuupvy"},"onchain":{"state":"EXPECT_PAYMENT","expires_at":"2015-01-25T19:29:44.612Z","fee_total_sat":"9999","order_total_sat":"2009999","address":"bc1p5uvtaxzkjwvey2tfy49k5vtqfpjmrgm09cvs88ezyy8h2zv7jhas9tu4yr","min_fee_for_0conf":253,"min_onchain_payment_confirmations":0,"refund_onchain_address":"bc1qvmsy0f3yyes6z9jvddk8xqwznndmdwapvrc0xrmhd3vqj5rhdrrq6hz49h"}},"channel":null}''' % INVOICE)
 rok(CO, 'blip-example', 'The bLIP-51 order (E1.3) decodes; its bolt12 expires_at has no milliseconds (schema rejects) and its bolt12 total is inconsistent (LSPS1-R33, checked outside decoding).',
-    ['LSPS1-R33', 'LSPS0-R58'], E13, schema_valid=False)
+    ['LSPS1-R33', 'LSPS0-R58'], E13, schema_valid=False, violates=['LSPS1-R33'])
 ONCHAIN = {'state': 'EXPECT_PAYMENT', 'expires_at': '2026-01-15T18:25:43.511Z', 'fee_total_sat': '9999', 'order_total_sat': '2009999',
            'address': 'bc1p5uvtaxzkjwvey2tfy49k5vtqfpjmrgm09cvs88ezyy8h2zv7jhas9tu4yr', 'min_onchain_payment_confirmations': 0,
            'min_fee_for_0conf': 253, 'refund_onchain_address': 'bc1qvmsy0f3yyes6z9jvddk8xqwznndmdwapvrc0xrmhd3vqj5rhdrrq6hz49h'}
@@ -572,7 +578,23 @@ rok(CO, 'ok-onchain-0conf', 'An on-chain option accepting 0-conf payments above 
 rok(CO, 'ok-onchain-1conf-null-fee', 'One confirmation required, min_fee_for_0conf null as the rule demands.', ['LSPS1-R48'],
     dict(ORDER_RES, payment=dict(ORDER_RES['payment'], onchain=dict(ONCHAIN, min_onchain_payment_confirmations=1, min_fee_for_0conf=None))))
 rok(CO, 'onchain-1conf-with-fee-decodes', 'The bLIP-51 example shape (E1.5/E1.8): 1 confirmation AND min_fee_for_0conf 253. Readers accept it; the schema enforces the nullness rule (decision D8).',
-    ['LSPS1-R48'], dict(ORDER_RES, payment=dict(ORDER_RES['payment'], onchain=dict(ONCHAIN, min_onchain_payment_confirmations=1))), schema_valid=False)
+    ['LSPS1-R48'], dict(ORDER_RES, payment=dict(ORDER_RES['payment'], onchain=dict(ONCHAIN, min_onchain_payment_confirmations=1))), schema_valid=False,
+    violates=['LSPS1-R48'])
+B11 = ORDER_RES['payment']['bolt11']
+rok(CO, 'total-mismatch', 'order_total_sat is not fee_total_sat + client_balance_sat.', ['LSPS1-R33'],
+    dict(ORDER_RES, payment={'bolt11': dict(B11, order_total_sat='2008887')}), violates=['LSPS1-R33'])
+rok(CO, 'onchain-hold', 'HOLD is not an on-chain state: decodes (shared state type) but breaks the on-chain enum.', ['LSPS1-R45'],
+    dict(ORDER_RES, payment=dict(ORDER_RES['payment'], onchain=dict(ONCHAIN, state='HOLD'))), schema_valid=False, violates=['LSPS1-R45'])
+rok(CO, 'invoice-too-long', 'A bolt11 invoice of 2049 characters.', ['LSPS1-R34'],
+    dict(ORDER_RES, payment={'bolt11': dict(B11, invoice='lnbc' + 'q' * 2045)}), schema_valid=False, violates=['LSPS1-R34'])
+rok(GO, 'completed-without-channel', 'COMPLETED with channel null.', ['LSPS1-R64'],
+    dict(ORDER_RES, order_state='COMPLETED', payment={'bolt11': dict(B11, state='PAID')}), violates=['LSPS1-R64'])
+rok(GO, 'channel-while-created', 'A channel object while the order is still CREATED.', ['LSPS1-R22'],
+    dict(ORDER_RES, payment={'bolt11': dict(B11, state='HOLD')}, channel={'funded_at': '2026-01-14T19:00:00.000Z',
+         'funding_outpoint': '0301e0480b374b32851a9462db29dc19fe830a7f7d7a88b81612b9d42099c0ae:0', 'expires_at': '2026-04-14T19:00:00.000Z'}),
+    violates=['LSPS1-R22'])
+rok(GO, 'paid-before-completed', 'bolt11 PAID (preimage released) while the order is CREATED: the preimage may only be released after the open.', ['LSPS1-R40'],
+    dict(ORDER_RES, payment={'bolt11': dict(B11, state='PAID')}), violates=['LSPS1-R40'])
 rbad(CO, 'bad-state', 'An order_state outside the enum.', ['LSPS1-R21'], dict(ORDER_RES, order_state='EXPIRED'), 'order_state')
 rbad(CO, 'created-at-garbage', 'created_at not a datetime.', ['LSPS1-R20'], dict(ORDER_RES, created_at='yesterday'), 'created_at')
 rbad(CO, 'legacy-flat-payment', 'An order without funding_confirms_within_blocks (the 2023 shape H1.3 used confirms_within_blocks instead).',
@@ -594,6 +616,20 @@ rok(GI2, 'ok-empty-menu', 'An empty menu: no JIT service for this client.', ['LS
 rok(GI2, 'ok-extra-top-level-key', 'Extra keys are allowed at the top level of the result.', ['LSPS0-R25'], dict(E22, note='hello'))
 rok(GI2, 'ok-nine-fraction-digits-lenient', 'valid_until with nine fractional digits (ldk-node): decodes leniently; the schema rejects it.', ['LSPS0-R58'],
     {'opening_fee_params_menu': [dict(E22['opening_fee_params_menu'][0], valid_until='2023-02-23T08:47:30.511000000Z')]}, schema_valid=False)
+M0 = E22['opening_fee_params_menu'][0]; M1 = E22['opening_fee_params_menu'][1]
+rok(GI2, 'menu-out-of-order', 'The bLIP-52 example menu reversed: the second entry is cheaper.', ['LSPS2-R9'],
+    {'opening_fee_params_menu': [M1, M0]}, violates=['LSPS2-R9'])
+rok(GI2, 'menu-equal-fees', 'Two entries with the same fee pair but different valid_until (decision D25).', ['LSPS2-R9'],
+    {'opening_fee_params_menu': [M0, dict(M0, valid_until='2023-02-24T08:47:30.511Z')]}, violates=['LSPS2-R9'])
+rok(GI2, 'menu-mixed-direction', 'Larger min_fee_msat but smaller proportional: not more expensive in every case.', ['LSPS2-R9'],
+    {'opening_fee_params_menu': [M0, dict(M1, proportional=1000)]}, violates=['LSPS2-R9'])
+rok(GI2, 'promise-513-bytes', 'A promise of 513 bytes: the client MUST abort.', ['LSPS2-R12', 'LSPS2-R15'],
+    {'opening_fee_params_menu': [dict(M0, promise='a' * 513)]}, schema_valid=False, violates=['LSPS2-R12'])
+rok(GI2, 'promise-512-bytes', 'A promise of exactly 512 bytes is allowed.', ['LSPS2-R12'], {'opening_fee_params_menu': [dict(M0, promise='a' * 512)]})
+rok(GI2, 'promise-non-ascii', 'A promise with a non-ASCII character.', ['LSPS2-R13'],
+    {'opening_fee_params_menu': [dict(M0, promise='abcé')]}, schema_valid=False, violates=['LSPS2-R13'])
+rok(GI2, 'promise-needs-escaping', 'A promise containing a double quote, which JSON must escape.', ['LSPS2-R14'],
+    {'opening_fee_params_menu': [dict(M0, promise='ab"cd')]}, schema_valid=False, violates=['LSPS2-R14'])
 rbad(GI2, 'extra-field-in-entry', 'A ninth field in a menu entry: the client MUST abort.', ['LSPS2-R5', 'LSPS2-R17', 'LSPS2-R18'],
      {'opening_fee_params_menu': [dict(E22['opening_fee_params_menu'][0], extra_field=1)]}, 'opening_fee_params_menu.0.extra_field')
 rbad(GI2, 'missing-promise', 'A menu entry without promise.', ['LSPS2-R5'],

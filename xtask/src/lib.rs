@@ -244,6 +244,10 @@ pub struct VectorFile {
     /// encode (the test then requires the schema to reject it). Default `true`.
     #[serde(default)]
     pub schema_valid: Option<bool>,
+    /// For response vectors that decode: the requirement IDs the payload breaks that only
+    /// code can see (lsps-core's reader checks, see spec/README.md). Default: none.
+    #[serde(default)]
+    pub violates: Vec<String>,
     /// The expected outcome.
     pub expect: serde_json::Value,
 }

@@ -6,12 +6,13 @@
 
 use std::collections::BTreeSet;
 
+use lsps_core::jsonrpc::ResponseResult;
 use lsps_core::jsonrpc::{
     BadMessage, ErrorObject, FormatError, IncomingMessage, Method, Request, RequestId,
     RequestParams, Response, decode_request, decode_response,
 };
-use lsps_core::lsps1;
-use lsps_core::lsps2::PromiseSecret;
+use lsps_core::lsps1::{self, OrderError};
+use lsps_core::lsps2::{PromiseFormatError, PromiseSecret, validate_menu};
 use lsps_core::types::{Datetime, DatetimeMode, NodeId};
 use serde_json::{Value, json};
 use xtask::{Vector, load_vectors, workspace_root};
@@ -374,6 +375,13 @@ fn check_response_vector(v: &Vector, problems: &mut Vec<String>) {
             if Some(m.name()) != want.as_str() || result.method() != m {
                 fail(format!("decoded as {}, expected {want}", m.name()));
             }
+            let found = reader_check_violations(&result);
+            let stated: BTreeSet<String> = f.violates.iter().cloned().collect();
+            if found != stated {
+                fail(format!(
+                    "lsps-core reader checks find violations {found:?}, vector states {stated:?}"
+                ));
+            }
             let raw: Value = serde_json::from_slice(&bytes).unwrap();
             let checks = [
                 ("envelope.response.json".to_owned(), raw.clone()),
@@ -439,6 +447,61 @@ fn check_response_vector(v: &Vector, problems: &mut Vec<String>) {
 // response-extra-field-in-entry) were listed here while lsps-core doubled the unknown field's
 // name in `data.property`; fixed in lsps-core the same day.
 const KNOWN_CORE_DISAGREEMENTS: &[(&str, &str)] = &[];
+
+/// The requirement IDs a decoded result breaks according to lsps-core's reader-side checks
+/// (rules a schema cannot express). Each check reports its first violation only, so a vector
+/// should break one rule at a time.
+fn reader_check_violations(result: &ResponseResult) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    match result {
+        ResponseResult::Lsps0ListProtocols(r) => {
+            if r.validate().is_err() {
+                ids.insert("LSPS0-R42");
+            }
+        }
+        ResponseResult::Lsps1GetInfo(r) => {
+            if let Err(e) = r.validate() {
+                let shape = matches!(
+                    e.property,
+                    "min_funding_confirms_within_blocks" | "max_channel_expiry_blocks"
+                );
+                ids.insert(if shape { "LSPS1-R4" } else { "LSPS1-R5" });
+            }
+        }
+        ResponseResult::Lsps1CreateOrder(o) | ResponseResult::Lsps1GetOrder(o) => {
+            if let Err(e) = o.validate() {
+                ids.insert(match e {
+                    OrderError::TotalMismatch { .. } => "LSPS1-R33",
+                    OrderError::StateNotAllowed { .. } => "LSPS1-R45",
+                    OrderError::PaymentStringTooLong { kind: "bolt12" } => "LSPS1-R42",
+                    OrderError::PaymentStringTooLong { .. } => "LSPS1-R34",
+                    OrderError::ZeroConfFeeWithConfirmations => "LSPS1-R48",
+                    OrderError::CompletedWithoutChannel => "LSPS1-R64",
+                    OrderError::ChannelBeforeCompleted => "LSPS1-R22",
+                    OrderError::PaidBeforeCompleted { .. } => "LSPS1-R40",
+                    OrderError::NotMirrored { .. } => "LSPS1-R18",
+                    OrderError::OnchainWithoutRefundAddress => "LSPS1-R44",
+                });
+            }
+        }
+        ResponseResult::Lsps2GetInfo(r) => {
+            if validate_menu(&r.opening_fee_params_menu).is_err() {
+                ids.insert("LSPS2-R9");
+            }
+            for entry in &r.opening_fee_params_menu {
+                if let Err(e) = entry.check_promise_format() {
+                    ids.insert(match e {
+                        PromiseFormatError::TooLong(_) => "LSPS2-R12",
+                        PromiseFormatError::NotPrintableAscii(_) => "LSPS2-R13",
+                        PromiseFormatError::NeedsEscaping(_) => "LSPS2-R14",
+                    });
+                }
+            }
+        }
+        ResponseResult::Lsps2Buy(_) => {}
+    }
+    ids.into_iter().map(String::from).collect()
+}
 
 #[test]
 fn every_vector_decodes_through_lsps_core_as_stated() {
