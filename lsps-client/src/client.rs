@@ -18,6 +18,9 @@ use tokio::task::JoinHandle;
 use crate::error::{ClientError, LspError};
 use crate::transport::{Transport, TransportEvent};
 
+/// Largest channel (sat) a peer without `option_support_large_channel` accepts (2^24 - 1).
+pub const MAX_NON_LARGE_CHANNEL_SAT: u64 = 16_777_215;
+
 /// Default per-request timeout. LSPS0 suggests minutes; interactive use wants less.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -301,6 +304,18 @@ impl LspsClient {
                 .order
                 .check_against(options)
                 .map_err(ClientError::OrderOutsideOptions)?;
+        }
+        // bLIP-51: a client MUST check option_support_large_channel before ordering a channel
+        // over 16,777,215 sat (only BOLT8 tells us; over HTTP the LSP's options must do).
+        let total = request
+            .order
+            .lsp_balance_sat
+            .get()
+            .saturating_add(request.order.client_balance_sat.get());
+        if total > MAX_NON_LARGE_CHANNEL_SAT
+            && self.transport.peer_supports_large_channels() == Some(false)
+        {
+            return Err(ClientError::LargeChannelNotSupported { channel_sat: total });
         }
         match self
             .call(RequestParams::Lsps1CreateOrder(request.clone()))

@@ -177,6 +177,15 @@ pub enum ClientError {
     /// client_balance_sat`) or does not mirror the request.
     #[error("lsps1: {0}")]
     Order(#[from] OrderError),
+    /// LSPS1: the channel is larger than 16,777,215 sat and the LSP's `init` does not
+    /// advertise `option_support_large_channel` (client MUST check before ordering).
+    #[error(
+        "lsps1: a {channel_sat} sat channel needs option_support_large_channel, which the LSP does not advertise"
+    )]
+    LargeChannelNotSupported {
+        /// `lsp_balance_sat + client_balance_sat`.
+        channel_sat: u64,
+    },
     /// LSPS1: the order does not fit the LSP's `get_info` options (checked before sending).
     #[error("lsps1: order outside the LSP's options: {}: {}", .0.property, .0.message)]
     OrderOutsideOptions(OptionMismatch),
@@ -207,6 +216,7 @@ impl ClientError {
                 | ClientError::ClientTrustsLspRefused
                 | ClientError::Order(_)
                 | ClientError::OrderOutsideOptions(_)
+                | ClientError::LargeChannelNotSupported { .. }
                 | ClientError::InvalidOptions(_)
         )
     }

@@ -20,7 +20,7 @@ pub mod transport;
 
 pub use client::{
     BuyLimits, BuyOutcome, DEFAULT_TIMEOUT, FeeOffer, IgnoreReason, IgnoredMessage, Lsps2Menu,
-    LspsClient, check_buy, check_menu, now,
+    LspsClient, MAX_NON_LARGE_CHANNEL_SAT, check_buy, check_menu, now,
 };
 pub use error::{ClientError, LspError, sanitize};
 pub use target::{Target, connect};

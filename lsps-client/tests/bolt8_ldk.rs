@@ -79,6 +79,8 @@ async fn connector_opens_independent_concurrent_connections() {
     assert_eq!(ids.len(), 3);
     for conn in &connections {
         assert!(conn.is_open());
+        // LDK's ChannelManager advertises option_support_large_channel in `init`.
+        assert!(conn.lsp_supports_large_channels());
     }
     // Each one is served on its own (raw payload in, raw reply out).
     for conn in &connections {

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{bolt8_client, datetime_in, entry, with};
-use lsps_client::{BuyLimits, ClientError, FeeOffer, IgnoreReason};
+use lsps_client::transport::bolt8::{Bolt8Connector, Bolt8Transport, NodeKey};
+use lsps_client::transport::{BoxFuture, ConnectionId, Transport, TransportError, TransportEvent};
+use lsps_client::{BuyLimits, ClientError, FeeOffer, IgnoreReason, LspsClient};
 use lsps_core::jsonrpc::RequestParams;
 use lsps_core::lsps1::{CreateOrderRequest, OrderError, OrderParams};
 use lsps_core::lsps2::{FeeOverflow, MenuError, OpeningFeeParams, PromiseFormatError};
@@ -504,4 +506,97 @@ async fn concurrent_requests_are_matched_by_id_even_when_answered_out_of_order()
     let (info, protocols) = tokio::join!(client.lsps2_get_info(None), client.list_protocols());
     assert_eq!(info.unwrap().offers.len(), 1);
     assert_eq!(protocols.unwrap().protocols, vec![2]);
+}
+
+/// A BOLT8 transport that reports the LSP's `init` as lacking option_support_large_channel
+/// (the scripted LSP's `ErroringMessageHandler` advertises it, like LDK).
+struct WithoutLargeChannels(Bolt8Transport);
+
+impl Transport for WithoutLargeChannels {
+    fn send(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<ConnectionId, TransportError>> {
+        self.0.send(payload)
+    }
+    fn recv(&self) -> BoxFuture<'_, Option<TransportEvent>> {
+        self.0.recv()
+    }
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+    fn peer_supports_large_channels(&self) -> Option<bool> {
+        Some(false)
+    }
+}
+
+#[tokio::test]
+async fn large_channel_needs_the_lsps_large_channel_feature() {
+    let lsp = ScriptedLsp::start(|req: &ScriptedRequest| {
+        vec![Reply::now(order_reply(req, 5_000, 25_000))]
+    })
+    .await
+    .unwrap();
+    let large = || {
+        let mut request = order_request();
+        request.order.lsp_balance_sat = Sat(16_777_216 - 20_000);
+        request
+    };
+    // The LSP advertises the feature: a large channel may be ordered.
+    let client = bolt8_client(&lsp.connection_string(), TIMEOUT).await;
+    client.lsps1_create_order(large(), None).await.unwrap();
+    assert_eq!(lsp.received().len(), 1);
+
+    let transport = Bolt8Transport::connect(Bolt8Connector::new(
+        lsp.connection_string().parse().unwrap(),
+        NodeKey::random(),
+    ))
+    .await
+    .unwrap();
+    let client = LspsClient::new(WithoutLargeChannels(transport)).with_timeout(TIMEOUT);
+    match client.lsps1_create_order(large(), None).await.unwrap_err() {
+        ClientError::LargeChannelNotSupported { channel_sat } => {
+            assert_eq!(channel_sat, 16_777_216)
+        }
+        other => panic!("expected LargeChannelNotSupported, got {other:?}"),
+    }
+    assert_eq!(lsp.received().len(), 1);
+    // One sat less is an ordinary channel.
+    let mut request = order_request();
+    request.order.lsp_balance_sat = Sat(16_777_215 - 20_000);
+    client.lsps1_create_order(request, None).await.unwrap();
+}
+
+#[tokio::test]
+async fn disconnect_fails_pending_requests_and_the_next_call_reconnects() {
+    // First request: no reply, then the LSP drops us. Second (new connection): answered.
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&answered);
+    let scripted = Arc::new(
+        ScriptedLsp::start(move |req: &ScriptedRequest| {
+            if counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                vec![]
+            } else {
+                vec![Reply::now(req.result(json!({"protocols": [2]})))]
+            }
+        })
+        .await
+        .unwrap(),
+    );
+    let client = Arc::new(bolt8_client(&scripted.connection_string(), TIMEOUT).await);
+    let first = {
+        let client = Arc::clone(&client);
+        tokio::spawn(async move { client.list_protocols().await })
+    };
+    // Wait until the LSP has the request, then cut the connection.
+    tokio::time::timeout(TIMEOUT, async {
+        while scripted.received().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+    for peer in scripted.peers() {
+        scripted.disconnect(peer);
+    }
+    let err = first.await.unwrap().unwrap_err();
+    assert!(matches!(err, ClientError::Disconnected { .. }), "{err:?}");
+    assert_eq!(client.list_protocols().await.unwrap().protocols, vec![2]);
 }

@@ -354,6 +354,20 @@ impl ScriptedLsp {
         self.peer_manager.process_events();
     }
 
+    /// Drops the connection of `peer` (e.g. to test a client's reconnect).
+    pub fn disconnect(&self, peer: PublicKey) {
+        self.peer_manager.disconnect_by_node_id(peer);
+    }
+
+    /// Node ids of the currently connected peers.
+    pub fn peers(&self) -> Vec<PublicKey> {
+        self.peer_manager
+            .list_peers()
+            .into_iter()
+            .map(|p| p.counterparty_node_id)
+            .collect()
+    }
+
     /// Disconnects every peer and stops listening.
     pub fn shutdown(&self) {
         for task in &self.tasks {

@@ -236,6 +236,8 @@ enum ConnState {
 struct ConnHandler {
     lsp: PublicKey,
     connection: ConnectionId,
+    // From the LSP's `init`: option_support_large_channel (wumbo).
+    lsp_wumbo: std::sync::atomic::AtomicBool,
     outbox: Mutex<Vec<(PublicKey, RawPayload)>>,
     sink: mpsc::UnboundedSender<TransportEvent>,
     state: watch::Sender<ConnState>,
@@ -303,8 +305,12 @@ impl CustomMessageHandler for ConnHandler {
         }
     }
 
-    fn peer_connected(&self, their: PublicKey, _msg: &Init, _inbound: bool) -> Result<(), ()> {
+    fn peer_connected(&self, their: PublicKey, msg: &Init, _inbound: bool) -> Result<(), ()> {
         if their == self.lsp {
+            self.lsp_wumbo.store(
+                msg.features.supports_wumbo(),
+                std::sync::atomic::Ordering::Relaxed,
+            );
             self.state.send_replace(ConnState::Ready);
         }
         Ok(())
@@ -475,6 +481,7 @@ impl Bolt8Connector {
         let handler = Arc::new(ConnHandler {
             lsp: self.target.node_id,
             connection: next_connection_id(),
+            lsp_wumbo: std::sync::atomic::AtomicBool::new(false),
             outbox: Mutex::new(Vec::new()),
             sink,
             state: state_tx,
@@ -543,6 +550,13 @@ impl Bolt8Connection {
         self.node_id
     }
 
+    /// Whether the LSP's `init` advertised `option_support_large_channel`.
+    pub fn lsp_supports_large_channels(&self) -> bool {
+        self.handler
+            .lsp_wumbo
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// True while the session is up.
     pub fn is_open(&self) -> bool {
         *self.handler.state.borrow() == ConnState::Ready
@@ -596,6 +610,10 @@ impl Transport for Bolt8Connection {
     fn describe(&self) -> String {
         self.target.clone()
     }
+
+    fn peer_supports_large_channels(&self) -> Option<bool> {
+        Some(self.lsp_supports_large_channels())
+    }
 }
 
 /// A BOLT8 transport that reconnects on demand: a send while disconnected opens a new
@@ -604,6 +622,8 @@ impl Transport for Bolt8Connection {
 pub struct Bolt8Transport {
     connector: Bolt8Connector,
     current: tokio::sync::Mutex<Option<Bolt8Connection>>,
+    // Set after the first session: later handshake refusals are retried (see below).
+    ever_connected: std::sync::atomic::AtomicBool,
     sink: mpsc::UnboundedSender<TransportEvent>,
     inbound: tokio::sync::Mutex<mpsc::UnboundedReceiver<TransportEvent>>,
 }
@@ -622,6 +642,7 @@ impl Bolt8Transport {
         Self {
             connector,
             current: tokio::sync::Mutex::new(None),
+            ever_connected: std::sync::atomic::AtomicBool::new(false),
             sink,
             inbound: tokio::sync::Mutex::new(inbound),
         }
@@ -649,24 +670,29 @@ impl Bolt8Transport {
         if current.as_ref().is_some_and(Bolt8Connection::is_open) {
             return Ok(());
         }
-        let reconnecting = current.is_some();
-        let mut pause = Duration::from_millis(20);
-        let mut attempt = 0;
+        let reconnecting = self
+            .ever_connected
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let deadline = tokio::time::Instant::now() + self.connector.connect_timeout;
+        let mut pause = Duration::from_millis(10);
         let conn = loop {
             match self.connector.connect_with_sink(self.sink.clone()).await {
                 Ok(conn) => break conn,
                 // An LDK LSP refuses a second session for a node id until it has noticed the
-                // old socket close ("Got second connection ..., closing"): on a quick
-                // reconnect with the same key, retry briefly.
-                Err(TransportError::Handshake(_)) if reconnecting && attempt < 5 => {
-                    attempt += 1;
+                // old socket close ("Got second connection ..., closing"): on a reconnect
+                // with the same key, retry within the connect timeout.
+                Err(TransportError::Handshake(_))
+                    if reconnecting && tokio::time::Instant::now() + pause < deadline =>
+                {
                     tokio::time::sleep(pause).await;
-                    pause *= 2;
+                    pause = (pause * 2).min(Duration::from_millis(250));
                 }
                 Err(e) => return Err(e),
             }
         };
         *current = Some(conn);
+        self.ever_connected
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 }
@@ -688,5 +714,13 @@ impl Transport for Bolt8Transport {
 
     fn describe(&self) -> String {
         self.connector.target.to_string()
+    }
+
+    fn peer_supports_large_channels(&self) -> Option<bool> {
+        // Non-blocking peek: if the lock is busy (a reconnect), report unknown.
+        self.current
+            .try_lock()
+            .ok()
+            .and_then(|c| c.as_ref().map(Bolt8Connection::lsp_supports_large_channels))
     }
 }

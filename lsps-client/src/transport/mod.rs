@@ -87,4 +87,10 @@ pub trait Transport: Send + Sync + 'static {
 
     /// Human-readable description of the peer (`pubkey@host:port` or the URL).
     fn describe(&self) -> String;
+
+    /// Whether the LSP advertised `option_support_large_channel` (wumbo) in its `init`, if
+    /// this transport knows (BOLT8 does; HTTP does not).
+    fn peer_supports_large_channels(&self) -> Option<bool> {
+        None
+    }
 }
