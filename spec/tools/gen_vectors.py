@@ -100,7 +100,7 @@ parse_err('scalar-string', 'A bare string.', ['LSPS0-R3'], payload='"lsps0.list_
 parse_err('scalar-true', 'A bare boolean.', ['LSPS0-R3'], payload='true')
 parse_err('scalar-null', 'A bare null.', ['LSPS0-R3'], payload='null')
 parse_err('truncated-open-brace', 'The bLIP-50 example "{": truncated.', ['LSPS0-R3'], payload='{')
-parse_err('truncated-request', 'A valid request cut before its closing brace.', ['LSPS0-R3'], payload=good[:-1])
+parse_err('truncated-request', 'A valid request cut before its closing brace.', ['LSPS0-R3', 'LSPS0-R13'], payload=good[:-1])
 parse_err('truncated-in-string', 'A request cut inside a string.', ['LSPS0-R3'], payload=good[:20])
 parse_err('two-empty-objects', 'The bLIP-50 example " { } { }": two objects.', ['LSPS0-R4'], payload=' { } { }')
 parse_err('object-then-open-brace', 'The bLIP-50 example " { } { ": an object then garbage.', ['LSPS0-R4'], payload=' { } { ')
@@ -153,8 +153,8 @@ request_vector(E + 'long-id-ok', 'LSPS0 sets no maximum id length; a 1000-charac
                payload=req(LP, {}, 'a' * 1000), ok=LP)
 
 # not a request: -32600 (decision D1)
-def inv(slug, desc, payload, id_):
-    request_vector(E + slug, desc, ['LSPS0-R6', 'LSPS0-R18'], payload=payload, error=invalid_request(), id_=id_)
+def inv(slug, desc, payload, id_, extra=()):
+    request_vector(E + slug, desc, ['LSPS0-R6', 'LSPS0-R18'] + list(extra), payload=payload, error=invalid_request(), id_=id_)
 inv('empty-object', 'The bLIP-50 example " { } ": one object, but not a request.', ' { } ', None)
 i = rid('nojsonrpc')
 inv('jsonrpc-missing', 'No "jsonrpc" member.', j({'id': i, 'method': LP, 'params': {}}), i)
@@ -167,14 +167,14 @@ inv('method-missing', 'No "method" member.', j({'jsonrpc': '2.0', 'id': i, 'para
 i = rid('methodnum')
 inv('method-not-string', '"method" is a number.', j({'jsonrpc': '2.0', 'id': i, 'method': 0, 'params': {}}), i)
 inv('notification', 'A notification (no id): clients MUST NOT send them; this project answers -32600 with id null (decision D3).',
-    j({'jsonrpc': '2.0', 'method': LP, 'params': {}}), None)
+    j({'jsonrpc': '2.0', 'method': LP, 'params': {}}), None, ['LSPS0-R14'])
 inv('id-number', 'A numeric id: LSPS0 requires strings; it cannot be echoed, so the reply has id null (decision D3).',
     j({'jsonrpc': '2.0', 'id': 1, 'method': LP, 'params': {}}), None)
 inv('id-null', 'id null.', j({'jsonrpc': '2.0', 'id': None, 'method': LP, 'params': {}}), None)
 inv('id-object', 'id is an object.', j({'jsonrpc': '2.0', 'id': {'a': 1}, 'method': LP, 'params': {}}), None)
 i = rid('byposition')
 inv('params-by-position', 'By-position params (an array) are forbidden by LSPS0; answered -32600 (decision D4).',
-    j({'jsonrpc': '2.0', 'id': i, 'method': 'lsps2.get_info', 'params': ['SECRETDISCOUNTCOUPON100']}), i)
+    j({'jsonrpc': '2.0', 'id': i, 'method': 'lsps2.get_info', 'params': ['SECRETDISCOUNTCOUPON100']}), i, ['LSPS0-R15'])
 i = rid('byposempty')
 inv('params-empty-array', 'An empty by-position params array.', j({'jsonrpc': '2.0', 'id': i, 'method': LP, 'params': []}), i)
 i = rid('paramsstr')
@@ -245,6 +245,12 @@ def co(slug, desc, reqs, params, ok=True, error=None, schema_valid=True, context
     else:
         request_vector('lsps1/create_order/' + slug, desc, reqs, payload=req(CO, params, i), error=error, id_=i, method=CO, context=context)
 co('ok-blip-example', 'The bLIP-51 create_order params (E1.2).', ['LSPS1-R7'], ORDER)
+co('ok-refund-p2tr', 'A P2TR (bech32m, v1) refund address.', ['LSPS0-R56'],
+   dict(ORDER, refund_onchain_address='bc1p5uvtaxzkjwvey2tfy49k5vtqfpjmrgm09cvs88ezyy8h2zv7jhas9tu4yr'))
+co('ok-refund-p2wpkh', 'A P2WPKH (bech32, v0, 20 bytes) refund address (BIP173 example).', ['LSPS0-R56'],
+   dict(ORDER, refund_onchain_address='bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4'))
+co('refund-address-v0-with-bech32m', 'A v0 program encoded with the bech32m checksum (BIP350 invalid example).', ['LSPS0-R56', 'LSPS1-R25'],
+   dict(ORDER, refund_onchain_address='bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kemeawh'), ok=False, error=invalid_param('refund_onchain_address'))
 co('ok-minimal', 'No token and no refund address (both optional).', ['LSPS1-R13'], MIN_ORDER)
 co('ok-u64-max-amounts', 'Amounts at u64::MAX still decode (the LSP then rejects them against its options).', ['LSPS0-R50'],
    dict(MIN_ORDER, lsp_balance_sat=str(U64), client_balance_sat=str(U64)))
@@ -272,7 +278,7 @@ for slug, field, value, desc in [
     ('funding-confirms-over-u16', 'funding_confirms_within_blocks', 65536, 'uint16 above 65535.'),
     ('channel-expiry-over-u32', 'channel_expiry_blocks', 4294967296, 'uint32 above 4294967295.'),
     ('refund-address-garbage', 'refund_onchain_address', 'notanaddress', 'Not an address.'),
-    ('refund-address-p2pkh', 'refund_onchain_address', '1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2', 'A legacy P2PKH address: LSPS0 allows SegWit only.'),
+    ('refund-address-p2pkh', 'refund_onchain_address', '1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2', 'A legacy P2PKH address: LSPS0 allows SegWit only (LSPS0-R56).'),
     ('refund-address-bad-checksum', 'refund_onchain_address', 'bc1qvmsy0f3yyes6z9jvddk8xqwznndmdwapvrc0xrmhd3vqj5rhdrrq6hz49j', 'A bech32 address with a broken checksum.'),
     ('token-number', 'token', 5, 'token must be a string.'),
 ]:
@@ -501,7 +507,9 @@ resp(R + 'error-without-id', 'The LSP could not read our message: -32700 with id
      payload=j({'jsonrpc': '2.0', 'id': None, 'error': PARSE}), expect={'error_without_id': PARSE})
 resp(R + 'notification', 'An LSP notification: no LSPS0/1/2 notification exists, the client ignores unknown ones.', ['LSPS0-R47', 'LSPS0-R7'], LP, P,
      payload=j({'jsonrpc': '2.0', 'method': 'lsps999.that_happened', 'params': {}}), expect={'notification': 'lsps999.that_happened'})
-resp(R + 'error-unknown-code', 'An error code the client does not know is still a (generic) error reply.', ['LSPS0-R47'], LP, P,
+resp(R + 'error-internal', 'A -32603 internal error is a legitimate reply to any method.', ['LSPS0-R28'], LP, P,
+     payload=j({'jsonrpc': '2.0', 'id': P, 'error': {'code': -32603, 'message': 'Internal error'}}), expect={'error': {'code': -32603, 'message': FREE}})
+resp(R + 'error-unknown-code', 'An error code the client does not know is still a (generic) error reply; -32042 is in the server-error range (treated like -32603).', ['LSPS0-R47', 'LSPS0-R28', 'LSPS0-R33'], LP, P,
      payload=j({'jsonrpc': '2.0', 'id': P, 'error': {'code': -32042, 'message': 'Server error'}}), expect={'error': {'code': -32042, 'message': FREE}})
 resp(R + 'error-data-string-ldk', 'LDK 0.2.7 sends error.data as a string: decoded as received so a checker can flag it (LSPS0-R22).', ['LSPS0-R22'], LP, P,
      payload=j({'jsonrpc': '2.0', 'id': P, 'error': {'code': 100, 'message': 'Option mismatch', 'data': 'Supported options are ...'}}),
@@ -595,6 +603,15 @@ rok(GO, 'channel-while-created', 'A channel object while the order is still CREA
     violates=['LSPS1-R22'])
 rok(GO, 'paid-before-completed', 'bolt11 PAID (preimage released) while the order is CREATED: the preimage may only be released after the open.', ['LSPS1-R40'],
     dict(ORDER_RES, payment={'bolt11': dict(B11, state='PAID')}), violates=['LSPS1-R40'])
+rok(CO, 'ok-no-payment-options', 'An LSP may omit every payment option (LSPS1-R32; a runner warns).', ['LSPS1-R32'], dict(ORDER_RES, payment={}))
+rok(CO, 'ok-unknown-payment-option', 'An unknown payment option next to bolt11 is ignored by the client.', ['LSPS1-R31', 'LSPS0-R26'],
+    dict(ORDER_RES, payment=dict(ORDER_RES['payment'], lnurl={'state': 'EXPECT_PAYMENT', 'url': 'lnurl1dp68gurn8ghj7'})))
+rok(CO, 'offer-too-long', 'A bolt12 offer of 2049 characters.', ['LSPS1-R42'],
+    dict(ORDER_RES, payment={'bolt12': {'state': 'EXPECT_PAYMENT', 'expires_at': '2026-01-15T18:25:43.511Z', 'fee_total_sat': '8888',
+                                        'order_total_sat': '2008888', 'offer': 'lno1' + 'q' * 2045}}), schema_valid=False, violates=['LSPS1-R42'])
+rbad(CO, 'order-id-too-long', 'An order_id of 65 characters (at most 64).', ['LSPS1-R17'], dict(ORDER_RES, order_id='a' * 65), 'order_id')
+rbad(CO, 'onchain-confirmations-over-u16', 'min_onchain_payment_confirmations above 65535.', ['LSPS1-R47'],
+     dict(ORDER_RES, payment=dict(ORDER_RES['payment'], onchain=dict(ONCHAIN, min_onchain_payment_confirmations=70000))), 'payment.onchain.min_onchain_payment_confirmations')
 rbad(CO, 'bad-state', 'An order_state outside the enum.', ['LSPS1-R21'], dict(ORDER_RES, order_state='EXPIRED'), 'order_state')
 rbad(CO, 'created-at-garbage', 'created_at not a datetime.', ['LSPS1-R20'], dict(ORDER_RES, created_at='yesterday'), 'created_at')
 rbad(CO, 'legacy-flat-payment', 'An order without funding_confirms_within_blocks (the 2023 shape H1.3 used confirms_within_blocks instead).',
@@ -650,7 +667,7 @@ rbad(BUY, 'scid-block-too-big', 'SCID block height above 2^24 - 1.', ['LSPS0-R53
 rbad(BUY, 'scid-as-number', 'SCID as a u64 number.', ['LSPS0-R53'], {'jit_channel_scid': 32381496229298177, 'lsp_cltv_expiry_delta': 144}, 'jit_channel_scid')
 rbad(BUY, 'cltv-delta-string', 'lsp_cltv_expiry_delta as a string.', ['LSPS2-R34'], {'jit_channel_scid': '29451x4815x1', 'lsp_cltv_expiry_delta': '144'}, 'lsp_cltv_expiry_delta')
 rbad(BUY, 'trust-flag-string', 'client_trusts_lsp as a string.', ['LSPS2-R34'], {'jit_channel_scid': '29451x4815x1', 'lsp_cltv_expiry_delta': 144, 'client_trusts_lsp': 'false'}, 'client_trusts_lsp')
-resp('lsps2/buy/response-invalid-params-error', 'A 201 reply to buy.', ['LSPS2-R33'], BUY, P,
+resp('lsps2/buy/response-invalid-params-error', 'A 201 reply to buy; 201 defines no data and the client expects none.', ['LSPS2-R33', 'LSPS0-R23'], BUY, P,
      payload=j({'jsonrpc': '2.0', 'id': P, 'error': E201}), expect={'error': {'code': 201, 'message': FREE}})
 
 print(COUNT, 'vectors written')
