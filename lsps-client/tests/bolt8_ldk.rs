@@ -145,11 +145,13 @@ async fn node_key_file_sets_our_node_id() {
         .unwrap();
     assert_eq!(conn.local_node_id(), key.node_id());
     let peers = lsp.node().peer_manager.list_peers();
-    assert!(
-        peers
-            .iter()
-            .any(|p| p.counterparty_node_id == key.node_id())
-    );
+    let us = peers
+        .iter()
+        .find(|p| p.counterparty_node_id == key.node_id())
+        .expect("the LSP lists our node id");
+    // LSPS0: clients MUST NOT set feature bit 729 (byte 91, bit 1, little-endian).
+    let flags = us.init_features.le_flags();
+    assert!(flags.len() <= 91 || flags[91] & 0b10 == 0);
 }
 
 /// Why `lsps2_buy` copies the entry verbatim: LDK's promise covers `valid_until` as RFC 3339
