@@ -462,31 +462,47 @@ fn lsps1_info_text(info: &lsps1::GetInfoResult) -> String {
     )
 }
 
+/// The wire name of an enum value (`CREATED`, `EXPECT_PAYMENT`, …).
+fn wire<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 fn order_text(order: &lsps1::OrderResult) -> String {
     let mut text = format!(
-        "order_id:    {}\norder_state: {:?}\ncreated_at:  {}\nlsp_balance_sat: {}  client_balance_sat: {}",
+        "order_id:    {}\norder_state: {}\ncreated_at:  {}\nlsp_balance_sat: {}  client_balance_sat: {}",
         order.order_id.as_str(),
-        order.order_state,
+        wire(&order.order_state),
         order.created_at,
         order.order.lsp_balance_sat,
         order.order.client_balance_sat,
     );
     if let Some(b) = &order.payment.bolt11 {
         text.push_str(&format!(
-            "\nbolt11: {:?}, pay {} sat (fee {} sat) before {}\n  {}",
-            b.state, b.order_total_sat, b.fee_total_sat, b.expires_at, b.invoice
+            "\nbolt11: {}, pay {} sat (fee {} sat) before {}\n  {}",
+            wire(&b.state),
+            b.order_total_sat,
+            b.fee_total_sat,
+            b.expires_at,
+            b.invoice
         ));
     }
     if let Some(b) = &order.payment.bolt12 {
         text.push_str(&format!(
-            "\nbolt12: {:?}, pay {} sat (fee {} sat) before {}\n  {}",
-            b.state, b.order_total_sat, b.fee_total_sat, b.expires_at, b.offer
+            "\nbolt12: {}, pay {} sat (fee {} sat) before {}\n  {}",
+            wire(&b.state),
+            b.order_total_sat,
+            b.fee_total_sat,
+            b.expires_at,
+            b.offer
         ));
     }
     if let Some(o) = &order.payment.onchain {
         text.push_str(&format!(
-            "\nonchain: {:?}, pay {} sat (fee {} sat) to {} before {}",
-            o.state,
+            "\nonchain: {}, pay {} sat (fee {} sat) to {} before {}",
+            wire(&o.state),
             o.order_total_sat,
             o.fee_total_sat,
             o.address.as_str(),

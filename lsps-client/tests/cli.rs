@@ -117,3 +117,135 @@ async fn unreachable_target_and_bad_target_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid target"));
 }
+
+/// A scripted LSPS1 endpoint: get_info options, create_order echoing the order, get_order.
+async fn lsps1_lsp() -> testkit::scripted_lsp::ScriptedLsp {
+    use serde_json::json;
+    use testkit::scripted_lsp::{Reply, ScriptedLsp, ScriptedRequest};
+    ScriptedLsp::start(|req: &ScriptedRequest| {
+        let order = |p: &Value| {
+            json!({
+                "order_id": "b3b8d3a1-cli",
+                "lsp_balance_sat": p["lsp_balance_sat"],
+                "client_balance_sat": p["client_balance_sat"],
+                "required_channel_confirmations": p["required_channel_confirmations"],
+                "funding_confirms_within_blocks": p["funding_confirms_within_blocks"],
+                "channel_expiry_blocks": p["channel_expiry_blocks"],
+                "token": "",
+                "created_at": "2026-11-26T18:00:00.000Z",
+                "announce_channel": p["announce_channel"],
+                "order_state": "CREATED",
+                "payment": {"bolt11": {
+                    "state": "EXPECT_PAYMENT",
+                    "expires_at": "2099-01-01T00:00:00.000Z",
+                    "fee_total_sat": "1000",
+                    "order_total_sat": "1000",
+                    "invoice": "lnbcrt10u1fake"
+                }},
+                "channel": null
+            })
+        };
+        let reply = match req.method() {
+            Some("lsps1.get_info") => req.result(json!({
+                "min_required_channel_confirmations": 0,
+                "min_funding_confirms_within_blocks": 6,
+                "supports_zero_channel_reserve": false,
+                "max_channel_expiry_blocks": 4032,
+                "min_initial_client_balance_sat": "0",
+                "max_initial_client_balance_sat": "0",
+                "min_initial_lsp_balance_sat": "100000",
+                "max_initial_lsp_balance_sat": "5000000",
+                "min_channel_balance_sat": "100000",
+                "max_channel_balance_sat": "5000000"
+            })),
+            Some("lsps1.create_order") => req.result(order(&req.params())),
+            Some("lsps1.get_order") => req.result(order(&json!({
+                "lsp_balance_sat": "200000",
+                "client_balance_sat": "0",
+                "required_channel_confirmations": 0,
+                "funding_confirms_within_blocks": 6,
+                "channel_expiry_blocks": 4032,
+                "announce_channel": false
+            }))),
+            _ => req.error(-32601, "Method not found", None),
+        };
+        vec![Reply::now(reply)]
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lsps1_get_info_create_order_and_get_order() {
+    let lsp = lsps1_lsp().await;
+    let target = lsp.connection_string();
+
+    let out = lsps(args(&["--target", &target, "lsps1", "get-info"])).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("max_channel_expiry_blocks:          4032")
+    );
+
+    let out = lsps(args(&[
+        "--target",
+        &target,
+        "--json",
+        "lsps1",
+        "create-order",
+        "--lsp-balance-sat",
+        "200000",
+    ]))
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["order_id"], "b3b8d3a1-cli");
+    assert_eq!(v["payment"]["bolt11"]["order_total_sat"], "1000");
+    // Defaults came from get_info: the LSP's fastest funding target and longest lease.
+    let sent = lsp
+        .received()
+        .into_iter()
+        .find(|r| r.method() == Some("lsps1.create_order"))
+        .unwrap()
+        .params();
+    assert_eq!(sent["funding_confirms_within_blocks"], 6);
+    assert_eq!(sent["channel_expiry_blocks"], 4032);
+
+    // Outside the LSP's options: refused before anything is sent.
+    let before = lsp.received().len();
+    let out = lsps(args(&[
+        "--target",
+        &target,
+        "lsps1",
+        "create-order",
+        "--lsp-balance-sat",
+        "10",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("min_initial_lsp_balance_sat"));
+    // Only the get_info of that run reached the LSP.
+    assert_eq!(lsp.received().len(), before + 1);
+
+    let out = lsps(args(&[
+        "--target",
+        &target,
+        "lsps1",
+        "get-order",
+        "b3b8d3a1-cli",
+    ]))
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("order_state: CREATED"));
+}

@@ -111,3 +111,63 @@ async fn non_200_status_is_an_http_error_not_a_reply() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn post_sends_the_node_id_header_and_the_body_byte_for_byte() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (seen_tx, seen_rx) = tokio::sync::oneshot::channel::<Vec<u8>>();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        let mut buf = vec![0; 4096];
+        // Read until the whole body (Content-Length) is in.
+        loop {
+            let n = tokio::io::AsyncReadExt::read(&mut socket, &mut buf)
+                .await
+                .unwrap();
+            request.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+            if let Some(head_end) = text.find("\r\n\r\n") {
+                let len: usize = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .map(|v| v.trim().parse().unwrap())
+                    .unwrap_or(0);
+                if request.len() >= head_end + 4 + len {
+                    break;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        let body = r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}"#;
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        tokio::io::AsyncWriteExt::write_all(&mut socket, response.as_bytes())
+            .await
+            .unwrap();
+        let _ = seen_tx.send(request);
+    });
+    let node_id = "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+    let transport = HttpTransport::new(&format!("http://{addr}/"), Some(node_id.into())).unwrap();
+    // Not UTF-8, with a NUL: the binding passes the body through unchanged.
+    let payload = b"{\"a\":\"\xff\x00\"}".to_vec();
+    transport.send(payload.clone()).await.unwrap();
+    let request = seen_rx.await.unwrap();
+    let head_end = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&request[..head_end]).to_ascii_lowercase();
+    assert!(head.starts_with("post / http/1.1"), "{head}");
+    assert!(
+        head.contains(&format!("x-lsps-node-id: {node_id}")),
+        "{head}"
+    );
+    assert_eq!(&request[head_end + 4..], &payload[..]);
+    match transport.recv().await {
+        Some(TransportEvent::Message(body)) => assert!(body.starts_with(b"{\"jsonrpc\"")),
+        other => panic!("expected the reply, got {other:?}"),
+    }
+}
