@@ -149,6 +149,7 @@ impl CaseCtx {
             raw,
             ctx: self.clone(),
             pending: HashMap::new(),
+            sent_ids: std::collections::HashSet::new(),
             session: self.shared.target.is_session_oriented(),
         })
     }
@@ -260,6 +261,8 @@ pub struct Conn {
     ctx: CaseCtx,
     /// Ids this connection sent, with the method and the send time.
     pending: HashMap<String, (String, Instant)>,
+    /// Every string id this connection sent (for LSPS0-R64: replies echo a request's id).
+    sent_ids: std::collections::HashSet<String>,
     session: bool,
 }
 
@@ -283,12 +286,19 @@ impl Conn {
     /// the reply can be timed and schema-checked.
     pub fn send_raw(&mut self, bytes: impl Into<Vec<u8>>) -> Result<(), Abort> {
         let bytes = bytes.into();
-        if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&bytes)
-            && let (Some(Value::String(id)), Some(Value::String(method))) =
-                (map.get("id"), map.get("method"))
+        // The first JSON value, even if more bytes follow (an LSP may answer it).
+        let first = serde_json::Deserializer::from_slice(&bytes)
+            .into_iter::<Value>()
+            .next()
+            .and_then(Result::ok);
+        if let Some(Value::Object(map)) = first
+            && let Some(Value::String(id)) = map.get("id")
         {
-            self.pending
-                .insert(id.clone(), (method.clone(), Instant::now()));
+            self.sent_ids.insert(id.clone());
+            if let Some(Value::String(method)) = map.get("method") {
+                self.pending
+                    .insert(id.clone(), (method.clone(), Instant::now()));
+            }
         }
         self.ctx
             .record(self.index, Direction::Sent, payload_text(&bytes));
@@ -464,6 +474,26 @@ impl Conn {
         }
         for (rule, problem) in crate::wire::scan(&value, method.as_deref()) {
             self.finding(rule, problem, bytes);
+        }
+        for (rule, problem) in crate::wire::scan_raw(bytes) {
+            self.finding(rule, problem, bytes);
+        }
+        // A -32700 reply's id is judged by the bad-format cases (LSPS0-R10: it must be null).
+        let parse_error = value
+            .get("error")
+            .and_then(|e| e.get("code"))
+            .and_then(Value::as_i64)
+            == Some(-32700);
+        if let Some(id) = value.get("id").and_then(Value::as_str)
+            && (value.get("result").is_some() || value.get("error").is_some())
+            && !parse_error
+            && !self.sent_ids.contains(id)
+        {
+            self.finding(
+                "envelope",
+                format!("LSPS0-R64: reply id {id:?} matches no request sent on this connection"),
+                bytes,
+            );
         }
         classify(value)
     }

@@ -28,6 +28,49 @@ pub fn scan(message: &Value, method: Option<&str>) -> Vec<Finding> {
     if let Some(result) = message.get("result") {
         walk(result, "result", &mut out);
     }
+    if let Some(error) = message.get("error")
+        && error.get("code").and_then(Value::as_i64) == Some(1)
+        && !error
+            .get("data")
+            .and_then(|d| d.get("message"))
+            .is_some_and(Value::is_string)
+    {
+        out.push((
+            "LSPS0-R63",
+            "client_rejected (code 1) without data.message as a string".into(),
+        ));
+    }
+    out
+}
+
+/// LSPS0-R48: characters that may appear unescaped in a JSON string are written directly,
+/// so `\u0041` for `A` is a violation (`\u0022` and `\u005c` are exempt: they may be escaped).
+pub fn scan_raw(bytes: &[u8]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 6 <= bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes[i + 1] == b'u' && bytes[i + 2] == b'0' && bytes[i + 3] == b'0' {
+                let hex = std::str::from_utf8(&bytes[i + 4..i + 6])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(c) = hex
+                    && (0x20..=0x7e).contains(&c)
+                    && c != b'"'
+                    && c != b'\\'
+                {
+                    out.push((
+                        "LSPS0-R48",
+                        format!("gratuitous escape \\u00{:02x} for {:?}", c, c as char),
+                    ));
+                }
+            }
+            // Skip the escaped character so `\\u0041` (a literal backslash) is not read as one.
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
     out
 }
 
@@ -115,6 +158,10 @@ mod tests {
         assert_eq!(rules, vec!["LSPS0-R49", "LSPS0-R58"]);
         let bad_scid = json!({"result":{"jit_channel_scid": "1:2:3"}});
         assert_eq!(scan(&bad_scid, None)[0].0, "LSPS0-R53");
+        assert!(scan_raw(br#"{"a":"\u0041"}"#).len() == 1);
+        assert!(scan_raw(br#"{"a":"\\u0041 \u0022 \u005c \u0001"}"#).is_empty());
+        let rejected = json!({"error":{"code":1,"message":"no","data":{}}});
+        assert_eq!(scan(&rejected, None)[0].0, "LSPS0-R63");
         let err = json!({"error":{"code":101,"message":"x"}});
         assert_eq!(scan(&err, Some("lsps2.buy"))[0].0, "LSPS0-R32");
     }

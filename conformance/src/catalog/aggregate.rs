@@ -74,6 +74,12 @@ async fn scids(ctx: CaseCtx) -> Result<String, Abort> {
 async fn datetimes(ctx: CaseCtx) -> Result<String, Abort> {
     wire_rule(&ctx, &["LSPS0-R58"])
 }
+async fn escapes(ctx: CaseCtx) -> Result<String, Abort> {
+    wire_rule(&ctx, &["LSPS0-R48"])
+}
+async fn client_rejected(ctx: CaseCtx) -> Result<String, Abort> {
+    wire_rule(&ctx, &["LSPS0-R63"])
+}
 async fn schema(ctx: CaseCtx) -> Result<String, Abort> {
     let count = ctx.shared.schemas.len();
     if count == 0 {
@@ -170,12 +176,19 @@ pub(super) static CASES: &[Case] = &[
     },
     Case {
         id: "lsps0.wire.envelope-valid",
-        requirements: &["LSPS0-R7", "LSPS0-R17", "LSPS0-R18", "LSPS0-R24"],
+        requirements: &[
+            "LSPS0-R7",
+            "LSPS0-R17",
+            "LSPS0-R18",
+            "LSPS0-R24",
+            "LSPS0-R64",
+            "LSPS0-R65",
+        ],
         level: Level::Must,
         applies_to: 0,
         summary: "every message from the LSP is a single JSON-RPC 2.0 response or notification",
         sends: "(checks every message received during the run)",
-        passes_when: "jsonrpc \"2.0\"; id + exactly one of result/error; result an object; error {code:int, message:string}",
+        passes_when: "jsonrpc \"2.0\"; id + exactly one of result/error; result an object; error {code:int, message:string}; a string id echoes a request sent on that connection",
         phase: Phase::Aggregate,
         procedure: procedure!(envelope),
     },
@@ -233,6 +246,28 @@ pub(super) static CASES: &[Case] = &[
         passes_when: "created_at, expires_at, funded_at and valid_until parse in strict mode",
         phase: Phase::Aggregate,
         procedure: procedure!(datetimes),
+    },
+    Case {
+        id: "lsps0.wire.no-gratuitous-escapes",
+        requirements: &["LSPS0-R48"],
+        level: Level::Must,
+        applies_to: 0,
+        summary: "printable ASCII is written directly, never as \\u00XX",
+        sends: "(scans the raw bytes of every message received during the run)",
+        passes_when: "no \\u0020..\\u007e escape other than \\u0022 and \\u005c",
+        phase: Phase::Aggregate,
+        procedure: procedure!(escapes),
+    },
+    Case {
+        id: "lsps0.wire.client-rejected-shape",
+        requirements: &["LSPS0-R63", "LSPS1-R27"],
+        level: Level::Must,
+        applies_to: 0,
+        summary: "a client_rejected (code 1) error carries data {\"message\": string}",
+        sends: "(checks every error received during the run)",
+        passes_when: "every code-1 error has data.message as a string (none seen passes)",
+        phase: Phase::Aggregate,
+        procedure: procedure!(client_rejected),
     },
     Case {
         id: "lsps0.wire.schema-valid",

@@ -322,10 +322,10 @@ async fn amount_overflow(ctx: CaseCtx) -> Result<String, Abort> {
 pub(super) static CASES: &[Case] = &[
     Case {
         id: "lsps0.list-protocols.answers",
-        requirements: &["LSPS0-R40", "LSPS0-R41"],
+        requirements: &["LSPS0-R1", "LSPS0-R40", "LSPS0-R41"],
         level: Level::Must,
         applies_to: 0,
-        summary: "lsps0.list_protocols is answered with {\"protocols\": [integers]}",
+        summary: "lsps0.list_protocols is answered (on message type 37913 over BOLT8) with {\"protocols\": [integers]}",
         sends: "lsps0.list_protocols {}",
         passes_when: "a result whose `protocols` is an array of integers",
         phase: Phase::Exchange,

@@ -155,6 +155,104 @@ async fn created_state(ctx: CaseCtx) -> Result<String, Abort> {
     }
 }
 
+async fn created_at_now(ctx: CaseCtx) -> Result<String, Abort> {
+    let (_, _, order) = create_valid(&ctx).await?;
+    let text = order
+        .get("created_at")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let at = lsps_core::types::Datetime::parse(text, lsps_core::types::DatetimeMode::Lenient)
+        .map_err(|e| Abort::Violation(format!("created_at {text:?} is not a datetime: {e}")))?;
+    let now = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    let skew = at.unix_millis().abs_diff(now);
+    if skew > 10 * 60 * 1000 {
+        return Err(Abort::Violation(format!(
+            "created_at {text} is {} s away from the runner's clock",
+            skew / 1000
+        )));
+    }
+    Ok(format!("created_at {text} is the creation time"))
+}
+
+/// A P2WPKH address of a random key on the network the LSP's BOLT11 invoice names.
+fn refund_address(network: bitcoin::Network) -> Result<String, Abort> {
+    let secp = bitcoin::secp256k1::Secp256k1::new();
+    let key = bitcoin::secp256k1::SecretKey::from_slice(&rand::random::<[u8; 32]>())
+        .map_err(|e| Abort::Error(e.to_string()))?;
+    let public = bitcoin::CompressedPublicKey(key.public_key(&secp));
+    Ok(bitcoin::Address::p2wpkh(&public, network).to_string())
+}
+
+async fn onchain_option(ctx: CaseCtx) -> Result<String, Abort> {
+    // Learn the LSP's network from its invoice, then order with a refund address on it.
+    let (mut conn, params, order) = create_valid(&ctx).await?;
+    let network = order
+        .get("payment")
+        .and_then(|p| p.get("bolt11"))
+        .and_then(|b| b.get("invoice"))
+        .and_then(Value::as_str)
+        .and_then(|i| i.parse::<lightning_invoice::Bolt11Invoice>().ok())
+        .map(|i| i.network())
+        .ok_or_else(|| {
+            Abort::Precondition("no BOLT11 invoice to learn the LSP's network from".into())
+        })?;
+    let refund = refund_address(network)?;
+    let mut params = params;
+    params["refund_onchain_address"] = json!(refund);
+    let order = create(&mut conn, params).await?;
+    let Some(onchain) = order
+        .get("payment")
+        .and_then(|p| p.get("onchain"))
+        .filter(|v| v.is_object())
+    else {
+        return Err(Abort::Precondition(
+            "the LSP offers no on-chain payment (allowed)".into(),
+        ));
+    };
+    let state = onchain.get("state").and_then(Value::as_str);
+    if !matches!(state, Some("EXPECT_PAYMENT" | "PAID" | "REFUNDED")) {
+        return Err(Abort::Violation(format!(
+            "payment.onchain.state is {state:?}"
+        )));
+    }
+    let address = onchain
+        .get("address")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let parsed: lsps_core::types::OnchainAddress = address
+        .parse()
+        .map_err(|e| Abort::Violation(format!("payment.onchain.address {address:?}: {e}")))?;
+    let _ = parsed;
+    let confirmations = onchain
+        .get("min_onchain_payment_confirmations")
+        .and_then(Value::as_u64)
+        .filter(|c| *c <= u64::from(u16::MAX))
+        .ok_or_else(|| {
+            Abort::Violation("min_onchain_payment_confirmations is not a uint16".into())
+        })?;
+    match onchain.get("min_fee_for_0conf") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(_)) if confirmations == 0 => {}
+        Some(other) => {
+            return Err(Abort::Violation(format!(
+                "min_fee_for_0conf is {other} although min_onchain_payment_confirmations is {confirmations}"
+            )));
+        }
+    }
+    match onchain.get("refund_onchain_address") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if *s == refund => {}
+        Some(other) => {
+            return Err(Abort::Violation(format!(
+                "refund_onchain_address {other} does not mirror {refund:?}"
+            )));
+        }
+    }
+    Ok(format!(
+        "on-chain option to {address} with {confirmations} confirmation(s)"
+    ))
+}
+
 async fn channel_null(ctx: CaseCtx) -> Result<String, Abort> {
     let (_, _, order) = create_valid(&ctx).await?;
     match order.get("channel") {
@@ -629,7 +727,7 @@ macro_rules! lsps1_case {
 pub(super) static CASES: &[Case] = &[
     lsps1_case!(
         "lsps1.get-info.answers",
-        ["LSPS1-R3", "LSPS1-R4", "LSPS0-R49"],
+        ["LSPS1-R3", "LSPS1-R4", "LSPS1-R6", "LSPS0-R49"],
         Must,
         "lsps1.get_info {} returns all ten options with the right types",
         "lsps1.get_info {}",
@@ -698,6 +796,31 @@ pub(super) static CASES: &[Case] = &[
         "a valid lsps1.create_order",
         "order_state CREATED",
         created_state
+    ),
+    lsps1_case!(
+        "lsps1.create-order.created-at-now",
+        ["LSPS1-R20"],
+        Must,
+        "created_at is a datetime giving the creation time",
+        "a valid lsps1.create_order",
+        "created_at parses and is within 10 minutes of the runner's clock",
+        created_at_now
+    ),
+    lsps1_case!(
+        "lsps1.create-order.onchain-option-valid",
+        [
+            "LSPS1-R45",
+            "LSPS1-R46",
+            "LSPS1-R47",
+            "LSPS1-R48",
+            "LSPS1-R49",
+            "LSPS0-R56"
+        ],
+        Must,
+        "with a refund address, an offered on-chain option is well formed",
+        "a valid order with refund_onchain_address (a P2WPKH address on the network of the LSP's invoice)",
+        "state EXPECT_PAYMENT/PAID/REFUNDED, a SegWit address, uint16 confirmations, min_fee_for_0conf absent when confirmations > 0, refund address mirrored or omitted (no on-chain option: SKIP)",
+        onchain_option
     ),
     lsps1_case!(
         "lsps1.create-order.channel-null",

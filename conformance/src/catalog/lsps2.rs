@@ -523,6 +523,34 @@ async fn size_above_max(ctx: CaseCtx) -> Result<String, Abort> {
     ))
 }
 
+async fn params_not_eight_fields(ctx: CaseCtx) -> Result<String, Abort> {
+    let mut seen = Vec::new();
+    for (what, change) in [
+        ("an extra field", Some("zz_unknown")),
+        ("min_lifetime missing", None),
+    ] {
+        let (mut conn, entry) = first_entry(&ctx).await?;
+        let mut raw = entry.raw.clone();
+        if let Value::Object(map) = &mut raw {
+            match change {
+                Some(extra) => {
+                    map.insert(extra.into(), json!(1));
+                }
+                None => {
+                    map.remove("min_lifetime");
+                }
+            }
+        }
+        let (_, error) = expect_error(
+            &format!("lsps2.buy with opening_fee_params with {what}"),
+            buy(&mut conn, &raw, None).await?,
+            &[-32602],
+        )?;
+        seen.push(format!("{what}: {}", error.describe()));
+    }
+    Ok(seen.join("; "))
+}
+
 async fn size_below_min(ctx: CaseCtx) -> Result<String, Abort> {
     let (mut conn, entry) = first_entry(&ctx).await?;
     let min = entry.typed.min_payment_size_msat.get();
@@ -682,7 +710,7 @@ pub(super) static CASES: &[Case] = &[
     ),
     lsps2_case!(
         "lsps2.buy.tampered-promise.gets-201",
-        ["LSPS2-R26", "LSPS2-R10"],
+        ["LSPS2-R26", "LSPS2-R10", "LSPS2-R33"],
         Must,
         "a promise that does not match gets 201",
         "lsps2.buy with menu[0] whose promise has its first character changed",
@@ -709,7 +737,7 @@ pub(super) static CASES: &[Case] = &[
     ),
     lsps2_case!(
         "lsps2.buy.fee-not-below-size.gets-202",
-        ["LSPS2-R30", "LSPS2-R19"],
+        ["LSPS2-R30", "LSPS2-R19", "LSPS2-R33"],
         Must,
         "a payment size whose opening fee is not strictly below it gets 202",
         "lsps2.buy with payment_size_msat = F − 1, F the smallest size with opening_fee(F) < F",
@@ -733,6 +761,15 @@ pub(super) static CASES: &[Case] = &[
         "lsps2.buy with payment_size_msat = max + 1",
         "any error (the spec names no code; the report shows which)",
         size_above_max
+    ),
+    lsps2_case!(
+        "lsps2.buy.params-not-eight-fields.gets-32602",
+        ["LSPS2-R68"],
+        Must,
+        "opening_fee_params with an unknown field or a missing field is an invalid param",
+        "lsps2.buy with menu[0] plus \"zz_unknown\": 1; then menu[0] without min_lifetime (fresh connections)",
+        "-32602 each time",
+        params_not_eight_fields
     ),
     lsps2_case!(
         "lsps2.buy.size-below-min.rejected",
