@@ -79,8 +79,10 @@ async fn connector_opens_independent_concurrent_connections() {
     assert_eq!(ids.len(), 3);
     for conn in &connections {
         assert!(conn.is_open());
-        // LDK's ChannelManager advertises option_support_large_channel in `init`.
+        // LDK's ChannelManager advertises option_support_large_channel in `init`, and
+        // lightning-liquidity (advertise_service) bit 729.
         assert!(conn.lsp_supports_large_channels());
+        assert!(conn.lsp_advertises_lsps());
     }
     // Each one is served on its own (raw payload in, raw reply out).
     for conn in &connections {

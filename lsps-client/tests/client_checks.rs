@@ -600,3 +600,17 @@ async fn disconnect_fails_pending_requests_and_the_next_call_reconnects() {
     assert!(matches!(err, ClientError::Disconnected { .. }), "{err:?}");
     assert_eq!(client.list_protocols().await.unwrap().protocols, vec![2]);
 }
+
+#[tokio::test]
+async fn init_features_of_the_lsp_are_visible() {
+    // The scripted LSP does not set bit 729; LDK's does (see bolt8_ldk.rs).
+    let lsp = ScriptedLsp::start(|_: &ScriptedRequest| vec![])
+        .await
+        .unwrap();
+    let conn = Bolt8Connector::new(lsp.connection_string().parse().unwrap(), NodeKey::random())
+        .connect()
+        .await
+        .unwrap();
+    assert!(conn.lsp_init_features().is_some());
+    assert!(!conn.lsp_advertises_lsps());
+}

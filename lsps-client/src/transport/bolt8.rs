@@ -236,8 +236,8 @@ enum ConnState {
 struct ConnHandler {
     lsp: PublicKey,
     connection: ConnectionId,
-    // From the LSP's `init`: option_support_large_channel (wumbo).
-    lsp_wumbo: std::sync::atomic::AtomicBool,
+    // The LSP's `init` features (set once the session is up).
+    lsp_features: Mutex<Option<InitFeatures>>,
     outbox: Mutex<Vec<(PublicKey, RawPayload)>>,
     sink: mpsc::UnboundedSender<TransportEvent>,
     state: watch::Sender<ConnState>,
@@ -307,10 +307,9 @@ impl CustomMessageHandler for ConnHandler {
 
     fn peer_connected(&self, their: PublicKey, msg: &Init, _inbound: bool) -> Result<(), ()> {
         if their == self.lsp {
-            self.lsp_wumbo.store(
-                msg.features.supports_wumbo(),
-                std::sync::atomic::Ordering::Relaxed,
-            );
+            if let Ok(mut features) = self.lsp_features.lock() {
+                *features = Some(msg.features.clone());
+            }
             self.state.send_replace(ConnState::Ready);
         }
         Ok(())
@@ -481,7 +480,7 @@ impl Bolt8Connector {
         let handler = Arc::new(ConnHandler {
             lsp: self.target.node_id,
             connection: next_connection_id(),
-            lsp_wumbo: std::sync::atomic::AtomicBool::new(false),
+            lsp_features: Mutex::new(None),
             outbox: Mutex::new(Vec::new()),
             sink,
             state: state_tx,
@@ -550,11 +549,26 @@ impl Bolt8Connection {
         self.node_id
     }
 
+    /// The feature bits of the LSP's `init` message (e.g. bit 729, `option_supports_lsps`).
+    pub fn lsp_init_features(&self) -> Option<InitFeatures> {
+        self.handler
+            .lsp_features
+            .lock()
+            .ok()
+            .and_then(|f| f.clone())
+    }
+
+    /// Whether the LSP's `init` advertised bit 729 (`option_supports_lsps`, bLIP-50).
+    pub fn lsp_advertises_lsps(&self) -> bool {
+        self.lsp_init_features().is_some_and(|f| {
+            let flags = f.le_flags();
+            flags.len() > 91 && flags[91] & 0b10 != 0
+        })
+    }
+
     /// Whether the LSP's `init` advertised `option_support_large_channel`.
     pub fn lsp_supports_large_channels(&self) -> bool {
-        self.handler
-            .lsp_wumbo
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.lsp_init_features().is_some_and(|f| f.supports_wumbo())
     }
 
     /// True while the session is up.
