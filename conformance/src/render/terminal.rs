@@ -35,13 +35,17 @@ fn section(out: &mut String, title: &str, report: &Report, verdicts: &[Verdict],
     }
     let _ = writeln!(out, "\n{title} ({})", cases.len());
     for case in cases {
+        let requirements = if case.requirements.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", case.requirements.join(", "))
+        };
         let _ = writeln!(
             out,
-            "  {:<7} {}  [{} {}]",
+            "  {:<7} {}  [{}{requirements}]",
             case.verdict.as_str(),
             case.id,
             case.level,
-            case.requirements.join(", ")
         );
         if detail == Detail::Inline {
             let _ = writeln!(out, "          {}", case.message);
