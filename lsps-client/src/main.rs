@@ -170,10 +170,20 @@ impl From<ClientError> for Failure {
             })),
             _ => None,
         };
+        let mut message = e.to_string();
+        if let ClientError::Timeout { method, .. } = &e
+            && method.protocol() != 0
+        {
+            // LDK answers nothing at all for protocols it does not serve (spike.md §2).
+            message.push_str(&format!(
+                " (the LSP may not support LSPS{}; see `lsps list-protocols`)",
+                method.protocol()
+            ));
+        }
         Self {
             code,
             kind,
-            message: e.to_string(),
+            message,
             lsp_error,
         }
     }
