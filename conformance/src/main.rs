@@ -251,7 +251,11 @@ async fn run(args: RunArgs) -> ExitCode {
                 total: n,
             } => {
                 total.store(n, Ordering::Relaxed);
-                eprintln!("probe: advertised protocols {protocols:?}; {n} cases");
+                let listed = match protocols {
+                    Some(p) => format!("{p:?}"),
+                    None => "unknown (lsps0.list_protocols failed)".to_owned(),
+                };
+                eprintln!("probe: advertised protocols {listed}; {n} cases");
             }
             Progress::CaseDone(case) => {
                 let d = done.fetch_add(1, Ordering::Relaxed) + 1;

@@ -47,13 +47,22 @@ async fn lightning_liquidity_matches_its_baseline() {
     };
     let config = RunConfig {
         // LDK mutes a peer after a bad message: negative cases wait for the full timeout.
-        timeout: Duration::from_millis(1500),
-        concurrency: 8,
+        timeout: Duration::from_millis(
+            std::env::var("LSPS_CONFORMANCE_TIMEOUT_MS")
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(1500),
+        ),
+        concurrency: std::env::var("LSPS_CONFORMANCE_CONCURRENCY")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(8),
         baseline,
         ..RunConfig::default()
     };
     let report = run(target, &config, &|_| {}).await.unwrap();
     eprintln!("{}", Format::Terminal.render(&report));
+    eprintln!("run took {} ms", report.run.duration_ms);
     if std::env::var_os("LSPS_CONFORMANCE_WRITE_BASELINE").is_some() {
         let generated = Baseline::from_report("lightning-liquidity 0.2.7", &report.cases);
         std::fs::write(BASELINE, generated.to_yaml()).unwrap();

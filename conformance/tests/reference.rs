@@ -47,7 +47,11 @@ async fn reference_server_passes_every_must_case_over_http() {
     let bad: Vec<String> = report
         .cases
         .iter()
-        .filter(|c| c.level == Level::Must && !matches!(c.verdict, Verdict::Pass | Verdict::Skip))
+        .filter(|c| c.level == Level::Must && c.verdict != Verdict::Pass)
+        // HTTP has no session that could be muted: that one case cannot apply.
+        .filter(|c| {
+            !(c.id == "lsps0.bad-message.connection-still-served" && c.verdict == Verdict::Skip)
+        })
         .map(|c| format!("{} {}: {}", c.verdict, c.id, c.message))
         .collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));

@@ -123,6 +123,11 @@ async fn slow(ctx: CaseCtx) -> Result<String, Abort> {
 }
 
 async fn still_served(ctx: CaseCtx) -> Result<String, Abort> {
+    if !ctx.shared.target.is_session_oriented() {
+        return Err(Abort::Precondition(
+            "the transport has no session that could be muted (HTTP)".into(),
+        ));
+    }
     let followups = ctx
         .shared
         .followups
