@@ -36,13 +36,24 @@ impl NodeOps for FakeNode {
 }
 
 fn peer(i: u8) -> PublicKey {
-    PublicKey::from_secret_key(&Secp256k1::new(), &SecretKey::from_slice(&[i.max(1); 32]).unwrap())
+    PublicKey::from_secret_key(
+        &Secp256k1::new(),
+        &SecretKey::from_slice(&[i.max(1); 32]).unwrap(),
+    )
 }
 
 fn durable_orders(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let store = rt.block_on(SqliteStore::open(SqliteStoreOptions::new(dir.path().join("bench.sqlite")))).unwrap();
+    let store = rt
+        .block_on(SqliteStore::open(SqliteStoreOptions::new(
+            dir.path().join("bench.sqlite"),
+        )))
+        .unwrap();
     let limits = Limits {
         peer_requests_per_sec: u32::MAX,
         peer_burst: u32::MAX,
@@ -58,7 +69,12 @@ fn durable_orders(c: &mut Criterion) {
         FaultSet::NONE,
     )
     .unwrap();
-    let dispatcher = Dispatcher::new(service, ServiceState::default(), Arc::new(store), Arc::new(SystemClock));
+    let dispatcher = Dispatcher::new(
+        service,
+        ServiceState::default(),
+        Arc::new(store),
+        Arc::new(SystemClock),
+    );
     let payload = json!({"jsonrpc": "2.0", "id": "0123456789abcdef0123456789abcdef", "method": "lsps1.create_order",
         "params": {"lsp_balance_sat": "1000000", "client_balance_sat": "0", "required_channel_confirmations": 0,
                    "funding_confirms_within_blocks": 6, "channel_expiry_blocks": 144, "announce_channel": false}})

@@ -45,7 +45,12 @@ impl NodeOps for LdkOps {
 fn peer() -> PublicKey {
     // Computed once: building a secp256k1 context costs far more than any handler.
     static PEER: std::sync::OnceLock<PublicKey> = std::sync::OnceLock::new();
-    *PEER.get_or_init(|| PublicKey::from_secret_key(&Secp256k1::new(), &SecretKey::from_slice(&[42; 32]).unwrap()))
+    *PEER.get_or_init(|| {
+        PublicKey::from_secret_key(
+            &Secp256k1::new(),
+            &SecretKey::from_slice(&[42; 32]).unwrap(),
+        )
+    })
 }
 
 /// A fresh request id per iteration (LDK tracks ids of pending requests); both sides pay for
@@ -63,7 +68,9 @@ fn request(method: &str, params: Value) -> String {
 
 fn ldk_menu() -> Vec<LSPS2RawOpeningFeeParams> {
     let valid_until = LSPSDateTime::new_from_duration_since_epoch(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
             + std::time::Duration::from_secs(3600),
     );
     Lsps2Config::default()
@@ -72,7 +79,7 @@ fn ldk_menu() -> Vec<LSPS2RawOpeningFeeParams> {
         .map(|e| LSPS2RawOpeningFeeParams {
             min_fee_msat: e.min_fee_msat,
             proportional: e.proportional,
-            valid_until: valid_until.clone(),
+            valid_until,
             min_lifetime: e.min_lifetime,
             max_client_to_self_delay: e.max_client_to_self_delay,
             min_payment_size_msat: e.min_payment_size_msat,
@@ -86,17 +93,37 @@ fn ldk_exchange(rt: &tokio::runtime::Runtime, node: &LdkNode, payload: &str) -> 
     ldk_exchange_from(rt, node, peer(), payload)
 }
 
-fn ldk_exchange_from(rt: &tokio::runtime::Runtime, node: &LdkNode, peer: PublicKey, payload: &str) -> String {
+fn ldk_exchange_from(
+    rt: &tokio::runtime::Runtime,
+    node: &LdkNode,
+    peer: PublicKey,
+    payload: &str,
+) -> String {
     node.liquidity
-        .handle_custom_message(RawLSPSMessage { payload: payload.to_owned() }, peer)
+        .handle_custom_message(
+            RawLSPSMessage {
+                payload: payload.to_owned(),
+            },
+            peer,
+        )
         .unwrap_or_else(|e| panic!("LDK refused {payload}: {e:?}"));
     while let Some(event) = node.liquidity.next_event() {
         let handler = node.liquidity.lsps2_service_handler().unwrap();
         match event {
-            LiquidityEvent::LSPS2Service(LSPS2ServiceEvent::GetInfo { request_id, counterparty_node_id, .. }) => {
-                handler.opening_fee_params_generated(&counterparty_node_id, request_id, ldk_menu()).unwrap();
+            LiquidityEvent::LSPS2Service(LSPS2ServiceEvent::GetInfo {
+                request_id,
+                counterparty_node_id,
+                ..
+            }) => {
+                handler
+                    .opening_fee_params_generated(&counterparty_node_id, request_id, ldk_menu())
+                    .unwrap();
             }
-            LiquidityEvent::LSPS2Service(LSPS2ServiceEvent::BuyRequest { request_id, counterparty_node_id, .. }) => {
+            LiquidityEvent::LSPS2Service(LSPS2ServiceEvent::BuyRequest {
+                request_id,
+                counterparty_node_id,
+                ..
+            }) => {
                 let scid = node.channel_manager.get_intercept_scid();
                 rt.block_on(handler.invoice_parameters_generated(
                     &counterparty_node_id,
@@ -125,8 +152,18 @@ fn ours_exchange(rt: &tokio::runtime::Runtime, dispatcher: &Dispatcher, payload:
 }
 
 fn handlers(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let ldk = Arc::new(rt.block_on(build_node(ldk_user_config(), Some(ldk_service_config()), None)).unwrap());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ldk = Arc::new(
+        rt.block_on(build_node(
+            ldk_user_config(),
+            Some(ldk_service_config()),
+            None,
+        ))
+        .unwrap(),
+    );
 
     let limits = Limits {
         peer_requests_per_sec: u32::MAX,
@@ -143,12 +180,26 @@ fn handlers(c: &mut Criterion) {
         FaultSet::NONE,
     )
     .unwrap();
-    let dispatcher = Dispatcher::new(service, ServiceState::default(), Arc::new(MemoryStore::new()), Arc::new(SystemClock));
+    let dispatcher = Dispatcher::new(
+        service,
+        ServiceState::default(),
+        Arc::new(MemoryStore::new()),
+        Arc::new(SystemClock),
+    );
 
     // Valid buy payloads for each side (promises are bound to the peer and to the secret).
-    let ldk_menu: Value = serde_json::from_str(&ldk_exchange(&rt, &ldk, &request("lsps2.get_info", json!({})))).unwrap();
-    let our_menu: Value =
-        serde_json::from_slice(&ours_exchange(&rt, &dispatcher, &request("lsps2.get_info", json!({})))).unwrap();
+    let ldk_menu: Value = serde_json::from_str(&ldk_exchange(
+        &rt,
+        &ldk,
+        &request("lsps2.get_info", json!({})),
+    ))
+    .unwrap();
+    let our_menu: Value = serde_json::from_slice(&ours_exchange(
+        &rt,
+        &dispatcher,
+        &request("lsps2.get_info", json!({})),
+    ))
+    .unwrap();
     let buy = |menu: &Value| {
         request(
             "lsps2.buy",
@@ -186,7 +237,12 @@ fn handlers(c: &mut Criterion) {
 /// LDK keeps every bought SCID pending per peer (at most 10 per peer), so its side of the buy
 /// benchmark spreads the buys over fresh peers on a fresh node per sample; the setup (node,
 /// keys, one get_info per peer for a promise bound to it) is outside the timed region.
-fn bench_buy(c: &mut Criterion, rt: &tokio::runtime::Runtime, dispatcher: &Dispatcher, our_buy: &str) {
+fn bench_buy(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    dispatcher: &Dispatcher,
+    our_buy: &str,
+) {
     let mut group = c.benchmark_group("lsps2.buy");
     group.sample_size(20);
     let mut n = 0u64;
@@ -232,16 +288,19 @@ fn bench_buy(c: &mut Criterion, rt: &tokio::runtime::Runtime, dispatcher: &Dispa
 
 fn ldk_service_config() -> LiquidityServiceConfig {
     LiquidityServiceConfig {
-        lsps2_service_config: Some(LSPS2ServiceConfig { promise_secret: [7; 32] }),
+        lsps2_service_config: Some(LSPS2ServiceConfig {
+            promise_secret: [7; 32],
+        }),
         lsps5_service_config: None,
         advertise_service: true,
     }
 }
 
 fn ldk_user_config() -> lightning::util::config::UserConfig {
-    let mut user_config = lightning::util::config::UserConfig::default();
-    user_config.accept_intercept_htlcs = true;
-    user_config
+    lightning::util::config::UserConfig {
+        accept_intercept_htlcs: true,
+        ..Default::default()
+    }
 }
 
 criterion_group!(benches, handlers);

@@ -65,7 +65,10 @@ impl Probe {
             min_payment_size_msat: 1_000,
             max_payment_size_msat: 1_000_000_000,
         };
-        let lsps2 = Lsps2Config { menu: vec![entry(546_000, 1_200), entry(1_092_000, 2_400)], ..Default::default() };
+        let lsps2 = Lsps2Config {
+            menu: vec![entry(546_000, 1_200), entry(1_092_000, 2_400)],
+            ..Default::default()
+        };
         let service = Service::new(
             &Lsps1Config::default(),
             &lsps2,
@@ -76,7 +79,12 @@ impl Probe {
         )
         .unwrap();
         let clock = Arc::new(TestClock(AtomicU64::new(T0)));
-        let dispatcher = Dispatcher::new(service, ServiceState::default(), Arc::new(MemoryStore::new()), clock.clone());
+        let dispatcher = Dispatcher::new(
+            service,
+            ServiceState::default(),
+            Arc::new(MemoryStore::new()),
+            clock.clone(),
+        );
         Self { dispatcher, clock }
     }
 
@@ -89,15 +97,23 @@ impl Probe {
 
     async fn call(&self, from: u8, method: &str, params: Value) -> Value {
         let payload = json!({"jsonrpc": "2.0", "id": "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0", "method": method, "params": params});
-        self.raw(from, payload.to_string().as_bytes()).await.expect("a reply")
+        self.raw(from, payload.to_string().as_bytes())
+            .await
+            .expect("a reply")
     }
 
     async fn menu_entry(&self, from: u8) -> Value {
-        self.call(from, "lsps2.get_info", json!({})).await["result"]["opening_fee_params_menu"][0].clone()
+        self.call(from, "lsps2.get_info", json!({})).await["result"]["opening_fee_params_menu"][0]
+            .clone()
     }
 
     async fn buy(&self, from: u8, entry: Value, size: u64) -> Value {
-        self.call(from, "lsps2.buy", json!({"opening_fee_params": entry, "payment_size_msat": size.to_string()})).await
+        self.call(
+            from,
+            "lsps2.buy",
+            json!({"opening_fee_params": entry, "payment_size_msat": size.to_string()}),
+        )
+        .await
     }
 }
 
@@ -123,10 +139,15 @@ fn has_result(reply: &Value) -> bool {
 /// Runs the probe for `fault`; returns true if the violation is visible.
 async fn violated(fault: Fault, p: &Probe) -> bool {
     match fault {
-        Fault::UnknownMethodWrongCode => !is_code(&p.call(1, "lsps9.nope", json!({})).await, -32601),
+        Fault::UnknownMethodWrongCode => {
+            !is_code(&p.call(1, "lsps9.nope", json!({})).await, -32601)
+        }
         Fault::MenuUnordered => {
-            let menu = p.call(1, "lsps2.get_info", json!({})).await["result"]["opening_fee_params_menu"].clone();
-            let typed: Vec<lsps_core::lsps2::OpeningFeeParams> = serde_json::from_value(menu).unwrap();
+            let menu =
+                p.call(1, "lsps2.get_info", json!({})).await["result"]["opening_fee_params_menu"]
+                    .clone();
+            let typed: Vec<lsps_core::lsps2::OpeningFeeParams> =
+                serde_json::from_value(menu).unwrap();
             lsps_core::lsps2::validate_menu(&typed).is_err()
         }
         Fault::PromiseNotChecked => {
@@ -139,39 +160,66 @@ async fn violated(fault: Fault, p: &Probe) -> bool {
             entry["min_fee_msat"] = "1".into();
             p.buy(1, entry, 50_000_000).await["error"]["data"].is_string()
         }
-        Fault::ExtraFieldInOpeningFeeParams => p.menu_entry(1).await.as_object().unwrap().len() != 8,
-        Fault::ListProtocolsIncludesZero => p.call(1, "lsps0.list_protocols", json!({})).await["result"]["protocols"]
-            .as_array()
-            .unwrap()
-            .contains(&json!(0)),
+        Fault::ExtraFieldInOpeningFeeParams => {
+            p.menu_entry(1).await.as_object().unwrap().len() != 8
+        }
+        Fault::ListProtocolsIncludesZero => {
+            p.call(1, "lsps0.list_protocols", json!({})).await["result"]["protocols"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(0))
+        }
         Fault::NoReplyToBadJson => p.raw(1, b"{").await.is_none(),
         Fault::MuteAfterError => {
             let _ = p.raw(1, b"{").await;
-            p.raw(1, br#"{"jsonrpc":"2.0","id":"a","method":"lsps0.list_protocols","params":{}}"#).await.is_none()
+            p.raw(
+                1,
+                br#"{"jsonrpc":"2.0","id":"a","method":"lsps0.list_protocols","params":{}}"#,
+            )
+            .await
+            .is_none()
         }
         Fault::ValidUntilTooSoon => {
             let entry = p.menu_entry(1).await;
-            let valid_until: lsps_core::types::Datetime = entry["valid_until"].as_str().unwrap().parse().unwrap();
+            let valid_until: lsps_core::types::Datetime =
+                entry["valid_until"].as_str().unwrap().parse().unwrap();
             valid_until.unix_millis() < T0 + 10 * 60 * 1000
         }
-        Fault::TokenNotMirrored => p.call(1, "lsps1.create_order", order(1_000_000, 0)).await["result"]["token"] != "",
+        Fault::TokenNotMirrored => {
+            p.call(1, "lsps1.create_order", order(1_000_000, 0)).await["result"]["token"] != ""
+        }
         Fault::ParseErrorIdNotNull => p.raw(1, b"{").await.unwrap()["id"] != Value::Null,
         Fault::UnrecognizedMissing => {
-            p.call(1, "lsps0.list_protocols", json!({"zz": 1})).await["error"]["data"].get("unrecognized").is_none()
+            p.call(1, "lsps0.list_protocols", json!({"zz": 1})).await["error"]["data"]
+                .get("unrecognized")
+                .is_none()
         }
-        Fault::LspBalanceNotChecked => has_result(&p.call(1, "lsps1.create_order", order(100_000_001, 0)).await),
+        Fault::LspBalanceNotChecked => {
+            has_result(&p.call(1, "lsps1.create_order", order(100_000_001, 0)).await)
+        }
         Fault::Lsps1TokenIgnored => {
             let mut params = order(1_000_000, 0);
             params["token"] = "nope".into();
             has_result(&p.call(1, "lsps1.create_order", params).await)
         }
-        Fault::Lsps2TokenIgnored => has_result(&p.call(1, "lsps2.get_info", json!({"token": "nope"})).await),
+        Fault::Lsps2TokenIgnored => {
+            has_result(&p.call(1, "lsps2.get_info", json!({"token": "nope"})).await)
+        }
         Fault::OrdersNotScoped => {
             let created = p.call(1, "lsps1.create_order", order(1_000_000, 0)).await;
-            has_result(&p.call(2, "lsps1.get_order", json!({"order_id": created["result"]["order_id"]})).await)
+            has_result(
+                &p.call(
+                    2,
+                    "lsps1.get_order",
+                    json!({"order_id": created["result"]["order_id"]}),
+                )
+                .await,
+            )
         }
         Fault::OrderTotalWrong => {
-            let created = p.call(1, "lsps1.create_order", order(1_000_000, 20_000)).await;
+            let created = p
+                .call(1, "lsps1.create_order", order(1_000_000, 20_000))
+                .await;
             let bolt11 = &created["result"]["payment"]["bolt11"];
             let fee: u64 = bolt11["fee_total_sat"].as_str().unwrap().parse().unwrap();
             let total: u64 = bolt11["order_total_sat"].as_str().unwrap().parse().unwrap();
@@ -185,18 +233,30 @@ async fn violated(fault: Fault, p: &Probe) -> bool {
             has_result(&reply)
         }
         Fault::FeeEqualsSizeAccepted => has_result(&p.buy(1, p.menu_entry(1).await, 546_000).await),
-        Fault::SizeRangeNotChecked => has_result(&p.buy(1, p.menu_entry(1).await, 2_000_000_000).await),
-        Fault::PromiseTooLong => p.menu_entry(1).await["promise"].as_str().unwrap().len() > 512,
-        Fault::DatetimeWithoutMillis => {
-            !p.call(1, "lsps1.create_order", order(1_000_000, 0)).await["result"]["created_at"]
-                .as_str()
-                .unwrap()
-                .contains('.')
+        Fault::SizeRangeNotChecked => {
+            has_result(&p.buy(1, p.menu_entry(1).await, 2_000_000_000).await)
         }
-        Fault::AmountAsNumber => p.call(1, "lsps1.get_info", json!({})).await["result"]["max_channel_balance_sat"].is_number(),
-        Fault::OptionMismatchWrongCode => !is_code(&p.call(1, "lsps1.create_order", order(100_000_001, 0)).await, 100),
+        Fault::PromiseTooLong => p.menu_entry(1).await["promise"].as_str().unwrap().len() > 512,
+        Fault::DatetimeWithoutMillis => !p.call(1, "lsps1.create_order", order(1_000_000, 0)).await
+            ["result"]["created_at"]
+            .as_str()
+            .unwrap()
+            .contains('.'),
+        Fault::AmountAsNumber => {
+            p.call(1, "lsps1.get_info", json!({})).await["result"]["max_channel_balance_sat"]
+                .is_number()
+        }
+        Fault::OptionMismatchWrongCode => !is_code(
+            &p.call(1, "lsps1.create_order", order(100_000_001, 0)).await,
+            100,
+        ),
         Fault::UnknownOrderWrongCode => !is_code(
-            &p.call(1, "lsps1.get_order", json!({"order_id": "00000000-0000-4000-8000-000000000000"})).await,
+            &p.call(
+                1,
+                "lsps1.get_order",
+                json!({"order_id": "00000000-0000-4000-8000-000000000000"}),
+            )
+            .await,
             101,
         ),
     }
@@ -206,8 +266,16 @@ async fn violated(fault: Fault, p: &Probe) -> bool {
 async fn each_fault_is_visible_and_the_conformant_server_is_not() {
     for info in ALL {
         let conformant = Probe::new(FaultSet::NONE);
-        assert!(!violated(info.fault, &conformant).await, "{}: the conformant server violates its probe", info.name);
+        assert!(
+            !violated(info.fault, &conformant).await,
+            "{}: the conformant server violates its probe",
+            info.name
+        );
         let faulty = Probe::new(FaultSet::from_names(&[info.name]).unwrap());
-        assert!(violated(info.fault, &faulty).await, "{}: fault not visible", info.name);
+        assert!(
+            violated(info.fault, &faulty).await,
+            "{}: fault not visible",
+            info.name
+        );
     }
 }
