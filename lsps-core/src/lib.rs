@@ -89,6 +89,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// Lets unit tests share `tests/common/strategies.rs`, which names the crate `lsps_core`.
+#[cfg(test)]
+extern crate self as lsps_core;
+
 pub mod jsonrpc;
 pub mod lsps0;
 pub mod lsps1;

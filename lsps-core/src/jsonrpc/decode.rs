@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use super::fast::{self, FastResponse};
 use super::params::{InvalidProperty, spec};
 use super::parse::{FormatError, parse_message};
 use super::{ErrorObject, Method, Notification, Request, RequestId, Response, ResponseResult};
@@ -31,8 +32,21 @@ const REQUEST_MEMBERS: [&str; 4] = ["jsonrpc", "id", "method", "params"];
 ///
 /// Every -32600, -32601 and -32602 echoes the id when it is a string, so the client can
 /// match the error to its request.
+///
+/// A well-formed request is decoded in a fast path that reads the payload text directly (no
+/// `serde_json::Value` tree); anything else, and every error, goes through the full classifier
+/// described above, so the result is the same either way.
 #[allow(clippy::result_large_err)] // The error is the reply itself, built once per bad message.
 pub fn decode_request(payload: &[u8]) -> Result<Request, Response> {
+    match fast::request(payload) {
+        Some(request) => Ok(request),
+        None => classify_request(payload),
+    }
+}
+
+/// The full classifier behind [`decode_request`]: builds the `Value` tree, then checks.
+#[allow(clippy::result_large_err)] // The error is the reply itself, built once per bad message.
+pub(super) fn classify_request(payload: &[u8]) -> Result<Request, Response> {
     let mut obj =
         parse_message(payload).map_err(|_| Response::error(None, ErrorObject::parse_error()))?;
     let id = match obj.get("id") {
@@ -144,7 +158,40 @@ const NOTIFICATION_MEMBERS: [&str; 3] = ["jsonrpc", "method", "params"];
 /// `jsonrpc: "2.0"`, a string `method`, optional object `params`, and no other member.
 /// Unknown keys inside `result` are ignored, except where the type forbids them
 /// (`opening_fee_params`).
+///
+/// `lookup` is called at most once. A result response is decoded in a fast path that reads
+/// the payload text directly; anything else goes through the full classifier, with the same
+/// outcome.
 pub fn decode_response(
+    payload: &[u8],
+    lookup: &dyn Fn(&RequestId) -> Option<Method>,
+) -> Result<IncomingMessage, BadMessage> {
+    match fast::response(payload, lookup) {
+        FastResponse::Result {
+            id, method: None, ..
+        } => Ok(IncomingMessage::UnknownId { id }),
+        FastResponse::Result {
+            id,
+            method: Some(method),
+            result: Some(result),
+        } => Ok(IncomingMessage::Response {
+            id,
+            method,
+            body: Ok(result),
+        }),
+        // The result does not type: the full path reports where, without asking again.
+        // (The fast path checked that the payload has exactly one id.)
+        FastResponse::Result {
+            method: Some(method),
+            result: None,
+            ..
+        } => classify_response(payload, &|_| Some(method)),
+        FastResponse::GiveUp => classify_response(payload, lookup),
+    }
+}
+
+/// The full classifier behind [`decode_response`]: builds the `Value` tree, then checks.
+pub(super) fn classify_response(
     payload: &[u8],
     lookup: &dyn Fn(&RequestId) -> Option<Method>,
 ) -> Result<IncomingMessage, BadMessage> {
@@ -512,6 +559,270 @@ mod tests {
             if let Some(d) = v["error"].get("data") {
                 assert!(d.is_object(), "{v}");
             }
+        }
+    }
+
+    /// Keys and values that make mutations interesting: every envelope and field name, and
+    /// values the full parser refuses.
+    const MUTATION_KEYS: &[&str] = &[
+        "jsonrpc",
+        "id",
+        "method",
+        "params",
+        "result",
+        "error",
+        "token",
+        "order_id",
+        "opening_fee_params",
+        "payment_size_msat",
+        "min_fee_msat",
+        "promise",
+        "valid_until",
+        "protocols",
+        "opening_fee_params_menu",
+        "payment",
+        "bolt11",
+        "onchain",
+        "channel",
+        "state",
+        "lsp_balance_sat",
+        "announce_channel",
+        "jit_channel_scid",
+        "x",
+        "a",
+    ];
+    const MUTATION_VALUES: &[&str] = &[
+        "1",
+        "\"x\"",
+        "null",
+        "{}",
+        "[]",
+        "\"2.0\"",
+        "1e400",
+        "\"\\ud800\"",
+        "{\"a\":1,\"a\":2}",
+        "[{\"b\":1,\"b\":1}]",
+        "{\"a\":{}}",
+        "\"546000\"",
+        "-1",
+        "1.5",
+        "true",
+    ];
+
+    #[derive(Debug, Clone)]
+    enum Mutation {
+        /// Inserts `"key":value,` after the n-th `{`.
+        InsertMember(proptest::sample::Index, &'static str, &'static str),
+        /// Replaces the byte at a position.
+        Replace(proptest::sample::Index, u8),
+        /// Removes up to 8 bytes at a position.
+        Remove(proptest::sample::Index, usize),
+        /// Duplicates the member that starts at the n-th `"` after a `{` or `,`.
+        DuplicateMember(proptest::sample::Index),
+    }
+
+    fn mutation() -> impl proptest::strategy::Strategy<Value = Mutation> {
+        use proptest::prelude::*;
+        let index = any::<proptest::sample::Index>;
+        prop_oneof![
+            (
+                index(),
+                proptest::sample::select(MUTATION_KEYS),
+                proptest::sample::select(MUTATION_VALUES)
+            )
+                .prop_map(|(i, k, v)| Mutation::InsertMember(i, k, v)),
+            (
+                index(),
+                proptest::sample::select(b"{}[]\",:0-9 \\nulaex\x00\xff".to_vec())
+            )
+                .prop_map(|(i, b)| Mutation::Replace(i, b)),
+            (index(), 1usize..8).prop_map(|(i, n)| Mutation::Remove(i, n)),
+            index().prop_map(Mutation::DuplicateMember),
+        ]
+    }
+
+    /// Byte offsets of member starts (`"` right after `{` or `,`) and of every `{`.
+    fn member_starts(bytes: &[u8]) -> Vec<usize> {
+        (1..bytes.len())
+            .filter(|&i| bytes[i] == b'"' && matches!(bytes[i - 1], b'{' | b','))
+            .collect()
+    }
+
+    fn apply(mut bytes: Vec<u8>, m: &Mutation) -> Vec<u8> {
+        match m {
+            Mutation::InsertMember(i, k, v) => {
+                let opens: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i] == b'{').collect();
+                if !opens.is_empty() {
+                    let at = opens[i.index(opens.len())] + 1;
+                    let member = format!("\"{k}\":{v},");
+                    bytes.splice(at..at, member.into_bytes());
+                }
+            }
+            Mutation::Replace(i, b) => {
+                if !bytes.is_empty() {
+                    let at = i.index(bytes.len());
+                    bytes[at] = *b;
+                }
+            }
+            Mutation::Remove(i, n) => {
+                if !bytes.is_empty() {
+                    let at = i.index(bytes.len());
+                    let end = (at + n).min(bytes.len());
+                    bytes.drain(at..end);
+                }
+            }
+            Mutation::DuplicateMember(i) => {
+                // Copies `"key":` plus the value's first token up to the next `,` or `}`
+                // (a whole scalar member; for nested values it usually breaks the JSON,
+                // which is a test case too).
+                let starts = member_starts(&bytes);
+                if !starts.is_empty() {
+                    let at = starts[i.index(starts.len())];
+                    let end = (at..bytes.len())
+                        .find(|&j| matches!(bytes[j], b',' | b'}'))
+                        .unwrap_or(bytes.len());
+                    let mut member = bytes[at..end].to_vec();
+                    member.push(b',');
+                    bytes.splice(at..at, member);
+                }
+            }
+        }
+        bytes
+    }
+
+    /// The fast paths must give exactly what the full classifiers give.
+    fn assert_same(payload: &[u8], lookup: &dyn Fn(&RequestId) -> Option<Method>) {
+        assert_eq!(
+            decode_request(payload),
+            classify_request(payload),
+            "{}",
+            String::from_utf8_lossy(payload)
+        );
+        assert_eq!(
+            decode_response(payload, lookup),
+            classify_response(payload, lookup),
+            "{}",
+            String::from_utf8_lossy(payload)
+        );
+    }
+
+    #[test]
+    fn fast_paths_take_well_formed_messages() {
+        // Without this the differential tests below could pass with a fast path that never
+        // succeeds.
+        let req = Request::new(
+            "r".into(),
+            lsps2::GetInfoRequest {
+                token: Some("t".into()),
+            },
+        );
+        assert_eq!(fast::request(&req.to_bytes()), Some(req));
+        let res = Response::result("g".into(), lsps2::GetInfoResult::default());
+        let fast::FastResponse::Result {
+            method: Some(Method::Lsps2GetInfo),
+            result: Some(_),
+            ..
+        } = fast::response(&res.to_bytes(), &lookup)
+        else {
+            panic!("fast path refused a plain result")
+        };
+        // And leave the rest alone.
+        for bad in [
+            &br#"{"jsonrpc":"2.0","id":"r","method":"lsps2.get_info","params":{"token":"a","token":"a"}}"#[..],
+            br#"{"jsonrpc":"2.0","id":"r","method":"lsps2.get_info","params":{"x":{"a":1,"a":1}}}"#,
+            br#"{"jsonrpc":"2.0","id":"r","method":"lsps2.get_info","params":{"token":"a"},"x":{"a":1,"a":1}}"#,
+            br#"{"jsonrpc":"2.0","id":"r","method":"lsps0.list_protocols","params":{"token":"a"}}"#,
+            br#"{"jsonrpc":"2.0","id":"r","method":"lsps0.list_protocols","params":null}"#,
+            br#"["2.0","r","lsps0.list_protocols",{}]"#,
+        ] {
+            assert_eq!(fast::request(bad), None, "{}", String::from_utf8_lossy(bad));
+            assert!(decode_request(bad).is_err());
+        }
+        let dup_in_ignored = br#"{"jsonrpc":"2.0","id":"g","result":{"opening_fee_params_menu":[],"x":{"a":1,"a":2}}}"#;
+        assert!(matches!(
+            fast::response(dup_in_ignored, &lookup),
+            fast::FastResponse::GiveUp
+        ));
+        assert!(matches!(
+            decode_response(dup_in_ignored, &lookup),
+            Err(BadMessage::Format(FormatError::NotOneJsonValue(_)))
+        ));
+    }
+
+    #[test]
+    fn many_keys_use_the_hash_set() {
+        let mut members: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+        let unique = format!(
+            r#"{{"jsonrpc":"2.0","id":"zz","result":{{{}}}}}"#,
+            members.join(",")
+        );
+        assert_eq!(
+            decode_response(unique.as_bytes(), &lookup),
+            Ok(IncomingMessage::UnknownId { id: "zz".into() })
+        );
+        members.push("\"k3\":0".into());
+        let dup = format!(
+            r#"{{"jsonrpc":"2.0","id":"zz","result":{{{}}}}}"#,
+            members.join(",")
+        );
+        assert_same(dup.as_bytes(), &lookup);
+        assert!(decode_response(dup.as_bytes(), &lookup).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn fast_request_path_agrees_with_full_classifier(
+            id in super::super::test_strategies::request_id(),
+            params in super::super::test_strategies::request_params(),
+            mutations in proptest::collection::vec(mutation(), 0..3),
+        ) {
+            let request = Request { id, params };
+            let valid = request.to_bytes();
+            if mutations.is_empty() {
+                proptest::prop_assert_eq!(fast::request(&valid), Some(request));
+            }
+            let payload = mutations.iter().fold(valid, apply);
+            assert_same(&payload, &lookup);
+        }
+
+        #[test]
+        fn fast_response_path_agrees_with_full_classifier(
+            id in super::super::test_strategies::request_id(),
+            result in super::super::test_strategies::response_result(),
+            known in proptest::prelude::any::<bool>(),
+            mutations in proptest::collection::vec(mutation(), 0..3),
+        ) {
+            let method = result.method();
+            let response = Response::result(id.clone(), result.clone());
+            let valid = response.to_bytes();
+            let lookup = move |x: &RequestId| (known && *x == id).then_some(method);
+            let payload = mutations.iter().fold(valid, apply);
+            assert_same(&payload, &lookup);
+        }
+
+        #[test]
+        fn fast_paths_agree_on_arbitrary_json(v in json_value(), m in mutation()) {
+            let bytes = serde_json::to_vec(&v).unwrap();
+            assert_same(&bytes, &lookup);
+            assert_same(&apply(bytes, &m), &lookup);
+        }
+
+        #[test]
+        fn fast_paths_agree_on_arbitrary_envelopes(
+            method in proptest::sample::select(Method::ALL.to_vec()),
+            params in json_value(),
+            m in mutation(),
+        ) {
+            let v = json!({"jsonrpc": "2.0", "id": "p", "method": method.name(), "params": params});
+            let bytes = serde_json::to_vec(&v).unwrap();
+            assert_same(&bytes, &lookup);
+            assert_same(&apply(bytes, &m), &lookup);
+            let r = json!({"jsonrpc": "2.0", "id": "g", "result": params});
+            let bytes = serde_json::to_vec(&r).unwrap();
+            assert_same(&bytes, &lookup);
+            assert_same(&apply(bytes, &m), &lookup);
         }
     }
 

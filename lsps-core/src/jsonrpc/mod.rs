@@ -8,11 +8,16 @@
 
 mod decode;
 mod error;
+mod fast;
 mod id;
 mod message;
 mod method;
 mod params;
 mod parse;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+#[path = "../../tests/common/strategies.rs"]
+mod test_strategies;
 
 pub use decode::{BadMessage, IncomingMessage, decode_request, decode_response};
 pub use error::{ErrorObject, code};

@@ -1,0 +1,491 @@
+//! Fast paths for the classifying decoders: they decode a well-formed request or result
+//! straight from the payload text, without building a `serde_json::Value` tree, and give up
+//! (`None`) on anything else. The callers then run the full classifier, which produces the
+//! exact error; so the fast paths only ever decide the *success* case, and must decide it
+//! exactly as the full classifier would.
+//!
+//! How that equivalence holds:
+//! - Pass 1 walks the whole payload with the same serde_json parser and the same calls as
+//!   [`parse_message`](super::parse_message) (`deserialize_any` for every value, keys parsed as
+//!   strings), so it accepts exactly the same texts (numbers out of f64 range, lone
+//!   surrogates, nesting deeper than 128 all fail the same way), and it refuses a duplicate
+//!   key in any object at any depth. It also reads the envelope members and, for a request,
+//!   the param names, giving up on any envelope the full classifier would reject.
+//! - Pass 2 deserializes only the typed params (or result) from the same text, skipping the
+//!   other members. Typed deserialization from text and from a `Value` agree on every value
+//!   that pass 1 accepted (same number and string parsing; unknown keys, where a type
+//!   ignores them, are skipped either way); a pass-2 failure falls back to the full path,
+//!   which reports it at its dotted path.
+//!
+//! The differential test in this module checks the claim on generated and mutated payloads.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use core::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::params::METHODS;
+use super::{Method, Request, RequestId, RequestParams, ResponseResult};
+use crate::{lsps0, lsps1, lsps2};
+
+/// Past this many keys in one object, duplicates are looked up in a hash set instead of by
+/// linear scan (a 65 kB payload can hold ~10k keys; a quadratic scan would be a DoS lever).
+const LINEAR_KEY_LIMIT: usize = 16;
+
+/// The keys already seen in one object.
+#[derive(Default)]
+struct SeenKeys<'de> {
+    keys: Vec<Cow<'de, str>>,
+    set: Option<HashSet<Cow<'de, str>>>,
+}
+
+impl<'de> SeenKeys<'de> {
+    /// Records `key`; `false` if it was already there.
+    fn insert(&mut self, key: Cow<'de, str>) -> bool {
+        if let Some(set) = &mut self.set {
+            return set.insert(key);
+        }
+        if self.keys.contains(&key) {
+            return false;
+        }
+        self.keys.push(key);
+        if self.keys.len() > LINEAR_KEY_LIMIT {
+            self.set = Some(self.keys.drain(..).collect());
+        }
+        true
+    }
+}
+
+fn give_up<E: de::Error>() -> E {
+    E::custom("not a plain success; use the full classifier")
+}
+
+/// An object key, borrowed from the payload unless it had escapes.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(StrVisitor)
+    }
+}
+
+/// A JSON string value (anything else gives up).
+struct Str;
+
+impl<'de> DeserializeSeed<'de> for Str {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        // `deserialize_any` as pass 1 does everywhere, so a non-string fails the same way.
+        d.deserialize_any(StrVisitor)
+    }
+}
+
+struct StrVisitor;
+
+impl<'de> Visitor<'de> for StrVisitor {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// Any JSON value, walked like `parse_message` walks it, building nothing; fails on a
+/// duplicate key.
+struct Check;
+
+impl<'de> DeserializeSeed<'de> for Check {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(CheckVisitor)
+    }
+}
+
+struct CheckVisitor;
+
+impl<'de> Visitor<'de> for CheckVisitor {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Check)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = SeenKeys::default();
+        while let Some(key) = map.next_key_seed(Key)? {
+            if !seen.insert(key) {
+                return Err(give_up());
+            }
+            map.next_value_seed(Check)?;
+        }
+        Ok(())
+    }
+}
+
+/// A JSON object (anything else gives up), checked like [`Check`]. For request params it
+/// also folds each key's method mask (bit `i`: method `i` defines that param name).
+struct CheckObject {
+    with_mask: bool,
+}
+
+/// What [`CheckObject`] found: the AND of the keys' method masks and the key count.
+struct ObjectSummary {
+    mask: u8,
+    len: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for CheckObject {
+    type Value = ObjectSummary;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<ObjectSummary, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Bit `i` is set when `METHODS[i]` defines the param `name`.
+fn param_mask(name: &str) -> u8 {
+    METHODS
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| row.param_names.contains(&name))
+        .fold(0, |mask, (i, _)| mask | (1 << i))
+}
+
+impl<'de> Visitor<'de> for CheckObject {
+    type Value = ObjectSummary;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ObjectSummary, A::Error> {
+        let mut seen = SeenKeys::default();
+        let mut summary = ObjectSummary {
+            mask: u8::MAX,
+            len: 0,
+        };
+        while let Some(key) = map.next_key_seed(Key)? {
+            if self.with_mask {
+                summary.mask &= param_mask(&key);
+            }
+            if !seen.insert(key) {
+                return Err(give_up());
+            }
+            summary.len += 1;
+            map.next_value_seed(Check)?;
+        }
+        Ok(summary)
+    }
+}
+
+/// Top-level members a fast path has read.
+#[derive(Default)]
+struct Envelope<'de> {
+    jsonrpc_ok: bool,
+    id: Option<Cow<'de, str>>,
+    method: Option<Method>,
+    /// Params (request) or result (response) object, if present.
+    body: Option<ObjectSummary>,
+}
+
+/// Pass 1 over a request: every member checked, every value walked.
+struct RequestPass1;
+
+impl<'de> Visitor<'de> for RequestPass1 {
+    type Value = Envelope<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON-RPC request object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
+        let mut env = Envelope::default();
+        let mut seen_jsonrpc = false;
+        while let Some(key) = map.next_key_seed(Key)? {
+            match key.as_ref() {
+                "jsonrpc" if !seen_jsonrpc => {
+                    seen_jsonrpc = true;
+                    env.jsonrpc_ok = map.next_value_seed(Str)? == "2.0";
+                }
+                "id" if env.id.is_none() => env.id = Some(map.next_value_seed(Str)?),
+                "method" if env.method.is_none() => {
+                    let name = map.next_value_seed(Str)?;
+                    // An unknown method is -32601: the full path answers it.
+                    env.method = Some(Method::from_name(&name).ok_or_else(give_up)?);
+                }
+                "params" if env.body.is_none() => {
+                    env.body = Some(map.next_value_seed(CheckObject { with_mask: true })?);
+                }
+                // A duplicate or another member: the full path answers it.
+                _ => return Err(give_up()),
+            }
+        }
+        Ok(env)
+    }
+}
+
+/// Pass 2 over a request: only the typed params of `method`.
+struct RequestPass2(Method);
+
+impl<'de> Visitor<'de> for RequestPass2 {
+    type Value = RequestParams;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON-RPC request object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RequestParams, A::Error> {
+        let mut params = None;
+        while let Some(key) = map.next_key_seed(Key)? {
+            if key == "params" {
+                params = Some(map.next_value_seed(TypedParams(self.0))?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        params.ok_or_else(give_up)
+    }
+}
+
+/// The typed params of a method, from a params object.
+struct TypedParams(Method);
+
+impl<'de> DeserializeSeed<'de> for TypedParams {
+    type Value = RequestParams;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RequestParams, D::Error> {
+        Ok(match self.0 {
+            Method::Lsps0ListProtocols => {
+                RequestParams::Lsps0ListProtocols(lsps0::ListProtocolsRequest::deserialize(d)?)
+            }
+            Method::Lsps1GetInfo => {
+                RequestParams::Lsps1GetInfo(lsps1::GetInfoRequest::deserialize(d)?)
+            }
+            Method::Lsps1CreateOrder => {
+                RequestParams::Lsps1CreateOrder(lsps1::CreateOrderRequest::deserialize(d)?)
+            }
+            Method::Lsps1GetOrder => {
+                RequestParams::Lsps1GetOrder(lsps1::GetOrderRequest::deserialize(d)?)
+            }
+            Method::Lsps2GetInfo => {
+                RequestParams::Lsps2GetInfo(lsps2::GetInfoRequest::deserialize(d)?)
+            }
+            Method::Lsps2Buy => RequestParams::Lsps2Buy(lsps2::BuyRequest::deserialize(d)?),
+        })
+    }
+}
+
+/// The typed result of a method, from a result object.
+struct TypedResult(Method);
+
+impl<'de> DeserializeSeed<'de> for TypedResult {
+    type Value = ResponseResult;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<ResponseResult, D::Error> {
+        Ok(match self.0 {
+            Method::Lsps0ListProtocols => {
+                ResponseResult::Lsps0ListProtocols(lsps0::ListProtocolsResult::deserialize(d)?)
+            }
+            Method::Lsps1GetInfo => {
+                ResponseResult::Lsps1GetInfo(lsps1::GetInfoResult::deserialize(d)?)
+            }
+            Method::Lsps1CreateOrder => {
+                ResponseResult::Lsps1CreateOrder(lsps1::OrderResult::deserialize(d)?)
+            }
+            Method::Lsps1GetOrder => {
+                ResponseResult::Lsps1GetOrder(lsps1::OrderResult::deserialize(d)?)
+            }
+            Method::Lsps2GetInfo => {
+                ResponseResult::Lsps2GetInfo(lsps2::GetInfoResult::deserialize(d)?)
+            }
+            Method::Lsps2Buy => ResponseResult::Lsps2Buy(lsps2::BuyResult::deserialize(d)?),
+        })
+    }
+}
+
+/// The payload as text, if it passes the byte checks of `parse_message`.
+fn payload_text(payload: &[u8]) -> Option<&str> {
+    if payload.contains(&0) {
+        return None;
+    }
+    core::str::from_utf8(payload).ok()
+}
+
+/// Runs `visitor` over the single top-level object of `text`; `None` if it fails or
+/// anything but whitespace follows.
+fn top_level<'de, V: Visitor<'de>>(text: &'de str, visitor: V) -> Option<V::Value> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = de.deserialize_map(visitor).ok()?;
+    de.end().ok()?;
+    Some(value)
+}
+
+/// A request [`decode_request`](super::decode_request) would accept, decoded without a
+/// `Value` tree; `None` for anything else (the caller then runs the full classifier).
+pub(super) fn request(payload: &[u8]) -> Option<Request> {
+    let text = payload_text(payload)?;
+    let env = top_level(text, RequestPass1)?;
+    let (true, Some(id), Some(method)) = (env.jsonrpc_ok, env.id, env.method) else {
+        return None;
+    };
+    // Every param name must be one the method defines (else -32602 `unrecognized`).
+    let params = match env.body {
+        Some(ObjectSummary { mask, len }) if len > 0 => {
+            if mask & (1 << method as usize) == 0 {
+                return None;
+            }
+            top_level(text, RequestPass2(method))?
+        }
+        // Absent or `{}`: typed from an empty object, as the full path does.
+        _ => TypedParams(method)
+            .deserialize(&mut serde_json::Deserializer::from_str("{}"))
+            .ok()?,
+    };
+    Some(Request {
+        id: RequestId(id.into_owned()),
+        params,
+    })
+}
+
+/// Pass 1 over a response: `jsonrpc`, a string `id` and an object `result`, nothing else.
+struct ResponsePass1;
+
+impl<'de> Visitor<'de> for ResponsePass1 {
+    type Value = Envelope<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON-RPC response object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
+        let mut env = Envelope::default();
+        let mut seen_jsonrpc = false;
+        while let Some(key) = map.next_key_seed(Key)? {
+            match key.as_ref() {
+                "jsonrpc" if !seen_jsonrpc => {
+                    seen_jsonrpc = true;
+                    env.jsonrpc_ok = map.next_value_seed(Str)? == "2.0";
+                }
+                "id" if env.id.is_none() => env.id = Some(map.next_value_seed(Str)?),
+                "result" if env.body.is_none() => {
+                    env.body = Some(map.next_value_seed(CheckObject { with_mask: false })?);
+                }
+                // Errors, notifications, null ids, duplicates, other members: full path.
+                _ => return Err(give_up()),
+            }
+        }
+        Ok(env)
+    }
+}
+
+/// Pass 2 over a response: only the typed result of `method`.
+struct ResponsePass2(Method);
+
+impl<'de> Visitor<'de> for ResponsePass2 {
+    type Value = ResponseResult;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON-RPC response object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ResponseResult, A::Error> {
+        let mut result = None;
+        while let Some(key) = map.next_key_seed(Key)? {
+            if key == "result" {
+                result = Some(map.next_value_seed(TypedResult(self.0))?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        result.ok_or_else(give_up)
+    }
+}
+
+/// What the response fast path found.
+#[allow(clippy::large_enum_variant)] // Returned once per message and matched at once.
+pub(super) enum FastResponse {
+    /// A well-formed result response; `method` is `None` when the lookup did not know the id.
+    Result {
+        /// The id.
+        id: RequestId,
+        /// The lookup's answer.
+        method: Option<Method>,
+        /// The typed result, when the method is known and the result typed.
+        result: Option<ResponseResult>,
+    },
+    /// Not a plain result response: use the full classifier.
+    GiveUp,
+}
+
+/// A result response as [`decode_response`](super::decode_response) would classify it,
+/// decoded without a `Value` tree. The lookup is called at most once.
+pub(super) fn response(
+    payload: &[u8],
+    lookup: &dyn Fn(&RequestId) -> Option<Method>,
+) -> FastResponse {
+    let Some(text) = payload_text(payload) else {
+        return FastResponse::GiveUp;
+    };
+    let Some(env) = top_level(text, ResponsePass1) else {
+        return FastResponse::GiveUp;
+    };
+    let (true, Some(id), Some(_)) = (env.jsonrpc_ok, env.id, env.body) else {
+        return FastResponse::GiveUp;
+    };
+    let id = RequestId(id.into_owned());
+    let method = lookup(&id);
+    let result = method.and_then(|m| top_level(text, ResponsePass2(m)));
+    FastResponse::Result { id, method, result }
+}
