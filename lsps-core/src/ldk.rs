@@ -25,8 +25,9 @@
 //!   are refused when converting from LDK.
 //! - **what LDK cannot represent**: payment state `HOLD`, an on-chain option without
 //!   `min_fee_for_0conf` (LDK requires one), and a fee rate above `u32::MAX` sat/kWU (LDK
-//!   writes it truncated to 32 bits) are refused when converting to LDK; an on-chain option
-//!   without `min_onchain_payment_confirmations` (LDK allows `null`) is refused from LDK.
+//!   writes it truncated to 32 bits) are refused when converting to LDK. LDK's `None`
+//!   `min_onchain_payment_confirmations` (JSON `null`) becomes
+//!   [`lsps1::NULL_ONCHAIN_CONFIRMATIONS`], as lsps-core reads `null`.
 
 use core::str::FromStr;
 use core::time::Duration;
@@ -527,9 +528,10 @@ impl TryFrom<LSPS1OnchainPaymentInfo> for lsps1::OnchainPaymentInfo {
             fee_total_sat: Sat(p.fee_total_sat),
             order_total_sat: Sat(p.order_total_sat),
             address: address_from_ldk("payment.onchain.address", p.address)?,
-            min_onchain_payment_confirmations: p.min_onchain_payment_confirmations.ok_or(
-                LdkConversionError::Missing("payment.onchain.min_onchain_payment_confirmations"),
-            )?,
+            // LDK's `None` is JSON `null`, read as lsps-core reads `null`.
+            min_onchain_payment_confirmations: p
+                .min_onchain_payment_confirmations
+                .unwrap_or(lsps1::NULL_ONCHAIN_CONFIRMATIONS),
             min_fee_for_0conf: Some(FeeRate(p.min_fee_for_0conf.to_sat_per_kwu())),
             refund_onchain_address: p
                 .refund_onchain_address

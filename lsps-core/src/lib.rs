@@ -77,6 +77,11 @@
 //!   it is kept exactly as received.
 //!
 //! LSPS1: `token` absent is written `""` in the order object and `""`/`null` read as absent;
+//! so that every order round-trips, [`lsps1::OrderParams`] equality treats `Some("")` as
+//! `None` (`create_order` params keep the token exactly as sent);
+//! `payment.onchain.min_onchain_payment_confirmations` may be `null` (lsp#67 allowed it, LDK's
+//! type is optional): it reads as 1 ([`lsps1::NULL_ONCHAIN_CONFIRMATIONS`]: no 0-conf is
+//! assumed) and a number is always written, while an absent one is still an error;
 //! `CANCELLED` is read as `REFUNDED` and never written; absent payment options are omitted and
 //! `null` ones read as absent; `lsp_balance_sat < 1` is an option mismatch on
 //! `min_initial_lsp_balance_sat`, the channel size on `min/max_channel_balance_sat`; an unpaid

@@ -736,7 +736,8 @@ mod differences {
 
     /// `min_fee_for_0conf` MUST be absent or null when `min_onchain_payment_confirmations > 0`
     /// (bLIP-51); LDK requires it always. LDK in turn allows a `null`
-    /// `min_onchain_payment_confirmations`, which lsps-core rejects (the field is required).
+    /// `min_onchain_payment_confirmations`, which lsps-core reads as 1
+    /// (`NULL_ONCHAIN_CONFIRMATIONS`) and writes back as a number.
     #[test]
     fn onchain_optional_fields() {
         let mut order = common::order_created();
@@ -761,8 +762,19 @@ mod differences {
             .min_onchain_payment_confirmations = None;
         let json = serde_json::to_string(&ldk).unwrap();
         assert!(json.contains(r#""min_onchain_payment_confirmations":null"#));
-        let err = ours_parse::<OrderResult>(&json).unwrap_err();
-        assert!(err.contains("u16"), "{err}");
+        let ours = ours_parse::<OrderResult>(&json).unwrap();
+        let onchain = ours.payment.onchain.as_ref().unwrap();
+        assert_eq!(
+            onchain.min_onchain_payment_confirmations,
+            lsps_core::lsps1::NULL_ONCHAIN_CONFIRMATIONS
+        );
+        assert!(
+            serde_json::to_string(&ours)
+                .unwrap()
+                .contains(r#""min_onchain_payment_confirmations":1"#)
+        );
+        // The conversion agrees with the JSON reader.
+        assert_eq!(OrderResult::try_from(ldk).unwrap(), ours);
     }
 
     /// `LSPS0.onchain_fee_rate` is any JSON integer; LDK reads only 32 bits and writes a

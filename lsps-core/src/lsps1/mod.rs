@@ -11,8 +11,8 @@ mod state;
 pub use check::OrderError;
 pub use msgs::{
     Bolt11PaymentInfo, Bolt12PaymentInfo, ChannelInfo, CreateOrderRequest, GetInfoRequest,
-    GetInfoResult, GetOrderRequest, OnchainPaymentInfo, OptionMismatch, OrderId, OrderIdError,
-    OrderParams, OrderResult, OrderState, PaymentInfo, PaymentState,
+    GetInfoResult, GetOrderRequest, NULL_ONCHAIN_CONFIRMATIONS, OnchainPaymentInfo, OptionMismatch,
+    OrderId, OrderIdError, OrderParams, OrderResult, OrderState, PaymentInfo, PaymentState,
 };
 pub use state::{IllegalTransition, OrderEvent, PaymentEvent, PaymentKind};
 

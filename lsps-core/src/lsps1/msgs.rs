@@ -118,7 +118,11 @@ impl GetInfoResult {
 }
 
 /// The order fields a client chooses (shared by `create_order` params and the order object).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Equality treats an empty `token` as no token (`Some("") == None`): the order object
+/// writes both as `""` and reads `""` back as `None`, so this is what makes every order
+/// round-trip. All other fields compare as usual.
+#[derive(Clone, Debug, Eq)]
 pub struct OrderParams {
     /// Inbound liquidity the LSP provides (≥ 1).
     pub lsp_balance_sat: Sat,
@@ -137,7 +141,38 @@ pub struct OrderParams {
     pub announce_channel: bool,
 }
 
+impl PartialEq for OrderParams {
+    fn eq(&self, other: &Self) -> bool {
+        // Destructured so that a new field cannot be forgotten here.
+        let OrderParams {
+            lsp_balance_sat,
+            client_balance_sat,
+            required_channel_confirmations,
+            funding_confirms_within_blocks,
+            channel_expiry_blocks,
+            token,
+            announce_channel,
+        } = self;
+        *lsp_balance_sat == other.lsp_balance_sat
+            && *client_balance_sat == other.client_balance_sat
+            && *required_channel_confirmations == other.required_channel_confirmations
+            && *funding_confirms_within_blocks == other.funding_confirms_within_blocks
+            && *channel_expiry_blocks == other.channel_expiry_blocks
+            && OrderParams::token_or_none(token) == OrderParams::token_or_none(&other.token)
+            && *announce_channel == other.announce_channel
+    }
+}
+
 impl OrderParams {
+    /// The token, with `""` as no token (how the order object reads and writes it).
+    pub fn effective_token(&self) -> Option<&str> {
+        Self::token_or_none(&self.token)
+    }
+
+    fn token_or_none(token: &Option<String>) -> Option<&str> {
+        token.as_deref().filter(|t| !t.is_empty())
+    }
+
     /// Checks the order against the LSP's options, returning the first mismatch as the
     /// `get_info` property bLIP-51 error 100 names. Checks, in order: `lsp_balance_sat ≥ 1`
     /// (reported on `min_initial_lsp_balance_sat`), the client and LSP balance ranges,
@@ -412,6 +447,15 @@ pub struct Bolt12PaymentInfo {
     pub offer: String,
 }
 
+/// What a `null` `min_onchain_payment_confirmations` reads as: 1. The LSP did not promise to
+/// count an unconfirmed payment, so a reader must not assume 0-conf (whose `min_fee_for_0conf`
+/// rule applies only at 0).
+pub const NULL_ONCHAIN_CONFIRMATIONS: u16 = 1;
+
+fn u16_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    Ok(Option::<u16>::deserialize(d)?.unwrap_or(NULL_ONCHAIN_CONFIRMATIONS))
+}
+
 /// `payment.onchain`: pay on-chain (only offered when a refund address was given).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OnchainPaymentInfo {
@@ -425,7 +469,9 @@ pub struct OnchainPaymentInfo {
     pub order_total_sat: Sat,
     /// Address to pay `order_total_sat` to.
     pub address: OnchainAddress,
-    /// Confirmations before the payment counts.
+    /// Confirmations before the payment counts. JSON `null` (lsp#67 allowed it; LDK's type
+    /// is optional) is read as [`NULL_ONCHAIN_CONFIRMATIONS`]; a number is always written.
+    #[serde(deserialize_with = "u16_or_null")]
     pub min_onchain_payment_confirmations: u16,
     /// Fee rate above which a 0-conf payment is accepted; absent (or `null`) when
     /// `min_onchain_payment_confirmations > 0`.
