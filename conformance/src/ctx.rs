@@ -452,6 +452,23 @@ impl Conn {
                 };
             }
         };
+        // lsps-core's client-side classifier judges the envelope and types the result of a
+        // known method; its verdict is a wire finding, never the case's own judgement.
+        let lookup = |id: &lsps_core::jsonrpc::RequestId| {
+            self.pending
+                .get(id.as_str())
+                .and_then(|(method, _)| lsps_core::jsonrpc::Method::from_name(method))
+        };
+        match lsps_core::jsonrpc::decode_response(bytes, &lookup) {
+            Ok(_) => {}
+            Err(lsps_core::jsonrpc::BadMessage::InvalidResult { method, error, .. }) => self
+                .finding(
+                    "schema",
+                    format!("lsps-core: invalid {} result: {error}", method.name()),
+                    bytes,
+                ),
+            Err(e) => self.finding("envelope", format!("LSPS0-R7: {e}"), bytes),
+        }
         let method = value
             .get("id")
             .and_then(Value::as_str)

@@ -87,6 +87,13 @@ struct RunArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs of the spawned reference server (and LDK) on stderr, only when asked for.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     match cli.command {
         Command::List => {
             for case in catalog::all() {
@@ -219,25 +226,35 @@ async fn run(args: RunArgs) -> ExitCode {
     };
 
     // Keep whatever the target needs alive (a spawned reference server) until the end.
-    let (target, _guard): (Arc<dyn Target>, Box<dyn std::any::Any>) = if args.spawn_reference {
-        match lsps_conformance::transport::spawn_reference().await {
-            Ok(pair) => pair,
-            Err(e) => {
-                eprintln!("error: cannot start the reference server: {e}");
-                return ExitCode::from(2);
+    let (target, stop): (Arc<dyn Target>, Option<lsps_conformance::transport::Guard>) =
+        if args.spawn_reference {
+            match lsps_conformance::transport::spawn_reference().await {
+                Ok((target, stop)) => (target, Some(stop)),
+                Err(e) => {
+                    eprintln!("error: cannot start the reference server: {e}");
+                    return ExitCode::from(2);
+                }
             }
-        }
-    } else {
-        let spec = args.target.clone().unwrap_or_default();
-        match lsps_conformance::transport::open(&spec) {
-            Ok(t) => (t, Box::new(())),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
+        } else {
+            let spec = args.target.clone().unwrap_or_default();
+            match lsps_conformance::transport::open(&spec) {
+                Ok(t) => (t, None),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
             }
-        }
-    };
+        };
 
+    let code = run_against(&args, target, &config).await;
+    if let Some(stop) = stop {
+        stop.await;
+    }
+    code
+}
+
+/// Runs the suite against `target` and writes the reports.
+async fn run_against(args: &RunArgs, target: Arc<dyn Target>, config: &RunConfig) -> ExitCode {
     let done = AtomicUsize::new(0);
     let total = AtomicUsize::new(0);
     let quiet = args.quiet;
@@ -266,7 +283,7 @@ async fn run(args: RunArgs) -> ExitCode {
             }
         }
     };
-    let mut report = match runner::run(target, &config, &progress).await {
+    let mut report = match runner::run(target, config, &progress).await {
         Ok(r) => r,
         Err(runner::RunError::Unreachable(m)) => {
             eprintln!("error: target unreachable: {m}");
@@ -293,6 +310,11 @@ async fn run(args: RunArgs) -> ExitCode {
     if args.normalize {
         report.normalize();
     }
+    let formats = if args.formats.is_empty() {
+        vec![Format::Terminal]
+    } else {
+        args.formats.clone()
+    };
     for (i, format) in formats.iter().enumerate() {
         let text = format.render(&report);
         match args.outputs.get(i).map(String::as_str) {

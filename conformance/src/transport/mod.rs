@@ -60,16 +60,22 @@ pub fn open(spec: &str) -> Result<Arc<dyn Target>, TargetError> {
     }
 }
 
+/// Something to stop when the run is over (the spawned reference server).
+pub type Guard = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 /// Starts the reference LSP in-process on loopback with a temporary data dir and returns a
-/// BOLT8 target for it, plus a guard that stops the server when dropped.
+/// BOLT8 target for it, plus a future that shuts the server down cleanly (await it before
+/// exiting, so the data dir outlives the server's last write).
 #[cfg(feature = "reference")]
-pub async fn spawn_reference() -> Result<(Arc<dyn Target>, Box<dyn std::any::Any>), String> {
-    reference::spawn(&[]).await
+pub async fn spawn_reference() -> Result<(Arc<dyn Target>, Guard), String> {
+    let reference = reference::Reference::start(&[], reference::self_test_config).await?;
+    let target = reference.bolt8_target()?;
+    Ok((target, Box::pin(reference.stop())))
 }
 
 /// Without the `reference` feature there is nothing to spawn.
 #[cfg(not(feature = "reference"))]
-pub async fn spawn_reference() -> Result<(Arc<dyn Target>, Box<dyn std::any::Any>), String> {
+pub async fn spawn_reference() -> Result<(Arc<dyn Target>, Guard), String> {
     Err("lsps-conformance was built without the `reference` feature".into())
 }
 

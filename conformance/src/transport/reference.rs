@@ -51,9 +51,10 @@ impl Reference {
         })
     }
 
-    /// Shuts the server down.
+    /// Shuts the server down, then removes its data directory.
     pub async fn stop(self) {
         self.server.shutdown().await;
+        drop(self.data_dir);
     }
 }
 
@@ -70,12 +71,4 @@ pub fn self_test_config(config: &mut ServerConfig) {
     for entry in &mut config.lsps2.menu {
         entry.min_payment_size_msat = 100_000;
     }
-}
-
-/// Starts a conformant reference server (with [`self_test_config`]) and returns its BOLT8
-/// target and a guard that keeps it running.
-pub async fn spawn(faults: &[&str]) -> Result<(Arc<dyn Target>, Box<dyn std::any::Any>), String> {
-    let reference = Reference::start(faults, self_test_config).await?;
-    let target = reference.bolt8_target()?;
-    Ok((target, Box::new(reference)))
 }
