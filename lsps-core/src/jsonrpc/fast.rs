@@ -35,11 +35,22 @@ use crate::{lsps0, lsps1, lsps2};
 /// linear scan (a 65 kB payload can hold ~10k keys; a quadratic scan would be a DoS lever).
 const LINEAR_KEY_LIMIT: usize = 16;
 
-/// The keys already seen in one object.
-#[derive(Default)]
+/// The keys already seen in one object: the first few inline (no allocation for the small
+/// objects LSPS messages are made of), then a hash set.
 struct SeenKeys<'de> {
-    keys: Vec<Cow<'de, str>>,
+    inline: [Cow<'de, str>; LINEAR_KEY_LIMIT],
+    len: usize,
     set: Option<HashSet<Cow<'de, str>>>,
+}
+
+impl Default for SeenKeys<'_> {
+    fn default() -> Self {
+        Self {
+            inline: [const { Cow::Borrowed("") }; LINEAR_KEY_LIMIT],
+            len: 0,
+            set: None,
+        }
+    }
 }
 
 impl<'de> SeenKeys<'de> {
@@ -48,12 +59,17 @@ impl<'de> SeenKeys<'de> {
         if let Some(set) = &mut self.set {
             return set.insert(key);
         }
-        if self.keys.contains(&key) {
+        if self.inline[..self.len].contains(&key) {
             return false;
         }
-        self.keys.push(key);
-        if self.keys.len() > LINEAR_KEY_LIMIT {
-            self.set = Some(self.keys.drain(..).collect());
+        if self.len < LINEAR_KEY_LIMIT {
+            self.inline[self.len] = key;
+            self.len += 1;
+        } else {
+            let mut set: HashSet<Cow<'de, str>> =
+                self.inline.iter_mut().map(core::mem::take).collect();
+            set.insert(key);
+            self.set = Some(set);
         }
         true
     }

@@ -173,8 +173,16 @@ impl Request {
         };
         // Serializing these types cannot fail: all map keys are strings and no value is a
         // non-finite float. The empty fallback is unreachable.
-        serde_json::to_vec(&wire).unwrap_or_default()
+        to_vec_sized(&wire).unwrap_or_default()
     }
+}
+
+/// `serde_json::to_vec` starting from a buffer that fits most LSPS messages, which saves
+/// the reallocations of growing from empty.
+fn to_vec_sized<T: Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(512);
+    serde_json::to_writer(&mut out, value)?;
+    Ok(out)
 }
 
 /// A JSON-RPC response (LSP → client): a typed result or an error.
@@ -227,12 +235,12 @@ impl Response {
     /// a fixed order, `error.data` always an object or absent.
     pub fn to_bytes(&self) -> Vec<u8> {
         let out = match &self.body {
-            Ok(result) => serde_json::to_vec(&OkWire {
+            Ok(result) => to_vec_sized(&OkWire {
                 jsonrpc: "2.0",
                 id: &self.id,
                 result,
             }),
-            Err(error) => serde_json::to_vec(&ErrWire {
+            Err(error) => to_vec_sized(&ErrWire {
                 jsonrpc: "2.0",
                 id: &self.id,
                 error,
