@@ -222,6 +222,25 @@ fn handlers(c: &mut Criterion) {
     ] {
         let mut group = c.benchmark_group(name);
         let mut n = 0u64;
+        // The pure path alone (decode, handle, encode), without the dispatcher's limits.
+        group.bench_function("lsps-server handler only", |b| {
+            let service = dispatcher.service();
+            b.iter(|| {
+                let payload = with_fresh_id(our_payload, &mut n);
+                let request = service.decode(payload.as_bytes()).unwrap();
+                let ctx = lsps_server::service::Ctx {
+                    now_ms: 1_800_000_000_000,
+                    entropy: [1; 16],
+                };
+                let outcome = dispatcher
+                    .with_state(|state| {
+                        service.handle(state, &lsps_core::types::NodeId(peer()), request, ctx)
+                    })
+                    .unwrap();
+                service.encode(&outcome.response)
+            })
+        });
+        let mut n = 0u64;
         group.bench_function("lsps-server", |b| {
             b.iter(|| ours_exchange(&rt, &dispatcher, &with_fresh_id(our_payload, &mut n)))
         });
