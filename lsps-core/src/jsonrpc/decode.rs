@@ -733,6 +733,9 @@ mod tests {
             br#"{"jsonrpc":"2.0","id":"r","method":"lsps2.get_info","params":{"token":"a"},"x":{"a":1,"a":1}}"#,
             br#"{"jsonrpc":"2.0","id":"r","method":"lsps0.list_protocols","params":{"token":"a"}}"#,
             br#"{"jsonrpc":"2.0","id":"r","method":"lsps0.list_protocols","params":null}"#,
+            // The same key once escaped: equal after unescaping, so a duplicate.
+            br#"{"jsonrpc":"2.0","id":"r","method":"lsps2.get_info","params":{"token":"a","\u0074oken":"b"}}"#,
+            br#"{"jsonrpc":"2.0","id":"r","method":"lsps2.get_info","params":{"x":{"\u0061":1,"a":2}}}"#,
             br#"["2.0","r","lsps0.list_protocols",{}]"#,
         ] {
             assert_eq!(fast::request(bad), None, "{}", String::from_utf8_lossy(bad));
@@ -747,6 +750,12 @@ mod tests {
             decode_response(dup_in_ignored, &lookup),
             Err(BadMessage::Format(FormatError::NotOneJsonValue(_)))
         ));
+        let escaped_dup = br#"{"jsonrpc":"2.0","id":"g","result":{"opening_fee_params_menu":[],"\u0078":1,"x":2}}"#;
+        assert!(matches!(
+            fast::response(escaped_dup, &lookup),
+            fast::FastResponse::GiveUp
+        ));
+        assert_same(escaped_dup, &lookup);
     }
 
     #[test]

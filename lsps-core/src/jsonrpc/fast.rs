@@ -33,12 +33,13 @@ use crate::{lsps0, lsps1, lsps2};
 
 /// Past this many keys in one object, duplicates are looked up in a hash set instead of by
 /// linear scan (a 65 kB payload can hold ~10k keys; a quadratic scan would be a DoS lever).
-const LINEAR_KEY_LIMIT: usize = 16;
+const LINEAR_KEY_LIMIT: usize = 8;
 
-/// The keys already seen in one object: the first few inline (no allocation for the small
-/// objects LSPS messages are made of), then a hash set.
+/// The keys already seen in one object: the first few inline, borrowed from the payload (no
+/// allocation for the small objects LSPS messages are made of); past that, or once a key had
+/// escapes (it is then an owned string), a hash set.
 struct SeenKeys<'de> {
-    inline: [Cow<'de, str>; LINEAR_KEY_LIMIT],
+    inline: [&'de str; LINEAR_KEY_LIMIT],
     len: usize,
     set: Option<HashSet<Cow<'de, str>>>,
 }
@@ -46,7 +47,7 @@ struct SeenKeys<'de> {
 impl Default for SeenKeys<'_> {
     fn default() -> Self {
         Self {
-            inline: [const { Cow::Borrowed("") }; LINEAR_KEY_LIMIT],
+            inline: [""; LINEAR_KEY_LIMIT],
             len: 0,
             set: None,
         }
@@ -59,17 +60,22 @@ impl<'de> SeenKeys<'de> {
         if let Some(set) = &mut self.set {
             return set.insert(key);
         }
-        if self.inline[..self.len].contains(&key) {
+        if self.inline[..self.len].contains(&key.as_ref()) {
             return false;
         }
-        if self.len < LINEAR_KEY_LIMIT {
-            self.inline[self.len] = key;
-            self.len += 1;
-        } else {
-            let mut set: HashSet<Cow<'de, str>> =
-                self.inline.iter_mut().map(core::mem::take).collect();
-            set.insert(key);
-            self.set = Some(set);
+        match key {
+            Cow::Borrowed(k) if self.len < LINEAR_KEY_LIMIT => {
+                self.inline[self.len] = k;
+                self.len += 1;
+            }
+            key => {
+                let mut set: HashSet<Cow<'de, str>> = self.inline[..self.len]
+                    .iter()
+                    .map(|k| Cow::Borrowed(*k))
+                    .collect();
+                set.insert(key);
+                self.set = Some(set);
+            }
         }
         true
     }
