@@ -140,14 +140,6 @@ pub struct Request {
     pub params: RequestParams,
 }
 
-#[derive(Serialize)]
-struct RequestWire<'a> {
-    jsonrpc: &'static str,
-    id: &'a RequestId,
-    method: &'static str,
-    params: &'a RequestParams,
-}
-
 impl Request {
     /// A request with `id` and `params`.
     pub fn new(id: RequestId, params: impl Into<RequestParams>) -> Self {
@@ -165,24 +157,21 @@ impl Request {
     /// Canonical encoding: `{"jsonrpc":"2.0","id":…,"method":…,"params":{…}}`, compact, keys in
     /// a fixed order, printable characters never `\u`-escaped.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let wire = RequestWire {
-            jsonrpc: "2.0",
-            id: &self.id,
-            method: self.method().name(),
-            params: &self.params,
-        };
+        // The fixed parts are written as bytes (what serde_json writes for them: method names
+        // are plain ASCII with nothing to escape), the id and params through serde_json.
         // Serializing these types cannot fail: all map keys are strings and no value is a
         // non-finite float. The empty fallback is unreachable.
-        to_vec_sized(&wire).unwrap_or_default()
+        let mut out = Vec::with_capacity(512);
+        out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+        let written = serde_json::to_writer(&mut out, &self.id).and_then(|()| {
+            out.extend_from_slice(br#","method":""#);
+            out.extend_from_slice(self.method().name().as_bytes());
+            out.extend_from_slice(br#"","params":"#);
+            serde_json::to_writer(&mut out, &self.params)
+        });
+        out.push(b'}');
+        written.map(|()| out).unwrap_or_default()
     }
-}
-
-/// `serde_json::to_vec` starting from a buffer that fits most LSPS messages, which saves
-/// the reallocations of growing from empty.
-fn to_vec_sized<T: Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(512);
-    serde_json::to_writer(&mut out, value)?;
-    Ok(out)
 }
 
 /// A JSON-RPC response (LSP → client): a typed result or an error.
@@ -193,20 +182,6 @@ pub struct Response {
     pub id: Option<RequestId>,
     /// Result or error.
     pub body: Result<ResponseResult, ErrorObject>,
-}
-
-#[derive(Serialize)]
-struct OkWire<'a> {
-    jsonrpc: &'static str,
-    id: &'a Option<RequestId>,
-    result: &'a ResponseResult,
-}
-
-#[derive(Serialize)]
-struct ErrWire<'a> {
-    jsonrpc: &'static str,
-    id: &'a Option<RequestId>,
-    error: &'a ErrorObject,
 }
 
 /// The -32603 reply with `id: null`, used if encoding ever failed (it cannot for these types).
@@ -234,18 +209,21 @@ impl Response {
     /// `{"jsonrpc":"2.0","id":…,"error":{"code":…,"message":…,"data":{…}}}`; compact, keys in
     /// a fixed order, `error.data` always an object or absent.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let out = match &self.body {
-            Ok(result) => to_vec_sized(&OkWire {
-                jsonrpc: "2.0",
-                id: &self.id,
-                result,
-            }),
-            Err(error) => to_vec_sized(&ErrWire {
-                jsonrpc: "2.0",
-                id: &self.id,
-                error,
-            }),
-        };
+        // As in `Request::to_bytes`: fixed parts as bytes, the rest through serde_json.
+        let mut out = Vec::with_capacity(512);
+        out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+        let written = serde_json::to_writer(&mut out, &self.id).and_then(|()| match &self.body {
+            Ok(result) => {
+                out.extend_from_slice(br#","result":"#);
+                serde_json::to_writer(&mut out, result)
+            }
+            Err(error) => {
+                out.extend_from_slice(br#","error":"#);
+                serde_json::to_writer(&mut out, error)
+            }
+        });
+        out.push(b'}');
+        let out = written.map(|()| out);
         out.unwrap_or_else(|_| INTERNAL_ERROR_REPLY.to_vec())
     }
 }
@@ -309,6 +287,23 @@ mod tests {
                 .unwrap()
                 .contains(r#""token":"\"\\\n\u0001""#)
         );
+    }
+
+    #[test]
+    fn fixed_parts_are_what_serde_json_writes() {
+        // `to_bytes` writes method names without escaping; serde_json must agree.
+        for m in Method::ALL {
+            assert_eq!(
+                serde_json::to_string(m.name()).unwrap(),
+                format!("\"{}\"", m.name())
+            );
+        }
+        let req = Request::new("i\"d".into(), lsps2::GetInfoRequest { token: None });
+        let expected = serde_json::json!({"jsonrpc": "2.0", "id": "i\"d",
+            "method": "lsps2.get_info", "params": {}});
+        let bytes = req.to_bytes();
+        assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap(), expected);
+        assert_eq!(bytes, serde_json::to_vec(&expected).unwrap());
     }
 
     #[test]
