@@ -13,12 +13,12 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bitcoin::secp256k1::PublicKey;
-use lsps_core::jsonrpc::{ErrorObject, Response};
+use lsps_core::jsonrpc::{ErrorObject, Method, Request, RequestId, Response, code};
 use lsps_core::types::NodeId;
 
 use crate::faults::Fault;
-use crate::service::{Ctx, Service, ServiceState, StoredRow};
-use crate::store::Store;
+use crate::service::{Ctx, Outcome, Service, ServiceState, StoredRow};
+use crate::store::{Store, StoreError};
 use crate::transport::{Dispatch, Dispatched};
 
 /// Time and randomness for the handlers; injected so tests can pin them.
@@ -186,10 +186,104 @@ impl Dispatcher {
     }
 }
 
-async fn persist(store: &dyn Store, row: StoredRow) -> Result<(), crate::store::StoreError> {
+/// How often a request whose new row hits an existing key (order id, intercept SCID) in the
+/// store is handled again with fresh ids before it is answered -32603.
+const MAX_DUPLICATE_RETRIES: usize = 3;
+
+async fn persist(store: &dyn Store, row: StoredRow) -> Result<(), StoreError> {
     match row {
         StoredRow::Order(order) => store.insert_order(order).await,
         StoredRow::Buy(buy) => store.insert_buy(buy).await,
+    }
+}
+
+impl Dispatcher {
+    /// Handle `request` against the current state (`None`: the state lock is poisoned).
+    fn handle(&self, peer: &PublicKey, request: Request, ctx: Ctx) -> Option<Outcome> {
+        let state = self.inner.state.read().ok()?;
+        Some(
+            self.inner
+                .service
+                .handle(&state, &NodeId(*peer), request, ctx),
+        )
+    }
+
+    /// Make `outcome`'s effects durable, apply them and return the response to send. A row whose
+    /// key the store already holds is never dropped silently: the request is handled again
+    /// (fresh order id / intercept SCID) a few times, then answered -32603 with the reason.
+    async fn commit(
+        &self,
+        peer: PublicKey,
+        request_id: RequestId,
+        request: Option<Request>,
+        mut outcome: Outcome,
+    ) -> Response {
+        let internal = |message: String| {
+            Response::error(
+                Some(request_id.clone()),
+                ErrorObject::new(code::INTERNAL_ERROR, message, None),
+            )
+        };
+        let mut retries = 0;
+        'attempt: loop {
+            for effect in &outcome.effects {
+                let row = match effect.to_stored() {
+                    Ok(row) => row,
+                    Err(e) => {
+                        tracing::error!("encoding {effect:?}: {e}");
+                        return Response::error(Some(request_id), ErrorObject::internal_error());
+                    }
+                };
+                match persist(self.inner.store.as_ref(), row).await {
+                    Ok(()) => {}
+                    Err(StoreError::Duplicate(key))
+                        if retries < MAX_DUPLICATE_RETRIES
+                            && let Some(request) = &request =>
+                    {
+                        // Effects are single rows today, so nothing of this attempt is durable.
+                        retries += 1;
+                        tracing::warn!(
+                            "store: duplicate key {key}; handling {} again ({retries}/{MAX_DUPLICATE_RETRIES})",
+                            request.method().name()
+                        );
+                        let ctx = Ctx {
+                            now_ms: self.inner.clock.now_ms(),
+                            entropy: self.inner.clock.entropy(),
+                        };
+                        outcome = match self.handle(&peer, request.clone(), ctx) {
+                            Some(outcome) => outcome,
+                            None => return internal("Internal error: state unavailable".into()),
+                        };
+                        if outcome.effects.is_empty() {
+                            // Handled again, the request failed a rule (e.g. no free SCID).
+                            return outcome.response;
+                        }
+                        continue 'attempt;
+                    }
+                    Err(StoreError::Duplicate(key)) => {
+                        tracing::error!("store: duplicate key {key} after {retries} retries");
+                        return internal(format!(
+                            "Internal error: could not store a unique row (key {key} taken {} times)",
+                            retries + 1
+                        ));
+                    }
+                    Err(e) => {
+                        // Nothing is promised to the client unless it is durable.
+                        tracing::error!("store: {e}");
+                        return Response::error(Some(request_id), ErrorObject::internal_error());
+                    }
+                }
+            }
+            break;
+        }
+        if let Ok(mut state) = self.inner.state.write() {
+            for effect in &outcome.effects {
+                state.apply(effect);
+            }
+        }
+        // Only now, with the buy in the state, may its SCID reservation go.
+        drop(outcome.scid_reservation);
+        outcome.response
     }
 }
 
@@ -223,9 +317,15 @@ impl Dispatch for Dispatcher {
             entropy: self.inner.clock.entropy(),
         };
         let request_id = request.id.clone();
-        let outcome = match self.inner.state.read() {
-            Ok(state) => service.handle(&state, &NodeId(peer), request, ctx),
-            Err(_) => {
+        // Only requests that write are ever handled again (see `commit`).
+        let retry_copy = matches!(
+            request.method(),
+            Method::Lsps1CreateOrder | Method::Lsps2Buy
+        )
+        .then(|| request.clone());
+        let outcome = match self.handle(&peer, request, ctx) {
+            Some(outcome) => outcome,
+            None => {
                 let reply = Response::error(Some(request_id), ErrorObject::internal_error());
                 return Dispatched::Reply(service.encode(&reply));
             }
@@ -234,35 +334,13 @@ impl Dispatch for Dispatcher {
             drop(in_flight);
             return Dispatched::Reply(service.encode(&outcome.response));
         }
-        let inner = self.inner.clone();
+        let this = self.clone();
         Dispatched::Pending(Box::pin(async move {
             let _in_flight = in_flight;
-            for effect in &outcome.effects {
-                let row = match effect.to_stored() {
-                    Ok(row) => row,
-                    Err(e) => {
-                        tracing::error!("encoding {effect:?}: {e}");
-                        let reply =
-                            Response::error(Some(request_id), ErrorObject::internal_error());
-                        return Some(inner.service.encode(&reply));
-                    }
-                };
-                if let Err(e) = persist(inner.store.as_ref(), row).await {
-                    // Nothing is promised to the client unless it is durable.
-                    tracing::error!("store: {e}");
-                    let reply = Response::error(Some(request_id), ErrorObject::internal_error());
-                    return Some(inner.service.encode(&reply));
-                }
-            }
-            if let Ok(mut state) = inner.state.write() {
-                for effect in &outcome.effects {
-                    state.apply(effect);
-                }
-            }
-            Some(inner.service.encode(&outcome.response))
+            let response = this.commit(peer, request_id, retry_copy, outcome).await;
+            Some(this.inner.service.encode(&response))
         }))
     }
-
     fn peer_disconnected(&self, peer: PublicKey) {
         if let Ok(mut peers) = self.inner.peers.lock() {
             if peers.get(&peer).is_some_and(|g| g.in_flight == 0) {

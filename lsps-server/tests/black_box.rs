@@ -389,3 +389,66 @@ async fn orders_and_buys_survive_a_restart() {
     assert!(again.get("result").is_some(), "{again}");
     server.shutdown().await;
 }
+
+/// Many `lsps2.buy` in flight at once (several peers, each pipelining): every one is answered
+/// with a result, and no intercept SCID is handed out twice (LDK's fake SCIDs can repeat).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_buys_all_get_distinct_scids() {
+    const PEERS: usize = 4;
+    const BUYS_PER_PEER: usize = 25;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), |c| {
+        c.limits = Limits {
+            peer_requests_per_sec: 10_000,
+            peer_burst: 10_000,
+            max_pending_per_peer: BUYS_PER_PEER,
+            ..Limits::default()
+        };
+    })
+    .await;
+    let mut tasks = Vec::new();
+    for _ in 0..PEERS {
+        let conn = connect(&server, NodeKey::random()).await;
+        tasks.push(tokio::spawn(async move {
+            let menu =
+                call(&conn, "lsps2.get_info", json!({})).await["result"]["opening_fee_params_menu"]
+                    .clone();
+            for n in 0..BUYS_PER_PEER {
+                let params =
+                    json!({"opening_fee_params": menu[n % 2], "payment_size_msat": "50000000"});
+                conn.send(req(&format!("{n:032x}"), "lsps2.buy", params))
+                    .await
+                    .unwrap();
+            }
+            let mut replies = Vec::new();
+            while replies.len() < BUYS_PER_PEER {
+                match tokio::time::timeout(TIMEOUT, conn.recv())
+                    .await
+                    .expect("no reply in time")
+                {
+                    Some(TransportEvent::Message(bytes)) => {
+                        replies.push(serde_json::from_slice::<Value>(&bytes).unwrap());
+                    }
+                    other => panic!("expected a reply, got {other:?}"),
+                }
+            }
+            replies
+        }));
+    }
+    let mut scids = std::collections::BTreeSet::new();
+    for task in tasks {
+        for reply in task.await.unwrap() {
+            let scid = reply["result"]["jit_channel_scid"]
+                .as_str()
+                .unwrap_or_else(|| panic!("buy not accepted: {reply}"))
+                .to_owned();
+            assert!(scids.insert(scid), "SCID handed out twice: {reply}");
+        }
+    }
+    assert_eq!(scids.len(), PEERS * BUYS_PER_PEER);
+    assert_eq!(
+        server.dispatcher().with_state(|s| s.buy_count()),
+        Some(PEERS * BUYS_PER_PEER)
+    );
+    server.shutdown().await;
+}

@@ -170,6 +170,7 @@ pub(super) fn create_order(
             record: Box::new(record),
             created_at_ms: ctx.now_ms,
         }],
+        scid_reservation: None,
     }
 }
 

@@ -12,6 +12,11 @@ use crate::faults::Fault;
 /// What `valid-until-too-soon` uses instead of the configured validity.
 const TOO_SOON_SECS: u64 = 60;
 
+/// How many intercept SCIDs `buy` draws before it gives up on finding one that no live buy
+/// holds. LDK's fake SCIDs come from a small space on a short dev chain, so a repeat is
+/// possible; several in a row mean the node is out of fresh SCIDs.
+pub(crate) const MAX_SCID_DRAWS: usize = 16;
+
 /// Padding that makes a promise longer than 512 bytes (`promise-too-long`).
 const PROMISE_PADDING: usize = 500;
 
@@ -126,7 +131,25 @@ pub(super) fn buy(
             return error(ErrorObject::lsps2_payment_size_too_large());
         }
     }
-    let scid = Scid(service.node.intercept_scid());
+    // An intercept SCID must be unique among live buys: the accepted ones (in the state) and
+    // the pending ones (reserved, not yet durable).
+    let Some(reservation) = (0..MAX_SCID_DRAWS).find_map(|_| {
+        let drawn = service.node.intercept_scid();
+        if state.buy(drawn).is_some() {
+            return None;
+        }
+        service.reserve_scid(drawn)
+    }) else {
+        tracing::error!("lsps2.buy: no unused intercept SCID after {MAX_SCID_DRAWS} draws");
+        return error(ErrorObject::new(
+            lsps_core::jsonrpc::code::INTERNAL_ERROR,
+            format!(
+                "Internal error: no unused intercept SCID after {MAX_SCID_DRAWS} draws, try again later"
+            ),
+            None,
+        ));
+    };
+    let scid = Scid(reservation.scid());
     let record = BuyRecord {
         peer: *peer,
         jit_channel_scid: scid,
@@ -145,5 +168,6 @@ pub(super) fn buy(
     Outcome {
         response: Response::result(id, result),
         effects: vec![Effect::InsertBuy(record)],
+        scid_reservation: Some(reservation),
     }
 }

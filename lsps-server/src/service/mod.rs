@@ -12,8 +12,8 @@ mod wire;
 
 pub use node_ops::NodeOps;
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use lsps_core::jsonrpc::{ErrorObject, Request, RequestParams, Response, ResponseResult};
 use lsps_core::lsps0::ListProtocolsResult;
@@ -199,6 +199,10 @@ pub struct Outcome {
     pub response: Response,
     /// State changes to persist first.
     pub effects: Vec<Effect>,
+    /// Keeps the intercept SCID of a new buy reserved until the outcome is dropped: the
+    /// dispatcher drops it only after the effect is applied to the state (or has failed), so
+    /// a concurrent buy can never be handed the same SCID in between.
+    pub scid_reservation: Option<ScidReservation>,
 }
 
 impl Outcome {
@@ -206,6 +210,32 @@ impl Outcome {
         Self {
             response,
             effects: Vec::new(),
+            scid_reservation: None,
+        }
+    }
+}
+
+/// Intercept SCIDs handed out by `lsps2.buy` whose buy is not yet in the [`ServiceState`].
+type ReservedScids = Arc<Mutex<HashSet<u64>>>;
+
+/// An intercept SCID reserved for one pending buy; released on drop.
+#[derive(Debug)]
+pub struct ScidReservation {
+    reserved: ReservedScids,
+    scid: u64,
+}
+
+impl ScidReservation {
+    /// The reserved SCID (u64 form).
+    pub fn scid(&self) -> u64 {
+        self.scid
+    }
+}
+
+impl Drop for ScidReservation {
+    fn drop(&mut self) {
+        if let Ok(mut reserved) = self.reserved.lock() {
+            reserved.remove(&self.scid);
         }
     }
 }
@@ -234,6 +264,7 @@ pub struct Service {
     limits: Limits,
     node: Arc<dyn NodeOps>,
     faults: FaultSet,
+    reserved_scids: ReservedScids,
 }
 
 struct Lsps1Service {
@@ -336,6 +367,16 @@ impl Service {
             limits: limits.clone(),
             node,
             faults,
+            reserved_scids: ReservedScids::default(),
+        })
+    }
+
+    /// Reserve `scid` for a pending buy unless another pending buy holds it.
+    fn reserve_scid(&self, scid: u64) -> Option<ScidReservation> {
+        let mut reserved = self.reserved_scids.lock().ok()?;
+        reserved.insert(scid).then(|| ScidReservation {
+            reserved: self.reserved_scids.clone(),
+            scid,
         })
     }
 

@@ -726,3 +726,265 @@ fn bad_menu_config_is_refused() {
     );
     assert!(matches!(err, Err(ConfigError::Lsps2Menu(_))));
 }
+
+// --- Intercept SCID uniqueness among live buys -------------------------------------------------
+
+/// A node whose `intercept_scid` replays a script, then repeats `fallback` forever, the way
+/// LDK's fake SCIDs can repeat on a short dev chain.
+struct RepeatingScids {
+    script: std::sync::Mutex<std::collections::VecDeque<u64>>,
+    fallback: u64,
+    draws: AtomicU64,
+}
+
+impl RepeatingScids {
+    fn new(script: &[u64], fallback: u64) -> Arc<Self> {
+        Arc::new(Self {
+            script: std::sync::Mutex::new(script.iter().copied().collect()),
+            fallback,
+            draws: AtomicU64::new(0),
+        })
+    }
+}
+
+impl NodeOps for RepeatingScids {
+    fn intercept_scid(&self) -> u64 {
+        self.draws.fetch_add(1, Ordering::Relaxed);
+        self.script
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(self.fallback)
+    }
+    fn bolt11_invoice(&self, _a: u64, _d: &str, _e: u32) -> Result<String, String> {
+        Err("no invoices here".into())
+    }
+    fn onchain_address(&self) -> Option<String> {
+        None
+    }
+    fn inbound_liquidity_msat(&self) -> u64 {
+        0
+    }
+}
+
+fn service_on(node: Arc<dyn NodeOps>) -> Service {
+    Service::new(
+        &Lsps1Config::default(),
+        &Lsps2Config::default(),
+        &Limits::default(),
+        [7; 32],
+        node,
+        FaultSet::NONE,
+    )
+    .unwrap()
+}
+
+/// Handle one `lsps2.buy` and keep the whole outcome (with its SCID reservation).
+fn buy_outcome(service: &Service, state: &ServiceState, from: &NodeId, params: &Value) -> Outcome {
+    let bytes = serde_json::to_vec(&req(
+        "lsps2.buy",
+        json!({"opening_fee_params": params, "payment_size_msat": "50000000"}),
+    ))
+    .unwrap();
+    let request = service.decode(&bytes).unwrap();
+    service.handle(state, from, request, ctx(NOW + 1))
+}
+
+fn bought_scid(outcome: &Outcome) -> u64 {
+    match &outcome.response.body {
+        Ok(ResponseResult::Lsps2Buy(result)) => result.jit_channel_scid.0,
+        other => panic!("not a buy result: {other:?}"),
+    }
+}
+
+#[test]
+fn lsps2_buy_redraws_a_scid_held_by_a_pending_or_accepted_buy() {
+    const A: u64 = 1_099_544_592_389;
+    const B: u64 = A + 1;
+    const C: u64 = A + 2;
+    let node = RepeatingScids::new(&[A, A, A, B, A, B, C], 0);
+    let service = service_on(node.clone());
+    let mut state = ServiceState::default();
+    let menu = menu_for(&service, &peer(1), NOW);
+
+    let first = buy_outcome(&service, &state, &peer(1), &menu[0]);
+    assert_eq!(bought_scid(&first), A);
+    // `first` is not durable yet (not in the state) but its SCID is taken.
+    let second = buy_outcome(&service, &state, &peer(1), &menu[1]);
+    assert_eq!(bought_scid(&second), B, "A is reserved by the pending buy");
+    for effect in &first.effects {
+        state.apply(effect);
+    }
+    drop(first);
+    // A is now held by an accepted buy, B by a pending one.
+    let third = buy_outcome(&service, &state, &peer(1), &menu[0]);
+    assert_eq!(bought_scid(&third), C);
+    assert_eq!(node.draws.load(Ordering::Relaxed), 7);
+    let [Effect::InsertBuy(record)] = third.effects.as_slice() else {
+        panic!("{:?}", third.effects)
+    };
+    assert_eq!(record.jit_channel_scid.0, C);
+}
+
+#[test]
+fn lsps2_buy_gives_up_with_a_clear_error_when_every_draw_repeats() {
+    const A: u64 = 42 << 40;
+    let node = RepeatingScids::new(&[], A);
+    let service = service_on(node.clone());
+    let mut state = ServiceState::default();
+    let menu = menu_for(&service, &peer(1), NOW);
+    let first = buy_outcome(&service, &state, &peer(1), &menu[0]);
+    for effect in &first.effects {
+        state.apply(effect);
+    }
+    drop(first);
+    let second = buy_outcome(&service, &state, &peer(1), &menu[1]);
+    let Err(error) = &second.response.body else {
+        panic!("{:?}", second.response)
+    };
+    assert_eq!(error.code, code::INTERNAL_ERROR);
+    assert!(
+        error.message.contains("intercept SCID"),
+        "{}",
+        error.message
+    );
+    assert!(second.effects.is_empty() && second.scid_reservation.is_none());
+    assert_eq!(
+        node.draws.load(Ordering::Relaxed),
+        1 + super::lsps2::MAX_SCID_DRAWS as u64,
+        "bounded retries"
+    );
+    assert_eq!(state.buy(A).unwrap().peer, peer(1), "the first buy is kept");
+}
+
+mod dispatcher {
+    use super::*;
+    use crate::dispatch::{Clock, Dispatcher};
+    use crate::store::{MemoryStore, Store, StoredBuy};
+    use crate::transport::Dispatch;
+
+    struct FixedClock(AtomicU64);
+
+    impl Clock for FixedClock {
+        fn now_ms(&self) -> u64 {
+            NOW + 1
+        }
+        fn entropy(&self) -> [u8; 16] {
+            (self.0.fetch_add(1, Ordering::Relaxed) as u128).to_le_bytes()
+        }
+    }
+
+    fn dispatcher(node: Arc<dyn NodeOps>, store: Arc<MemoryStore>) -> Dispatcher {
+        let limits = Limits {
+            peer_requests_per_sec: 1_000_000,
+            peer_burst: 1_000_000,
+            max_pending_per_peer: 1_000,
+            max_pending_total: 10_000,
+            ..Limits::default()
+        };
+        let service = Service::new(
+            &Lsps1Config::default(),
+            &Lsps2Config::default(),
+            &limits,
+            [7; 32],
+            node,
+            FaultSet::NONE,
+        )
+        .unwrap();
+        Dispatcher::new(
+            service,
+            ServiceState::default(),
+            store,
+            Arc::new(FixedClock(AtomicU64::new(0))),
+        )
+    }
+
+    fn buy_bytes(n: usize, params: &Value) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "jsonrpc": "2.0",
+            "id": format!("{n:032x}"),
+            "method": "lsps2.buy",
+            "params": {"opening_fee_params": params, "payment_size_msat": "50000000"},
+        }))
+        .unwrap()
+    }
+
+    fn scid_of(reply: &Value) -> u64 {
+        reply["result"]["jit_channel_scid"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no result: {reply}"))
+            .parse::<Scid>()
+            .unwrap()
+            .0
+    }
+
+    #[tokio::test]
+    async fn concurrent_buys_with_repeating_scids_all_succeed_with_distinct_scids() {
+        // Every SCID comes twice in a row: without the reservation the second of each pair of
+        // concurrent buys collides with the first in the store (-32603).
+        let script: Vec<u64> = (0..200u64).flat_map(|i| [1000 + i, 1000 + i]).collect();
+        let node = RepeatingScids::new(&script, 0);
+        let store = Arc::new(MemoryStore::new());
+        let dispatcher = dispatcher(node.clone(), store.clone());
+        let menus: Vec<Vec<Value>> = (1..=5)
+            .map(|p| menu_for(dispatcher.service(), &peer(p), NOW))
+            .collect();
+        // All handled (SCIDs drawn) before any is durable.
+        let pending: Vec<_> = (0..50)
+            .map(|n| dispatcher.dispatch(key(1 + (n % 5) as u8), &buy_bytes(n, &menus[n % 5][0])))
+            .collect();
+        let mut scids = std::collections::BTreeSet::new();
+        for answer in pending {
+            let bytes = answer.resolve().await.unwrap();
+            let reply: Value = serde_json::from_slice(&bytes).unwrap();
+            assert!(
+                scids.insert(scid_of(&reply)),
+                "SCID handed out twice: {reply}"
+            );
+        }
+        assert_eq!(scids.len(), 50);
+        assert_eq!(store.load_buys().await.unwrap().len(), 50);
+        assert_eq!(dispatcher.with_state(|s| s.buy_count()), Some(50));
+    }
+
+    #[tokio::test]
+    async fn a_scid_the_store_already_holds_is_drawn_again_not_lost() {
+        // The store holds a buy the state does not know (state and store diverged): the
+        // uniqueness violation makes the dispatcher handle the buy again with a fresh SCID.
+        const TAKEN: u64 = 7 << 40;
+        let store = Arc::new(MemoryStore::new());
+        let existing = StoredBuy {
+            jit_channel_scid: TAKEN,
+            peer_node_id: peer(9).to_string(),
+            created_at_ms: NOW,
+            body: "{}".into(),
+        };
+        store.insert_buy(existing.clone()).await.unwrap();
+        let node = RepeatingScids::new(&[TAKEN, TAKEN + 1], TAKEN);
+        let dispatcher = dispatcher(node, store.clone());
+        let menu = menu_for(dispatcher.service(), &peer(1), NOW);
+        let bytes = dispatcher
+            .dispatch(key(1), &buy_bytes(1, &menu[0]))
+            .resolve()
+            .await
+            .unwrap();
+        let reply: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(scid_of(&reply), TAKEN + 1);
+        assert_eq!(store.get_buy(TAKEN).await.unwrap(), Some(existing.clone()));
+        assert!(store.get_buy(TAKEN + 1).await.unwrap().is_some());
+
+        // Only TAKEN from now on: the store refuses it, the redraws (while the refused SCID
+        // stays reserved) find nothing else, and the answer is -32603 that says why.
+        let bytes = dispatcher
+            .dispatch(key(1), &buy_bytes(2, &menu[1]))
+            .resolve()
+            .await
+            .unwrap();
+        let reply: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(error_code(&reply), -32603, "{reply}");
+        let message = reply["error"]["message"].as_str().unwrap();
+        assert!(message.contains("no unused intercept SCID"), "{message}");
+        assert_eq!(store.get_buy(TAKEN).await.unwrap(), Some(existing));
+        assert_eq!(store.load_buys().await.unwrap().len(), 2);
+    }
+}
