@@ -279,3 +279,24 @@ async fn each_fault_is_visible_and_the_conformant_server_is_not() {
         );
     }
 }
+
+/// `unrecognized-missing` breaks only LSPS0-R31 (unknown params): the -32602 for an invalid
+/// value keeps its `data` (`property`, `message`, empty `unrecognized`).
+#[tokio::test]
+async fn unrecognized_missing_leaves_invalid_value_errors_alone() {
+    let faulty = Probe::new(FaultSet::from_names(&["unrecognized-missing"]).unwrap());
+    let conformant = Probe::new(FaultSet::NONE);
+    let mut params = order(1_000_000, 0);
+    params["lsp_balance_sat"] = json!(1_000_000);
+    let from_faulty = faulty.call(1, "lsps1.create_order", params.clone()).await;
+    let from_conformant = conformant.call(1, "lsps1.create_order", params).await;
+    assert!(is_code(&from_faulty, -32602), "{from_faulty}");
+    assert_eq!(from_faulty["error"], from_conformant["error"]);
+    assert_eq!(from_faulty["error"]["data"]["property"], "lsp_balance_sat");
+    // The unknown-param reply is still stripped.
+    let unknown = faulty.call(1, "lsps2.get_info", json!({"zz": 1})).await;
+    assert!(
+        is_code(&unknown, -32602) && unknown["error"].get("data").is_none(),
+        "{unknown}"
+    );
+}

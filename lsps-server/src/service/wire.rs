@@ -30,8 +30,10 @@ pub(super) fn fault_decode_error(faults: FaultSet, mut reply: Response) -> Optio
             reply.body = Err(ErrorObject::invalid_request());
         }
         Some(code::INVALID_PARAMS) if faults.has(Fault::UnrecognizedMissing) => {
+            // Only the -32602 for unknown params (LSPS0-R31): an invalid value's -32602 also
+            // carries `unrecognized`, but empty, and keeps its data.
             if let Err(error) = &mut reply.body
-                && error.unrecognized().is_some()
+                && error.unrecognized().is_some_and(|names| !names.is_empty())
             {
                 error.data = None;
             }
