@@ -9,8 +9,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use lsps_client::transport::bolt8::{Bolt8Connection, Bolt8Connector, NodeKey};
 use lsps_client::transport::{Transport, TransportEvent};
 use lsps_server::ReferenceServer;
-use lsps_server::config::{Limits, ServerConfig};
+use lsps_server::config::ServerConfig;
 use testkit::ldk_lsp::LdkLsp;
+
+mod common;
 
 const WINDOW: u64 = 64;
 
@@ -46,19 +48,11 @@ async fn run(conn: &Bolt8Connection, iters: u64, window: u64, next_id: &mut u64)
 }
 
 fn bolt8(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     let dir = tempfile::tempdir().unwrap();
     let mut config = ServerConfig::ephemeral(dir.path());
     config.http_listen = None;
-    config.limits = Limits {
-        peer_requests_per_sec: u32::MAX,
-        peer_burst: u32::MAX,
-        ..Limits::default()
-    };
+    config.limits = common::unlimited();
     let ours = rt.block_on(ReferenceServer::start(config)).unwrap();
     let ldk = rt.block_on(LdkLsp::start(Default::default())).unwrap();
     let connect = |target: String| {

@@ -8,13 +8,12 @@ use std::time::{Duration, Instant};
 
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use lsps_server::config::{Limits, Lsps1Config, Lsps2Config};
-use lsps_server::dispatch::{Dispatcher, SystemClock};
-use lsps_server::faults::FaultSet;
-use lsps_server::service::{NodeOps, Service, ServiceState};
+use lsps_server::service::NodeOps;
 use lsps_server::store::{SqliteStore, SqliteStoreOptions};
 use lsps_server::transport::Dispatch;
 use serde_json::json;
+
+mod common;
 
 struct FakeNode(AtomicU64);
 
@@ -43,38 +42,14 @@ fn peer(i: u8) -> PublicKey {
 }
 
 fn durable_orders(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     let dir = tempfile::tempdir().unwrap();
     let store = rt
         .block_on(SqliteStore::open(SqliteStoreOptions::new(
             dir.path().join("bench.sqlite"),
         )))
         .unwrap();
-    let limits = Limits {
-        peer_requests_per_sec: u32::MAX,
-        peer_burst: u32::MAX,
-        max_orders_per_peer: usize::MAX,
-        ..Limits::default()
-    };
-    let service = Service::new(
-        &Lsps1Config::default(),
-        &Lsps2Config::default(),
-        &limits,
-        [7; 32],
-        Arc::new(FakeNode(AtomicU64::new(1))),
-        FaultSet::NONE,
-    )
-    .unwrap();
-    let dispatcher = Dispatcher::new(
-        service,
-        ServiceState::default(),
-        Arc::new(store),
-        Arc::new(SystemClock),
-    );
+    let dispatcher = common::dispatcher(Arc::new(FakeNode(AtomicU64::new(1))), Arc::new(store));
     let payload = json!({"jsonrpc": "2.0", "id": "0123456789abcdef0123456789abcdef", "method": "lsps1.create_order",
         "params": {"lsp_balance_sat": "1000000", "client_balance_sat": "0", "required_channel_confirmations": 0,
                    "funding_confirms_within_blocks": 6, "channel_expiry_blocks": 144, "announce_channel": false}})

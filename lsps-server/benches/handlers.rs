@@ -16,14 +16,15 @@ use lightning_liquidity::lsps0::ser::{LSPSDateTime, RawLSPSMessage};
 use lightning_liquidity::lsps2::event::LSPS2ServiceEvent;
 use lightning_liquidity::lsps2::msgs::LSPS2RawOpeningFeeParams;
 use lightning_liquidity::{LiquidityServiceConfig, lsps2::service::LSPS2ServiceConfig};
-use lsps_server::config::{Limits, Lsps1Config, Lsps2Config};
-use lsps_server::dispatch::{Dispatcher, SystemClock};
-use lsps_server::faults::FaultSet;
-use lsps_server::service::{NodeOps, Service, ServiceState};
+use lsps_server::config::Lsps2Config;
+use lsps_server::dispatch::Dispatcher;
+use lsps_server::service::NodeOps;
 use lsps_server::store::MemoryStore;
 use lsps_server::transport::{Dispatch, Dispatched};
 use serde_json::{Value, json};
 use testkit::ldk_node::{LdkNode, build_node};
+
+mod common;
 
 struct LdkOps(Arc<LdkNode>);
 
@@ -165,27 +166,8 @@ fn handlers(c: &mut Criterion) {
         .unwrap(),
     );
 
-    let limits = Limits {
-        peer_requests_per_sec: u32::MAX,
-        peer_burst: u32::MAX,
-        max_buys_per_peer: usize::MAX,
-        ..Limits::default()
-    };
-    let service = Service::new(
-        &Lsps1Config::default(),
-        &Lsps2Config::default(),
-        &limits,
-        [7; 32],
-        Arc::new(LdkOps(ldk.clone())),
-        FaultSet::NONE,
-    )
-    .unwrap();
-    let dispatcher = Dispatcher::new(
-        service,
-        ServiceState::default(),
-        Arc::new(MemoryStore::new()),
-        Arc::new(SystemClock),
-    );
+    let dispatcher =
+        common::dispatcher(Arc::new(LdkOps(ldk.clone())), Arc::new(MemoryStore::new()));
 
     // Valid buy payloads for each side (promises are bound to the peer and to the secret).
     let ldk_menu: Value = serde_json::from_str(&ldk_exchange(

@@ -28,7 +28,7 @@ use lightning_liquidity::lsps2::msgs::LSPS2RawOpeningFeeParams;
 use lightning_liquidity::lsps2::service::LSPS2ServiceConfig;
 use tokio::task::JoinHandle;
 
-use crate::ldk_node::{LdkNode, NodeError, build_node, message_pump, nodelay_std};
+use crate::ldk_node::{LdkNode, NodeError, accept_inbound, build_node, message_pump};
 
 /// One entry of the fee menu the LSP offers; `valid_until` is `now + validity` at answer time.
 #[derive(Clone, Debug)]
@@ -130,7 +130,7 @@ impl LdkLsp {
         let addr = listener.local_addr()?;
 
         let tasks = vec![
-            tokio::spawn(accept_loop(listener, Arc::clone(&node))),
+            tokio::spawn(accept_inbound(listener, Arc::clone(&node.peer_manager))),
             tokio::spawn(message_pump(Arc::clone(&node))),
             tokio::spawn(event_loop(Arc::clone(&node), config)),
         ];
@@ -169,21 +169,6 @@ impl LdkLsp {
 impl Drop for LdkLsp {
     fn drop(&mut self) {
         self.shutdown();
-    }
-}
-
-async fn accept_loop(listener: tokio::net::TcpListener, node: Arc<LdkNode>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let Ok(std_stream) = nodelay_std(stream) else {
-            continue;
-        };
-        tokio::spawn(lightning_net_tokio::setup_inbound(
-            Arc::clone(&node.peer_manager),
-            std_stream,
-        ));
     }
 }
 

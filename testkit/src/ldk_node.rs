@@ -372,6 +372,29 @@ pub fn nodelay_std(stream: tokio::net::TcpStream) -> std::io::Result<std::net::T
     stream.into_std()
 }
 
+/// Accepts BOLT8 connections on `listener` for `peer_manager` forever (until the task is
+/// aborted), TCP_NODELAY on every socket; a failed accept or socket is skipped.
+pub async fn accept_inbound<PM>(listener: tokio::net::TcpListener, peer_manager: PM)
+where
+    PM: std::ops::Deref + Clone + Send + Sync + 'static,
+    PM::Target: lightning::ln::peer_handler::APeerManager<
+            Descriptor = lightning_net_tokio::SocketDescriptor,
+        >,
+{
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let Ok(std_stream) = nodelay_std(stream) else {
+            continue;
+        };
+        tokio::spawn(lightning_net_tokio::setup_inbound(
+            peer_manager.clone(),
+            std_stream,
+        ));
+    }
+}
+
 /// Connects `node` to a peer over loopback with TCP_NODELAY; returns when the handshake
 /// task has been spawned (the caller waits for `peer_connected` itself if it needs to).
 pub async fn connect_nodelay(

@@ -21,41 +21,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bitcoin::secp256k1::PublicKey;
-use lightning::io;
-use lightning::ln::msgs::{DecodeError, Init, LightningError};
 use lightning::ln::peer_handler::{
-    CustomMessageHandler, ErroringMessageHandler, IgnoringMessageHandler, MessageHandler,
-    PeerManager,
+    ErroringMessageHandler, IgnoringMessageHandler, MessageHandler, PeerManager,
 };
-use lightning::ln::wire::{CustomMessageReader, Type};
 use lightning::sign::{KeysManager, NodeSigner, Recipient};
-use lightning::types::features::{InitFeatures, NodeFeatures};
-use lightning::util::ser::{LengthLimitedRead, Writeable, Writer};
 use lightning_net_tokio::SocketDescriptor;
+use lsps_client::transport::bolt8::{RawLspsPeer, RawMessageHandler, RawOutbox};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::ldk_node::{StderrLogger, nodelay_std};
+use crate::ldk_node::{StderrLogger, accept_inbound};
 
-/// The LSPS0 BOLT8 message type.
-pub const LSPS_MESSAGE_TYPE: u16 = 37913;
-
-/// A 37913 payload as raw bytes (no UTF-8 requirement, unlike lightning-liquidity's type).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RawPayload(pub Vec<u8>);
-
-impl Writeable for RawPayload {
-    fn write<W: Writer>(&self, w: &mut W) -> Result<(), io::Error> {
-        w.write_all(&self.0)
-    }
-}
-
-impl Type for RawPayload {
-    fn type_id(&self) -> u16 {
-        LSPS_MESSAGE_TYPE
-    }
-}
+/// The LSPS0 BOLT8 message type and its raw payload (lsps-client's, which carries any bytes).
+pub use lsps_client::transport::bolt8::{LSPS_MESSAGE_TYPE, RawPayload};
 
 /// One 37913 message received by the scripted LSP.
 #[derive(Clone, Debug)]
@@ -145,40 +124,17 @@ type Script = dyn Fn(&ScriptedRequest) -> Vec<Reply> + Send + Sync;
 
 struct ScriptHandler {
     script: Box<Script>,
-    outbox: Mutex<Vec<(PublicKey, RawPayload)>>,
+    outbox: RawOutbox,
     received: Mutex<Vec<ScriptedRequest>>,
     delayed: mpsc::UnboundedSender<(PublicKey, Reply)>,
 }
 
-impl CustomMessageReader for ScriptHandler {
-    type CustomMessage = RawPayload;
-
-    fn read<R: LengthLimitedRead>(
-        &self,
-        message_type: u16,
-        buffer: &mut R,
-    ) -> Result<Option<RawPayload>, DecodeError> {
-        if message_type != LSPS_MESSAGE_TYPE {
-            return Ok(None);
-        }
-        let len =
-            usize::try_from(buffer.remaining_bytes()).map_err(|_| DecodeError::InvalidValue)?;
-        let mut payload = vec![0; len];
-        buffer.read_exact(&mut payload)?;
-        Ok(Some(RawPayload(payload)))
-    }
-}
-
-impl CustomMessageHandler for ScriptHandler {
-    fn handle_custom_message(
-        &self,
-        msg: RawPayload,
-        sender_node_id: PublicKey,
-    ) -> Result<(), LightningError> {
+impl RawLspsPeer for ScriptHandler {
+    fn received(&self, sender: PublicKey, payload: Vec<u8>) {
         let request = ScriptedRequest {
-            peer: sender_node_id,
-            json: serde_json::from_slice(&msg.0).ok(),
-            payload: msg.0,
+            peer: sender,
+            json: serde_json::from_slice(&payload).ok(),
+            payload,
         };
         let replies = (self.script)(&request);
         if let Ok(mut received) = self.received.lock() {
@@ -186,33 +142,15 @@ impl CustomMessageHandler for ScriptHandler {
         }
         for reply in replies {
             if reply.after.is_some() {
-                let _ = self.delayed.send((sender_node_id, reply));
-            } else if let Ok(mut outbox) = self.outbox.lock() {
-                outbox.push((sender_node_id, RawPayload(reply.payload)));
+                let _ = self.delayed.send((sender, reply));
+            } else {
+                self.outbox.push(sender, reply.payload);
             }
         }
-        Ok(())
     }
 
-    fn get_and_clear_pending_msg(&self) -> Vec<(PublicKey, RawPayload)> {
-        self.outbox
-            .lock()
-            .map(|mut outbox| std::mem::take(&mut *outbox))
-            .unwrap_or_default()
-    }
-
-    fn peer_disconnected(&self, _their_node_id: PublicKey) {}
-
-    fn peer_connected(&self, _their: PublicKey, _msg: &Init, _inbound: bool) -> Result<(), ()> {
-        Ok(())
-    }
-
-    fn provided_node_features(&self) -> NodeFeatures {
-        NodeFeatures::empty()
-    }
-
-    fn provided_init_features(&self, _their_node_id: PublicKey) -> InitFeatures {
-        InitFeatures::empty()
+    fn outbox(&self) -> &RawOutbox {
+        &self.outbox
     }
 }
 
@@ -222,7 +160,7 @@ type ScriptedPeerManager = PeerManager<
     IgnoringMessageHandler,
     IgnoringMessageHandler,
     Arc<StderrLogger>,
-    Arc<ScriptHandler>,
+    Arc<RawMessageHandler<ScriptHandler>>,
     Arc<KeysManager>,
     IgnoringMessageHandler,
 >;
@@ -258,7 +196,7 @@ impl ScriptedLsp {
         let (delayed_tx, mut delayed_rx) = mpsc::unbounded_channel();
         let handler = Arc::new(ScriptHandler {
             script: Box::new(script),
-            outbox: Mutex::new(Vec::new()),
+            outbox: RawOutbox::default(),
             received: Mutex::new(Vec::new()),
             delayed: delayed_tx,
         });
@@ -266,7 +204,7 @@ impl ScriptedLsp {
             chan_handler: Arc::new(ErroringMessageHandler::new()),
             route_handler: IgnoringMessageHandler {},
             onion_message_handler: IgnoringMessageHandler {},
-            custom_message_handler: Arc::clone(&handler),
+            custom_message_handler: Arc::new(RawMessageHandler::new(Arc::clone(&handler))),
             send_only_message_handler: IgnoringMessageHandler {},
         };
         let ephemeral: [u8; 32] = rand::random();
@@ -282,20 +220,7 @@ impl ScriptedLsp {
         let addr = listener.local_addr()?;
 
         let accept_pm = Arc::clone(&peer_manager);
-        let accept = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let Ok(std_stream) = nodelay_std(stream) else {
-                    continue;
-                };
-                tokio::spawn(lightning_net_tokio::setup_inbound(
-                    Arc::clone(&accept_pm),
-                    std_stream,
-                ));
-            }
-        });
+        let accept = tokio::spawn(accept_inbound(listener, accept_pm));
         let delay_pm = Arc::clone(&peer_manager);
         let delay_handler = Arc::clone(&handler);
         let delayed = tokio::spawn(async move {
@@ -306,9 +231,7 @@ impl ScriptedLsp {
                     if let Some(delay) = reply.after {
                         tokio::time::sleep(delay).await;
                     }
-                    if let Ok(mut outbox) = handler.outbox.lock() {
-                        outbox.push((peer, RawPayload(reply.payload)));
-                    }
+                    handler.outbox.push(peer, reply.payload);
                     pm.process_events();
                 });
             }
@@ -348,9 +271,7 @@ impl ScriptedLsp {
 
     /// Sends an unsolicited payload to a connected peer (e.g. a notification).
     pub fn push(&self, peer: PublicKey, payload: impl Into<Vec<u8>>) {
-        if let Ok(mut outbox) = self.handler.outbox.lock() {
-            outbox.push((peer, RawPayload(payload.into())));
-        }
+        self.handler.outbox.push(peer, payload.into());
         self.peer_manager.process_events();
     }
 

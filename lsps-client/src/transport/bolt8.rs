@@ -65,6 +65,115 @@ impl Type for RawPayload {
     }
 }
 
+/// Reads a 37913 message as a [`RawPayload`], whatever its bytes; any other type is left to
+/// LDK (`Ok(None)`). The allocation is bounded by BOLT8's 65535-byte message limit.
+pub fn read_raw_payload<R: LengthLimitedRead>(
+    message_type: u16,
+    buffer: &mut R,
+) -> Result<Option<RawPayload>, DecodeError> {
+    if message_type != LSPS_MESSAGE_TYPE {
+        return Ok(None);
+    }
+    let len = usize::try_from(buffer.remaining_bytes()).map_err(|_| DecodeError::InvalidValue)?;
+    let mut payload = vec![0; len];
+    buffer.read_exact(&mut payload)?;
+    Ok(Some(RawPayload(payload)))
+}
+
+/// 37913 messages queued for the `PeerManager`, which collects them on its next
+/// `process_events` (through [`RawMessageHandler`]'s `get_and_clear_pending_msg`).
+#[derive(Debug, Default)]
+pub struct RawOutbox {
+    queue: Mutex<Vec<(PublicKey, RawPayload)>>,
+}
+
+impl RawOutbox {
+    /// Queue `payload` for `peer`.
+    pub fn push(&self, peer: PublicKey, payload: Vec<u8>) {
+        if let Ok(mut queue) = self.queue.lock() {
+            queue.push((peer, RawPayload(payload)));
+        }
+    }
+
+    /// Everything queued so far, in order; the queue is left empty.
+    pub fn take(&self) -> Vec<(PublicKey, RawPayload)> {
+        self.queue
+            .lock()
+            .map(|mut queue| std::mem::take(&mut *queue))
+            .unwrap_or_default()
+    }
+}
+
+/// What a bare (channel-less) BOLT8 peer speaking raw 37913 decides for itself; the LDK
+/// plumbing around it is [`RawMessageHandler`].
+pub trait RawLspsPeer: Send + Sync + 'static {
+    /// A 37913 payload arrived from `sender`.
+    fn received(&self, sender: PublicKey, payload: Vec<u8>);
+    /// Where this peer queues what it sends.
+    fn outbox(&self) -> &RawOutbox;
+    /// A session with `peer` is up (after `init`).
+    fn connected(&self, _peer: PublicKey, _init: &Init) {}
+    /// The session with `peer` went down.
+    fn disconnected(&self, _peer: PublicKey) {}
+}
+
+/// LDK `CustomMessageReader` + `CustomMessageHandler` for raw 37913 over a [`RawLspsPeer`].
+/// It advertises no features (a client MUST NOT set bit 729; a test LSP need not).
+pub struct RawMessageHandler<P> {
+    peer: Arc<P>,
+}
+
+impl<P: RawLspsPeer> RawMessageHandler<P> {
+    /// Wraps `peer`; keep your own `Arc` to reach it.
+    pub fn new(peer: Arc<P>) -> Self {
+        Self { peer }
+    }
+}
+
+impl<P: RawLspsPeer> CustomMessageReader for RawMessageHandler<P> {
+    type CustomMessage = RawPayload;
+
+    fn read<R: LengthLimitedRead>(
+        &self,
+        message_type: u16,
+        buffer: &mut R,
+    ) -> Result<Option<RawPayload>, DecodeError> {
+        read_raw_payload(message_type, buffer)
+    }
+}
+
+impl<P: RawLspsPeer> CustomMessageHandler for RawMessageHandler<P> {
+    fn handle_custom_message(
+        &self,
+        msg: RawPayload,
+        sender_node_id: PublicKey,
+    ) -> Result<(), LightningError> {
+        self.peer.received(sender_node_id, msg.0);
+        Ok(())
+    }
+
+    fn get_and_clear_pending_msg(&self) -> Vec<(PublicKey, RawPayload)> {
+        self.peer.outbox().take()
+    }
+
+    fn peer_disconnected(&self, their_node_id: PublicKey) {
+        self.peer.disconnected(their_node_id);
+    }
+
+    fn peer_connected(&self, their: PublicKey, msg: &Init, _inbound: bool) -> Result<(), ()> {
+        self.peer.connected(their, msg);
+        Ok(())
+    }
+
+    fn provided_node_features(&self) -> NodeFeatures {
+        NodeFeatures::empty()
+    }
+
+    fn provided_init_features(&self, _their_node_id: PublicKey) -> InitFeatures {
+        InitFeatures::empty()
+    }
+}
+
 /// This client's node key (its BOLT8 identity).
 #[derive(Clone)]
 pub struct NodeKey {
@@ -238,7 +347,7 @@ struct ConnHandler {
     connection: ConnectionId,
     // The LSP's `init` features (set once the session is up).
     lsp_features: Mutex<Option<InitFeatures>>,
-    outbox: Mutex<Vec<(PublicKey, RawPayload)>>,
+    outbox: RawOutbox,
     sink: mpsc::UnboundedSender<TransportEvent>,
     state: watch::Sender<ConnState>,
 }
@@ -261,67 +370,30 @@ impl ConnHandler {
     }
 }
 
-impl CustomMessageReader for ConnHandler {
-    type CustomMessage = RawPayload;
-
-    fn read<R: LengthLimitedRead>(
-        &self,
-        message_type: u16,
-        buffer: &mut R,
-    ) -> Result<Option<RawPayload>, DecodeError> {
-        if message_type != LSPS_MESSAGE_TYPE {
-            return Ok(None);
+impl RawLspsPeer for ConnHandler {
+    fn received(&self, sender: PublicKey, payload: Vec<u8>) {
+        if sender == self.lsp {
+            let _ = self.sink.send(TransportEvent::Message(payload));
         }
-        let len =
-            usize::try_from(buffer.remaining_bytes()).map_err(|_| DecodeError::InvalidValue)?;
-        let mut payload = vec![0; len];
-        buffer.read_exact(&mut payload)?;
-        Ok(Some(RawPayload(payload)))
-    }
-}
-
-impl CustomMessageHandler for ConnHandler {
-    fn handle_custom_message(
-        &self,
-        msg: RawPayload,
-        sender_node_id: PublicKey,
-    ) -> Result<(), LightningError> {
-        if sender_node_id == self.lsp {
-            let _ = self.sink.send(TransportEvent::Message(msg.0));
-        }
-        Ok(())
     }
 
-    fn get_and_clear_pending_msg(&self) -> Vec<(PublicKey, RawPayload)> {
-        self.outbox
-            .lock()
-            .map(|mut outbox| std::mem::take(&mut *outbox))
-            .unwrap_or_default()
+    fn outbox(&self) -> &RawOutbox {
+        &self.outbox
     }
 
-    fn peer_disconnected(&self, their_node_id: PublicKey) {
-        if their_node_id == self.lsp {
+    fn disconnected(&self, peer: PublicKey) {
+        if peer == self.lsp {
             self.mark_closed();
         }
     }
 
-    fn peer_connected(&self, their: PublicKey, msg: &Init, _inbound: bool) -> Result<(), ()> {
-        if their == self.lsp {
+    fn connected(&self, peer: PublicKey, init: &Init) {
+        if peer == self.lsp {
             if let Ok(mut features) = self.lsp_features.lock() {
-                *features = Some(msg.features.clone());
+                *features = Some(init.features.clone());
             }
             self.state.send_replace(ConnState::Ready);
         }
-        Ok(())
-    }
-
-    fn provided_node_features(&self) -> NodeFeatures {
-        NodeFeatures::empty()
-    }
-
-    // LSPS0: clients MUST NOT set feature bit 729.
-    fn provided_init_features(&self, _their_node_id: PublicKey) -> InitFeatures {
-        InitFeatures::empty()
     }
 }
 
@@ -331,7 +403,7 @@ type ClientPeerManager = PeerManager<
     IgnoringMessageHandler,
     IgnoringMessageHandler,
     Arc<QuietLogger>,
-    Arc<ConnHandler>,
+    Arc<RawMessageHandler<ConnHandler>>,
     Arc<KeySigner>,
     IgnoringMessageHandler,
 >;
@@ -481,7 +553,7 @@ impl Bolt8Connector {
             lsp: self.target.node_id,
             connection: next_connection_id(),
             lsp_features: Mutex::new(None),
-            outbox: Mutex::new(Vec::new()),
+            outbox: RawOutbox::default(),
             sink,
             state: state_tx,
         });
@@ -489,7 +561,7 @@ impl Bolt8Connector {
             chan_handler: Arc::new(ErroringMessageHandler::new()),
             route_handler: IgnoringMessageHandler {},
             onion_message_handler: IgnoringMessageHandler {},
-            custom_message_handler: Arc::clone(&handler),
+            custom_message_handler: Arc::new(RawMessageHandler::new(Arc::clone(&handler))),
             send_only_message_handler: IgnoringMessageHandler {},
         };
         let now = SystemTime::now()
@@ -592,9 +664,7 @@ impl Bolt8Connection {
         if !self.is_open() {
             return Err(TransportError::Closed);
         }
-        if let Ok(mut outbox) = self.handler.outbox.lock() {
-            outbox.push((self.handler.lsp, RawPayload(payload)));
-        }
+        self.handler.outbox.push(self.handler.lsp, payload);
         self.peer_manager.process_events();
         Ok(self.handler.connection)
     }

@@ -152,18 +152,33 @@ impl CustomMessageHandler for LspsMessageHandler {
     }
 }
 
+/// A shared handle (`Arc`, `&'static`) to an LDK `PeerManager` over lightning-net-tokio
+/// sockets: what lightning-net-tokio's setup functions and the loops below need.
+pub trait SharedPeerManager:
+    std::ops::Deref<Target: APeerManager<Descriptor = lightning_net_tokio::SocketDescriptor>>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> SharedPeerManager for T where
+    T: std::ops::Deref<Target: APeerManager<Descriptor = lightning_net_tokio::SocketDescriptor>>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// Accept BOLT8 connections on `listener` until `shutdown` flips, with TCP_NODELAY on every
 /// socket (spike.md §3: 44 ms per fresh connection without it).
-pub async fn accept_loop<PM>(
+pub async fn accept_loop<PM: SharedPeerManager>(
     listener: TcpListener,
     peer_manager: PM,
     mut shutdown: watch::Receiver<bool>,
-) where
-    PM: std::ops::Deref + 'static + Send + Sync + Clone,
-    PM::Target: lightning::ln::peer_handler::APeerManager<
-            Descriptor = lightning_net_tokio::SocketDescriptor,
-        >,
-{
+) {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -191,17 +206,11 @@ pub async fn accept_loop<PM>(
 
 /// Connect out to `node_id@addr` with TCP_NODELAY set (lightning-net-tokio's `connect_outbound`
 /// cannot set it). Returns once the connection task is spawned.
-pub async fn connect_outbound<PM>(
+pub async fn connect_outbound<PM: SharedPeerManager>(
     peer_manager: PM,
     node_id: PublicKey,
     addr: SocketAddr,
-) -> std::io::Result<()>
-where
-    PM: std::ops::Deref + 'static + Send + Sync + Clone,
-    PM::Target: lightning::ln::peer_handler::APeerManager<
-            Descriptor = lightning_net_tokio::SocketDescriptor,
-        >,
-{
+) -> std::io::Result<()> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let std_stream = stream.into_std()?;
@@ -214,16 +223,11 @@ where
 }
 
 /// Calls `process_events` whenever a reply was queued by a spawned task (no polling).
-pub async fn flush_task<PM>(
+pub async fn flush_task<PM: SharedPeerManager>(
     wake: Arc<Notify>,
     peer_manager: PM,
     mut shutdown: watch::Receiver<bool>,
-) where
-    PM: std::ops::Deref + 'static + Send + Sync + Clone,
-    PM::Target: lightning::ln::peer_handler::APeerManager<
-            Descriptor = lightning_net_tokio::SocketDescriptor,
-        >,
-{
+) {
     loop {
         tokio::select! {
             _ = wake.notified() => APeerManager::as_ref(&*peer_manager).process_events(),
