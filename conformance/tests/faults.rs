@@ -15,16 +15,6 @@ use std::time::Duration;
 /// dedicated case of a format fault.
 const SCHEMA: &str = "lsps0.wire.schema-valid";
 
-/// Failing cases that do not check the fault's requirement but fail because the server's
-/// fault is broader than its one requirement (reported to the server's owner).
-const FAULT_SPILLOVER: &[(&str, &str)] = &[
-    // The fault strips `data` from every -32602, also the LSPS1 `{property, message}` one.
-    (
-        "unrecognized-missing",
-        "lsps1.create-order.invalid-type.gets-32602",
-    ),
-];
-
 /// fault → the cases that must fail (FAIL, WARN or TIMEOUT), nothing else.
 const EXPECTED: &[(&str, &[&str])] = &[
     (
@@ -106,7 +96,6 @@ const EXPECTED: &[(&str, &[&str])] = &[
         "unrecognized-missing",
         &[
             SCHEMA,
-            "lsps1.create-order.invalid-type.gets-32602",
             "lsps0.list-protocols.unknown-param.gets-32602",
             "lsps1.get-info.unknown-param.gets-32602",
             "lsps1.create-order.unknown-param.gets-32602",
@@ -232,10 +221,7 @@ async fn each_fault_fails_exactly_its_cases() {
         }
         for id in &got {
             let case = catalog::find(id).unwrap();
-            if !case.requirements.contains(&requirement)
-                && *id != SCHEMA
-                && !FAULT_SPILLOVER.contains(&(fault, id.as_str()))
-            {
+            if !case.requirements.contains(&requirement) && *id != SCHEMA {
                 problems.push(format!(
                     "{fault} ({requirement}) failed {id}, which does not check it"
                 ));
