@@ -76,6 +76,10 @@ pub struct Requirement {
     /// Why the rule cannot be checked by exchanging messages nor by a test.
     #[serde(default)]
     pub excluded: Option<String>,
+    /// The capability of a later tier the rule waits for (e.g. "money-flow tier: HTLC
+    /// interception"); the rule is addressed but not yet checkable. Never with `cases`.
+    #[serde(default)]
+    pub deferred: Option<String>,
     /// `withdrawn` for a rule that no longer exists (the ID is kept, never reused).
     #[serde(default)]
     pub status: Option<String>,
@@ -299,6 +303,8 @@ pub struct Coverage {
     pub by_test: usize,
     /// Requirements marked `excluded`.
     pub excluded: usize,
+    /// Requirements marked `deferred` (waiting for a later tier's capability).
+    pub deferred: usize,
     /// Requirements with none of the above.
     pub open: usize,
     /// Requirements marked `status: withdrawn` (not counted in `total`).
@@ -314,6 +320,7 @@ impl Coverage {
         self.by_case += other.by_case;
         self.by_test += other.by_test;
         self.excluded += other.excluded;
+        self.deferred += other.deferred;
         self.open += other.open;
         self.withdrawn += other.withdrawn;
         self.open_ids.extend(other.open_ids.iter().cloned());
@@ -335,6 +342,7 @@ pub fn coverage(
         let has_case = !req.case_ids().is_empty();
         let has_test = mentions.contains_key(&req.id);
         let excluded = req.excluded.is_some();
+        let deferred = req.deferred.is_some();
         if has_case {
             cov.by_case += 1;
         }
@@ -344,12 +352,49 @@ pub fn coverage(
         if excluded {
             cov.excluded += 1;
         }
-        if !(has_case || has_test || excluded) {
+        if deferred {
+            cov.deferred += 1;
+        }
+        if !(has_case || has_test || excluded || deferred) {
             cov.open += 1;
             cov.open_ids.push(req.id.clone());
         }
     }
     cov
+}
+
+/// Checks the `deferred` and `excluded` markers of every entry: a reason must be non-empty
+/// text, an entry is not both deferred and excluded, and a deferred entry has no `cases` (a
+/// rule with a conformance case is checkable now, so it is not waiting for anything).
+pub fn validate_markers(file: &RequirementFile) -> Result<()> {
+    for req in &file.requirements {
+        if let Some(reason) = &req.deferred {
+            if reason.trim().is_empty() {
+                bail!(
+                    "{}: `deferred` needs a reason (the capability it waits for)",
+                    req.id
+                );
+            }
+            if !req.case_ids().is_empty() {
+                bail!(
+                    "{}: an entry may not be both `deferred` and have `cases`",
+                    req.id
+                );
+            }
+            if req.excluded.is_some() {
+                bail!(
+                    "{}: an entry may not be both `deferred` and `excluded`",
+                    req.id
+                );
+            }
+        }
+        if let Some(reason) = &req.excluded
+            && reason.trim().is_empty()
+        {
+            bail!("{}: `excluded` needs a reason", req.id);
+        }
+    }
+    Ok(())
 }
 
 /// Builds the coverage table for all protocols under `root` as printable text.
@@ -358,8 +403,8 @@ pub fn coverage_report(root: &Path, list_open: bool) -> Result<String> {
     let mut out = String::new();
     writeln!(
         out,
-        "{:<8} {:>6} {:>9} {:>9} {:>9} {:>6} {:>10}",
-        "protocol", "total", "by case", "by test", "excluded", "open", "withdrawn"
+        "{:<8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>6} {:>10}",
+        "protocol", "total", "by case", "by test", "excluded", "deferred", "open", "withdrawn"
     )?;
     let mut totals = Coverage::default();
     for protocol in PROTOCOLS {
@@ -370,6 +415,7 @@ pub fn coverage_report(root: &Path, list_open: bool) -> Result<String> {
                 file.spec.lsps
             );
         }
+        validate_markers(&file)?;
         let cov = coverage(&file, &mentions);
         write_row(&mut out, &format!("LSPS{protocol}"), &cov)?;
         totals.add(&cov);
@@ -378,6 +424,7 @@ pub fn coverage_report(root: &Path, list_open: bool) -> Result<String> {
     writeln!(
         out,
         "\nby case: has a conformance case; by test: ID named in a test source or vector; \
+         deferred: waits for a later tier's capability (the `deferred` reason); \
          a requirement may count in several columns; open: in none."
     )?;
     if list_open && !totals.open_ids.is_empty() {
@@ -392,8 +439,15 @@ pub fn coverage_report(root: &Path, list_open: bool) -> Result<String> {
 fn write_row(out: &mut String, label: &str, cov: &Coverage) -> std::fmt::Result {
     writeln!(
         out,
-        "{:<8} {:>6} {:>9} {:>9} {:>9} {:>6} {:>10}",
-        label, cov.total, cov.by_case, cov.by_test, cov.excluded, cov.open, cov.withdrawn
+        "{:<8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>6} {:>10}",
+        label,
+        cov.total,
+        cov.by_case,
+        cov.by_test,
+        cov.excluded,
+        cov.deferred,
+        cov.open,
+        cov.withdrawn
     )
 }
 
@@ -427,6 +481,7 @@ mod tests {
             section: "blip-0050.md#x".into(),
             cases: cases.map(|c| c.into_iter().map(String::from).collect()),
             excluded: excluded.map(String::from),
+            deferred: None,
             status: status.map(String::from),
             note: None,
         }
@@ -469,6 +524,46 @@ mod tests {
             (5, 2, 2, 1, 1, 1)
         );
         assert_eq!(cov.open_ids, vec!["LSPS0-R4".to_string()]);
+    }
+
+    fn file_of(requirements: Vec<Requirement>) -> RequirementFile {
+        RequirementFile {
+            spec: SpecSource {
+                blip: "bLIP-50".into(),
+                lsps: 0,
+                repository: "lightning/blips".into(),
+                commit: "x".into(),
+                date: "2026-01-14".into(),
+                file: "blip-0050.md".into(),
+            },
+            requirements,
+        }
+    }
+
+    #[test]
+    fn deferred_is_its_own_column_and_not_open() {
+        let mut deferred = req("LSPS0-R1", Some(vec![]), None, None);
+        deferred.deferred = Some("money-flow tier: payments".into());
+        let file = file_of(vec![deferred, req("LSPS0-R2", Some(vec![]), None, None)]);
+        let cov = coverage(&file, &BTreeMap::new());
+        assert_eq!((cov.total, cov.deferred, cov.open), (2, 1, 1));
+        assert_eq!(cov.open_ids, vec!["LSPS0-R2".to_string()]);
+        assert!(validate_markers(&file).is_ok());
+    }
+
+    #[test]
+    fn deferred_markers_are_validated() {
+        let mut empty = req("LSPS0-R1", None, None, None);
+        empty.deferred = Some("  ".into());
+        assert!(validate_markers(&file_of(vec![empty])).is_err());
+        let mut with_case = req("LSPS0-R1", Some(vec!["lsps0.a"]), None, None);
+        with_case.deferred = Some("money-flow tier".into());
+        assert!(validate_markers(&file_of(vec![with_case])).is_err());
+        let mut both = req("LSPS0-R1", None, Some("never observable"), None);
+        both.deferred = Some("money-flow tier".into());
+        assert!(validate_markers(&file_of(vec![both])).is_err());
+        let empty_excluded = req("LSPS0-R1", None, Some(""), None);
+        assert!(validate_markers(&file_of(vec![empty_excluded])).is_err());
     }
 
     #[test]

@@ -109,6 +109,17 @@ fn requirement_entries_are_well_formed() {
                 (None, Some(reason)) if reason.trim().len() < 10 => bad("excluded needs a reason"),
                 _ => {}
             }
+            if let Some(reason) = &req.deferred {
+                if reason.trim().len() < 10 {
+                    bad("deferred needs a reason naming the capability it waits for");
+                }
+                if !req.case_ids().is_empty() {
+                    bad("deferred but has cases (a rule with a case is checkable now)");
+                }
+                if req.excluded.is_some() {
+                    bad("both deferred and excluded");
+                }
+            }
             if req.checkable == "yes" && req.excluded.is_some() {
                 bad("a checkable rule cannot be excluded");
             }
@@ -283,9 +294,11 @@ fn coverage_report_renders_and_counts_every_requirement() {
         .map(|n| n.parse().unwrap())
         .collect();
     let expected_total: usize = EXPECTED_COUNTS.iter().map(|(_, n)| n).sum();
-    assert_eq!(numbers[0] + numbers[5], expected_total, "{report}");
+    // Columns: total, by case, by test, excluded, deferred, open, withdrawn.
+    assert_eq!(numbers.len(), 7, "{report}");
+    assert_eq!(numbers[0] + numbers[6], expected_total, "{report}");
     // Each open requirement is listed by ID.
-    assert_eq!(report.matches("\n  LSPS").count(), numbers[4], "{report}");
+    assert_eq!(report.matches("\n  LSPS").count(), numbers[5], "{report}");
 }
 
 // ---------------------------------------------------------------------------------------------
