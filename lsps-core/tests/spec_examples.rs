@@ -287,6 +287,9 @@ fn e1_3() -> OrderResult {
 /// reply to E1.2 it does not mirror `funding_confirms_within_blocks` (1 vs 6) or
 /// `channel_expiry_blocks` (12 vs 144); and the bolt12 `expires_at` has no milliseconds
 /// (`LSPS0.datetime` is `YYYY-MM-DDThh:mm:ss.sssZ`), which only the lenient reader takes.
+/// The sum check is `OrderResult::validate`, which lsps-client runs on every order it
+/// receives before paying (LSPS1-R23: the client checks `fee_total_sat + client_balance_sat
+/// = order_total_sat`).
 #[test]
 fn e1_3_create_order_result_breaks_three_rules() {
     let order = e1_3();
