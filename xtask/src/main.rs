@@ -6,7 +6,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask coverage [--open]
 
 commands:
-  coverage   print requirements x {covered by case, covered by test, excluded, open} per
+  coverage   print requirements x {by case, by test, excluded, deferred, open} per
              protocol and in total (rule: spec/README.md, section \"Coverage\")
 options:
   --open     also list the IDs of open requirements";
