@@ -1,6 +1,6 @@
 //! The `lsps-conformance` command.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use lsps_conformance::baseline::Baseline;
 use lsps_conformance::render::{Format, terminal};
 use lsps_conformance::runner::{self, LevelFilter, Progress, RunConfig};
@@ -50,9 +50,13 @@ struct RunArgs {
     /// Output format; repeatable. Default: terminal.
     #[arg(long = "format", value_enum)]
     formats: Vec<Format>,
-    /// Output file for the format at the same position (`-` = stdout); repeatable.
+    /// Output file (`-` = stdout) for the `--format` given just before it; repeatable. A format
+    /// without its own `--output` goes to stdout.
     #[arg(long = "output")]
     outputs: Vec<String>,
+    /// Per format in `formats`: its `--output`, paired by position on the command line.
+    #[arg(skip)]
+    format_outputs: Vec<Option<String>>,
     /// Which levels to run.
     #[arg(long, value_enum, default_value = "all")]
     level: LevelArg,
@@ -86,7 +90,22 @@ struct RunArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    if let (Command::Run(args), Some(("run", run_matches))) =
+        (&mut cli.command, matches.subcommand())
+    {
+        match pair_outputs_with_formats(run_matches) {
+            Ok(pairs) => args.format_outputs = pairs,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     // Logs of the spawned reference server (and LDK) on stderr, only when asked for.
     if std::env::var_os("RUST_LOG").is_some() {
         let _ = tracing_subscriber::fmt()
@@ -191,10 +210,6 @@ async fn run(args: RunArgs) -> ExitCode {
     } else {
         args.formats.clone()
     };
-    if args.outputs.len() > formats.len() {
-        eprintln!("error: more --output than --format");
-        return ExitCode::from(2);
-    }
     let baseline = match &args.baseline {
         None => None,
         Some(path) => match std::fs::read_to_string(path) {
@@ -317,7 +332,7 @@ async fn run_against(args: &RunArgs, target: Arc<dyn Target>, config: &RunConfig
     };
     for (i, format) in formats.iter().enumerate() {
         let text = format.render(&report);
-        match args.outputs.get(i).map(String::as_str) {
+        match args.format_outputs.get(i).and_then(Option::as_deref) {
             None | Some("-") => print!("{text}"),
             Some(path) => {
                 if let Err(e) = std::fs::write(path, text) {
@@ -328,6 +343,43 @@ async fn run_against(args: &RunArgs, target: Arc<dyn Target>, config: &RunConfig
         }
     }
     ExitCode::from(exit_code(&report))
+}
+
+/// Pairs every `--output` with the `--format` that precedes it on the command line, so
+/// `--format terminal --format json --output r.json` prints the terminal report and writes the
+/// JSON one (pairing by count would write the terminal text into `r.json`).
+fn pair_outputs_with_formats(matches: &clap::ArgMatches) -> Result<Vec<Option<String>>, String> {
+    let format_positions: Vec<usize> = matches
+        .indices_of("formats")
+        .map(|it| it.collect())
+        .unwrap_or_default();
+    let mut pairs: Vec<Option<String>> = vec![None; format_positions.len().max(1)];
+    let outputs = matches
+        .get_many::<String>("outputs")
+        .map(|it| it.cloned().collect::<Vec<_>>())
+        .unwrap_or_default();
+    let output_positions: Vec<usize> = matches
+        .indices_of("outputs")
+        .map(|it| it.collect())
+        .unwrap_or_default();
+    for (output, position) in outputs.into_iter().zip(output_positions) {
+        // With no --format at all, one --output belongs to the default terminal format.
+        let slot = if format_positions.is_empty() {
+            0
+        } else {
+            match format_positions.iter().rposition(|&f| f < position) {
+                Some(slot) => slot,
+                None => return Err(format!("--output {output} comes before any --format")),
+            }
+        };
+        if pairs[slot].is_some() {
+            return Err(format!(
+                "two --output values for the same --format ({output})"
+            ));
+        }
+        pairs[slot] = Some(output);
+    }
+    Ok(pairs)
 }
 
 /// 0 conformant, 1 failures or XPASS, 2 harness errors only, 3 nothing ran.

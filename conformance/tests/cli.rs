@@ -58,6 +58,10 @@ fn unreachable_target_exits_2() {
 
 #[test]
 fn spawn_reference_conforms_and_a_filter_matching_nothing_exits_3() {
+    // Each --output belongs to the --format just before it: terminal goes to stdout, JSON to
+    // the file.
+    let json_path =
+        std::env::temp_dir().join(format!("lsps-conformance-cli-{}.json", std::process::id()));
     let out = bin()
         .args([
             "run",
@@ -67,22 +71,30 @@ fn spawn_reference_conforms_and_a_filter_matching_nothing_exits_3() {
             "terminal",
             "--format",
             "json",
-            "--output",
-            "-",
         ])
-        .args([
-            "--output",
-            &std::env::temp_dir()
-                .join("lsps-conformance-cli.json")
-                .display()
-                .to_string(),
-        ])
+        .args(["--output", &json_path.display().to_string()])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     let last = text.lines().last().unwrap();
     assert!(last.ends_with(" passed, 0 failed"), "{last}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    assert_eq!(json["schema_version"], 1);
+    let _ = std::fs::remove_file(&json_path);
+    let misplaced = bin()
+        .args([
+            "run",
+            "--spawn-reference",
+            "--output",
+            "x.json",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(misplaced.status.code(), Some(2));
     let nothing = bin()
         .args(["run", "--spawn-reference", "-q", "--run", "no.such.*"])
         .output()
