@@ -205,11 +205,6 @@ fn requirement_statements() -> Vec<(String, String)> {
 }
 
 async fn run(args: RunArgs) -> ExitCode {
-    let formats = if args.formats.is_empty() {
-        vec![Format::Terminal]
-    } else {
-        args.formats.clone()
-    };
     let baseline = match &args.baseline {
         None => None,
         Some(path) => match std::fs::read_to_string(path) {
