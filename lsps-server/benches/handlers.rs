@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use lightning::ln::peer_handler::CustomMessageHandler;
 use lightning_liquidity::events::LiquidityEvent;
 use lightning_liquidity::lsps0::ser::{LSPSDateTime, RawLSPSMessage};
@@ -54,8 +54,9 @@ fn peer() -> PublicKey {
     })
 }
 
-/// A fresh request id per iteration (LDK tracks ids of pending requests); both sides pay for
-/// the same string rewrite.
+/// A fresh request id per iteration (LDK tracks ids of pending requests). The payloads are
+/// made in criterion's untimed setup (`iter_batched`), so neither side's figure includes
+/// building them.
 fn with_fresh_id(payload: &str, counter: &mut u64) -> String {
     *counter += 1;
     payload.replacen(ID_PLACEHOLDER, &format!("{counter:032x}"), 1)
@@ -90,7 +91,7 @@ fn ldk_menu() -> Vec<LSPS2RawOpeningFeeParams> {
 }
 
 /// One LDK exchange: feed the payload, answer the event as an application does, take the reply.
-fn ldk_exchange(rt: &tokio::runtime::Runtime, node: &LdkNode, payload: &str) -> String {
+fn ldk_exchange(rt: &tokio::runtime::Runtime, node: &LdkNode, payload: String) -> String {
     ldk_exchange_from(rt, node, peer(), payload)
 }
 
@@ -98,16 +99,12 @@ fn ldk_exchange_from(
     rt: &tokio::runtime::Runtime,
     node: &LdkNode,
     peer: PublicKey,
-    payload: &str,
+    payload: String,
 ) -> String {
+    // The payload is moved in: LDK's message type owns its text, as it would coming off the wire.
     node.liquidity
-        .handle_custom_message(
-            RawLSPSMessage {
-                payload: payload.to_owned(),
-            },
-            peer,
-        )
-        .unwrap_or_else(|e| panic!("LDK refused {payload}: {e:?}"));
+        .handle_custom_message(RawLSPSMessage { payload }, peer)
+        .unwrap_or_else(|e| panic!("LDK refused a request: {e:?}"));
     while let Some(event) = node.liquidity.next_event() {
         let handler = node.liquidity.lsps2_service_handler().unwrap();
         match event {
@@ -173,7 +170,7 @@ fn handlers(c: &mut Criterion) {
     let ldk_menu: Value = serde_json::from_str(&ldk_exchange(
         &rt,
         &ldk,
-        &request("lsps2.get_info", json!({})),
+        request("lsps2.get_info", json!({})),
     ))
     .unwrap();
     let our_menu: Value = serde_json::from_slice(&ours_exchange(
@@ -190,7 +187,7 @@ fn handlers(c: &mut Criterion) {
     };
     let ldk_buy = buy(&ldk_menu);
     let our_buy = buy(&our_menu);
-    let check: Value = serde_json::from_str(&ldk_exchange(&rt, &ldk, &ldk_buy)).unwrap();
+    let check: Value = serde_json::from_str(&ldk_exchange(&rt, &ldk, ldk_buy.clone())).unwrap();
     assert!(check.get("result").is_some(), "LDK buy: {check}");
     let check: Value = serde_json::from_slice(&ours_exchange(&rt, &dispatcher, &our_buy)).unwrap();
     assert!(check.get("result").is_some(), "our buy: {check}");
@@ -207,28 +204,39 @@ fn handlers(c: &mut Criterion) {
         // The pure path alone (decode, handle, encode), without the dispatcher's limits.
         group.bench_function("lsps-server handler only", |b| {
             let service = dispatcher.service();
-            b.iter(|| {
-                let payload = with_fresh_id(our_payload, &mut n);
-                let request = service.decode(payload.as_bytes()).unwrap();
-                let ctx = lsps_server::service::Ctx {
-                    now_ms: 1_800_000_000_000,
-                    entropy: [1; 16],
-                };
-                let outcome = dispatcher
-                    .with_state(|state| {
-                        service.handle(state, &lsps_core::types::NodeId(peer()), request, ctx)
-                    })
-                    .unwrap();
-                service.encode(&outcome.response)
-            })
+            b.iter_batched(
+                || with_fresh_id(our_payload, &mut n),
+                |payload| {
+                    let request = service.decode(payload.as_bytes()).unwrap();
+                    let ctx = lsps_server::service::Ctx {
+                        now_ms: 1_800_000_000_000,
+                        entropy: [1; 16],
+                    };
+                    let outcome = dispatcher
+                        .with_state(|state| {
+                            service.handle(state, &lsps_core::types::NodeId(peer()), request, ctx)
+                        })
+                        .unwrap();
+                    service.encode(&outcome.response)
+                },
+                BatchSize::SmallInput,
+            )
         });
         let mut n = 0u64;
         group.bench_function("lsps-server", |b| {
-            b.iter(|| ours_exchange(&rt, &dispatcher, &with_fresh_id(our_payload, &mut n)))
+            b.iter_batched(
+                || with_fresh_id(our_payload, &mut n),
+                |payload| ours_exchange(&rt, &dispatcher, &payload),
+                BatchSize::SmallInput,
+            )
         });
         let mut n = 0u64;
         group.bench_function("lightning-liquidity", |b| {
-            b.iter(|| ldk_exchange(&rt, &ldk, &with_fresh_id(ldk_payload, &mut n)))
+            b.iter_batched(
+                || with_fresh_id(ldk_payload, &mut n),
+                |payload| ldk_exchange(&rt, &ldk, payload),
+                BatchSize::SmallInput,
+            )
         });
         group.finish();
     }
@@ -248,7 +256,11 @@ fn bench_buy(
     group.sample_size(20);
     let mut n = 0u64;
     group.bench_function("lsps-server", |b| {
-        b.iter(|| ours_exchange(rt, dispatcher, &with_fresh_id(our_buy, &mut n)))
+        b.iter_batched(
+            || with_fresh_id(our_buy, &mut n),
+            |payload| ours_exchange(rt, dispatcher, &payload),
+            BatchSize::SmallInput,
+        )
     });
     group.bench_function("lightning-liquidity", |b| {
         b.iter_custom(|iters| {
@@ -264,7 +276,7 @@ fn bench_buy(
                     rt,
                     &node,
                     peer,
-                    &with_fresh_id(&request("lsps2.get_info", json!({})), &mut id),
+                    with_fresh_id(&request("lsps2.get_info", json!({})), &mut id),
                 ))
                 .unwrap();
                 let payload = request(
@@ -278,8 +290,8 @@ fn bench_buy(
                 }
             }
             let start = std::time::Instant::now();
-            for (peer, payload) in &work {
-                std::hint::black_box(ldk_exchange_from(rt, &node, *peer, payload));
+            for (peer, payload) in work {
+                std::hint::black_box(ldk_exchange_from(rt, &node, peer, payload));
             }
             start.elapsed()
         })

@@ -54,19 +54,24 @@ struct PeerGate {
     muted: bool,
 }
 
+/// A peer as the limit table keys it: the compressed node id. `PublicKey`'s own `Hash` and
+/// `Eq` serialize the point on every call (a field normalisation each time), which made the
+/// table lookups cost more than answering `list_protocols`; the bytes are made once per request.
+type PeerKey = [u8; 33];
+
 struct Inner {
     service: Service,
     state: RwLock<ServiceState>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    peers: Mutex<HashMap<PublicKey, PeerGate>>,
+    peers: Mutex<HashMap<PeerKey, PeerGate, foldhash::fast::RandomState>>,
     in_flight_total: AtomicUsize,
 }
 
-/// Decrements the in-flight counters when a request is answered (or dropped).
+/// Decrements the in-flight counters when a request that writes is answered (or dropped).
 struct InFlight {
     inner: Arc<Inner>,
-    peer: PublicKey,
+    peer: PeerKey,
 }
 
 impl Drop for InFlight {
@@ -100,7 +105,7 @@ impl Dispatcher {
                 state: RwLock::new(state),
                 store,
                 clock,
-                peers: Mutex::new(HashMap::new()),
+                peers: Mutex::new(HashMap::default()),
                 in_flight_total: AtomicUsize::new(0),
             }),
         }
@@ -116,7 +121,7 @@ impl Dispatcher {
         self.inner.state.read().ok().map(|s| f(&s))
     }
 
-    fn is_muted(&self, peer: &PublicKey) -> bool {
+    fn is_muted(&self, peer: &PeerKey) -> bool {
         self.inner.service.faults().has(Fault::MuteAfterError)
             && self
                 .inner
@@ -126,7 +131,7 @@ impl Dispatcher {
                 .unwrap_or(false)
     }
 
-    fn mute(&self, peer: PublicKey) {
+    fn mute(&self, peer: PeerKey) {
         if self.inner.service.faults().has(Fault::MuteAfterError)
             && let Ok(mut peers) = self.inner.peers.lock()
         {
@@ -143,8 +148,11 @@ impl Dispatcher {
         }
     }
 
-    /// Admit one request of `peer`, or say which limit it hits.
-    fn admit(&self, peer: PublicKey, now_ms: u64) -> Result<InFlight, String> {
+    /// Admit one request of `peer`, or say which limit it hits. A request that `writes` stays
+    /// pending until its row is durable and is counted in flight until then (the returned
+    /// guard); any other request is answered before `dispatch` returns, so it only spends a
+    /// token.
+    fn admit(&self, peer: PeerKey, now_ms: u64, writes: bool) -> Result<Option<InFlight>, String> {
         let limits = self.inner.service.limits();
         let mut peers = self
             .inner
@@ -169,6 +177,10 @@ impl Dispatcher {
                 limits.max_pending_per_peer
             ));
         }
+        if !writes {
+            gate.tokens -= 1.0;
+            return Ok(None);
+        }
         let total = self.inner.in_flight_total.fetch_add(1, Ordering::AcqRel);
         if total >= limits.max_pending_total {
             self.inner.in_flight_total.fetch_sub(1, Ordering::AcqRel);
@@ -179,10 +191,10 @@ impl Dispatcher {
         }
         gate.tokens -= 1.0;
         gate.in_flight += 1;
-        Ok(InFlight {
+        Ok(Some(InFlight {
             inner: self.inner.clone(),
             peer,
-        })
+        }))
     }
 }
 
@@ -290,14 +302,15 @@ impl Dispatcher {
 impl Dispatch for Dispatcher {
     fn dispatch(&self, peer: PublicKey, payload: &[u8]) -> Dispatched {
         let service = &self.inner.service;
-        if self.is_muted(&peer) {
+        let peer_key = peer.serialize();
+        if self.is_muted(&peer_key) {
             return Dispatched::NoReply;
         }
         let request = match service.decode(payload) {
             Ok(request) => request,
             Err(reply) => {
                 tracing::debug!(%peer, "bad request answered: {:?}", reply.as_ref().map(|r| &r.body));
-                self.mute(peer);
+                self.mute(peer_key);
                 return match reply {
                     Some(reply) => Dispatched::Reply(service.encode(&reply)),
                     None => Dispatched::NoReply,
@@ -305,7 +318,9 @@ impl Dispatch for Dispatcher {
             }
         };
         let now_ms = self.inner.clock.now_ms();
-        let in_flight = match self.admit(peer, now_ms) {
+        let method = request.method();
+        let writes = matches!(method, Method::Lsps1CreateOrder | Method::Lsps2Buy);
+        let in_flight = match self.admit(peer_key, now_ms, writes) {
             Ok(guard) => guard,
             Err(reason) => {
                 let reply = Response::error(Some(request.id), ErrorObject::client_rejected(reason));
@@ -314,15 +329,16 @@ impl Dispatch for Dispatcher {
         };
         let ctx = Ctx {
             now_ms,
-            entropy: self.inner.clock.entropy(),
+            // Only order ids are random; the RNG is not paid by requests that make none.
+            entropy: if method == Method::Lsps1CreateOrder {
+                self.inner.clock.entropy()
+            } else {
+                [0; 16]
+            },
         };
         let request_id = request.id.clone();
         // Only requests that write are ever handled again (see `commit`).
-        let retry_copy = matches!(
-            request.method(),
-            Method::Lsps1CreateOrder | Method::Lsps2Buy
-        )
-        .then(|| request.clone());
+        let retry_copy = writes.then(|| request.clone());
         let outcome = match self.handle(&peer, request, ctx) {
             Some(outcome) => outcome,
             None => {
@@ -342,6 +358,7 @@ impl Dispatch for Dispatcher {
         }))
     }
     fn peer_disconnected(&self, peer: PublicKey) {
+        let peer = peer.serialize();
         if let Ok(mut peers) = self.inner.peers.lock() {
             if peers.get(&peer).is_some_and(|g| g.in_flight == 0) {
                 peers.remove(&peer);

@@ -759,6 +759,58 @@ mod tests {
     }
 
     #[test]
+    fn envelope_scanner_decides_exactly_what_the_classifier_accepts() {
+        let accepted: [&[u8]; 7] = [
+            br#"{"jsonrpc":"2.0","id":"a","method":"lsps0.list_protocols","params":{}}"#,
+            br#"{"jsonrpc":"2.0","id":"a","method":"lsps0.list_protocols"}"#,
+            b" \t\r\n{ \"params\" : { } , \"method\":\"lsps2.get_info\",\"id\" :\"\xc3\xa9\",\"jsonrpc\":\"2.0\"}\n ",
+            br#"{"id":"","jsonrpc":"2.0","method":"lsps1.get_info"}"#,
+            br#"{"jsonrpc":"2.0","id":"a b/c","method":"lsps2.get_info","params":{}}"#,
+            br#"{"jsonrpc":"2.0","id":"a","method":"lsps0.list_protocols","params":{}}  "#,
+            br#"{"method":"lsps1.get_info","id":"x","jsonrpc":"2.0","params":{}}"#,
+        ];
+        for payload in accepted {
+            let text = core::str::from_utf8(payload).unwrap();
+            assert!(
+                matches!(fast::scan_envelope(text), fast::Scanned::NoParams { .. }),
+                "{text}"
+            );
+            assert!(decode_request(payload).is_ok(), "{text}");
+            assert_same(payload, &lookup);
+        }
+        // Every one of these is left to the serde passes and the classifier.
+        let undecided: [&[u8]; 18] = [
+            br#"{"jsonrpc":"2.0","id":"a","method":"lsps0.list_protocols","params":{},"params":{}}"#,
+            br#"{"jsonrpc":"2.0","jsonrpc":"2.0","id":"a","method":"lsps0.list_protocols"}"#,
+            br#"{"jsonrpc":"2.0","id":"a","id":"b","method":"lsps0.list_protocols"}"#,
+            br#"{"jsonrpc":"2.0","id":"a","method":"lsps0.list_protocols","params":{},}"#,
+            br#"{"jsonrpc":"2.0","id":"a","method":"lsps0.list_protocols","params":{}}x"#,
+            br#"{"jsonrpc":"2.0","id":"a","method":"lsps0.list_protocols","params":{}}{}"#,
+            br#"{"jsonrpc":"2.0","id":"a","method":"lsps0.list_protocols","params":[]}"#,
+            br#"{"jsonrpc":"2.0","id":"a","method":"lsps0.list_protocols","params":null}"#,
+            br#"{"jsonrpc":"2.0","id":"a","method":"lsps0.list_protocols","params":{"x":1}}"#,
+            br#"{"jsonrpc":"2.0","id":"\u0061","method":"lsps0.list_protocols"}"#,
+            br#"{"jsonrpc":"2.0","\u0069d":"a","method":"lsps0.list_protocols"}"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":"lsps0.list_protocols"}"#,
+            br#"{"jsonrpc":"2.0","method":"lsps0.list_protocols"}"#,
+            br#"{"jsonrpc":"1.0","id":"a","method":"lsps0.list_protocols"}"#,
+            br#"{"jsonrpc":"2.0","id":"a","method":"lsps9.nothing"}"#,
+            br#"{"jsonrpc":"2.0","id":"a","method":"lsps0.list_protocols","x":1}"#,
+            b"{\"jsonrpc\":\"2.0\",\"id\":\"a\tb\",\"method\":\"lsps0.list_protocols\"}",
+            br#"{"jsonrpc":"2.0","id":"a","method":"lsps1.create_order","params":{}}"#,
+        ];
+        for payload in undecided {
+            let text = core::str::from_utf8(payload).unwrap();
+            assert!(
+                matches!(fast::scan_envelope(text), fast::Scanned::Undecided)
+                    || decode_request(payload).is_err(),
+                "{text}"
+            );
+            assert_same(payload, &lookup);
+        }
+    }
+
+    #[test]
     fn many_keys_use_the_hash_set() {
         let mut members: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
         let unique = format!(

@@ -394,10 +394,174 @@ fn top_level<'de, V: Visitor<'de>>(text: &'de str, visitor: V) -> Option<V::Valu
     Some(value)
 }
 
+/// The envelope scanner's answer.
+pub(super) enum Scanned<'a> {
+    /// A request whose params are `{}` or absent.
+    NoParams { id: &'a str, method: Method },
+    /// Not something the scanner decides (params with members, escapes, anything odd).
+    Undecided,
+}
+
+/// Tier 0 of the request fast path: a byte scanner for the most common request of all, an
+/// envelope with empty or absent params (`lsps0.list_protocols`, both `get_info`s without a
+/// token), which serde_json walks no faster than a request with params.
+///
+/// It decides only texts it can read in full without judgement: one object whose members are
+/// exactly `jsonrpc` = `"2.0"`, a string `id`, a known `method` and optionally `params` =
+/// `{}`, each once, in any order, with JSON whitespace anywhere between tokens and after the
+/// object. Strings must hold no backslash and no control character, so that the bytes are the
+/// value, and the text is already valid UTF-8 without NUL ([`payload_text`]). Anything else
+/// is [`Scanned::Undecided`] and goes on to the serde passes, so the scanner can only ever
+/// accept a text those passes and the full classifier accept, with the same id and method.
+pub(super) fn scan_envelope(text: &str) -> Scanned<'_> {
+    const JSONRPC: u8 = 1;
+    const ID: u8 = 2;
+    const METHOD: u8 = 4;
+    const PARAMS: u8 = 8;
+
+    let mut scanner = Scanner {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+    };
+    let mut seen = 0u8;
+    let mut id = None;
+    let mut method = None;
+    if !scanner.token(b'{') {
+        return Scanned::Undecided;
+    }
+    loop {
+        let Some(key) = scanner.string() else {
+            return Scanned::Undecided;
+        };
+        let member = match key {
+            "jsonrpc" => JSONRPC,
+            "id" => ID,
+            "method" => METHOD,
+            "params" => PARAMS,
+            _ => return Scanned::Undecided,
+        };
+        if seen & member != 0 || !scanner.token(b':') {
+            return Scanned::Undecided;
+        }
+        seen |= member;
+        let value_ok = match member {
+            JSONRPC => scanner.string() == Some("2.0"),
+            ID => {
+                id = scanner.string();
+                id.is_some()
+            }
+            METHOD => {
+                method = scanner.string().and_then(Method::from_name);
+                method.is_some()
+            }
+            _ => scanner.token(b'{') && scanner.token(b'}'),
+        };
+        if !value_ok {
+            return Scanned::Undecided;
+        }
+        if scanner.token(b',') {
+            continue;
+        }
+        if scanner.token(b'}') {
+            break;
+        }
+        return Scanned::Undecided;
+    }
+    scanner.skip_whitespace();
+    match (scanner.at == scanner.bytes.len(), id, method) {
+        (true, Some(id), Some(method)) if seen & JSONRPC != 0 => Scanned::NoParams { id, method },
+        _ => Scanned::Undecided,
+    }
+}
+
+/// A cursor over the payload for [`scan_envelope`].
+struct Scanner<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Scanner<'a> {
+    /// Skips JSON whitespace (space, tab, line feed, carriage return).
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// Consumes `byte` after optional whitespace; false (nothing consumed) if it is not next.
+    fn token(&mut self, byte: u8) -> bool {
+        self.skip_whitespace();
+        if self.bytes.get(self.at) == Some(&byte) {
+            self.at += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A string after optional whitespace, as the text between its quotes; `None` if there
+    /// is none or it holds a backslash or a control character (the serde passes judge those).
+    fn string(&mut self) -> Option<&'a str> {
+        if !self.token(b'"') {
+            return None;
+        }
+        let start = self.at;
+        let mut end = start;
+        loop {
+            match *self.bytes.get(end)? {
+                b'"' => break,
+                b'\\' | 0..0x20 => return None,
+                _ => end += 1,
+            }
+        }
+        self.at = end + 1;
+        // Both ends are next to an ASCII quote, so on character boundaries.
+        self.text.get(start..end)
+    }
+}
+
+/// The typed params of `method` from an empty object, as the full path makes them for `{}`
+/// or absent params; `None` when the method has required params.
+fn empty_params(method: Method) -> Option<RequestParams> {
+    // The methods whose params are all optional, built directly; a test holds these equal to
+    // what serde makes of `{}`.
+    Some(match method {
+        Method::Lsps0ListProtocols => {
+            RequestParams::Lsps0ListProtocols(lsps0::ListProtocolsRequest {})
+        }
+        Method::Lsps1GetInfo => RequestParams::Lsps1GetInfo(lsps1::GetInfoRequest {}),
+        Method::Lsps2GetInfo => RequestParams::Lsps2GetInfo(lsps2::GetInfoRequest { token: None }),
+        Method::Lsps1CreateOrder | Method::Lsps1GetOrder | Method::Lsps2Buy => {
+            return TypedParams(method)
+                .deserialize(&mut serde_json::Deserializer::from_str("{}"))
+                .ok();
+        }
+    })
+}
+
+#[cfg(test)]
+#[test]
+fn empty_params_are_what_serde_makes_of_an_empty_object() {
+    for method in Method::ALL {
+        let from_serde = TypedParams(method)
+            .deserialize(&mut serde_json::Deserializer::from_str("{}"))
+            .ok();
+        assert_eq!(empty_params(method), from_serde, "{method:?}");
+    }
+}
+
 /// A request [`decode_request`](super::decode_request) would accept, decoded without a
 /// `Value` tree; `None` for anything else (the caller then runs the full classifier).
 pub(super) fn request(payload: &[u8]) -> Option<Request> {
     let text = payload_text(payload)?;
+    if let Scanned::NoParams { id, method } = scan_envelope(text) {
+        return Some(Request {
+            id: RequestId(id.to_owned()),
+            params: empty_params(method)?,
+        });
+    }
     let env = top_level(text, RequestPass1)?;
     let (true, Some(id), Some(method)) = (env.jsonrpc_ok, env.id, env.method) else {
         return None;
@@ -411,9 +575,7 @@ pub(super) fn request(payload: &[u8]) -> Option<Request> {
             top_level(text, RequestPass2(method))?
         }
         // Absent or `{}`: typed from an empty object, as the full path does.
-        _ => TypedParams(method)
-            .deserialize(&mut serde_json::Deserializer::from_str("{}"))
-            .ok()?,
+        _ => empty_params(method)?,
     };
     Some(Request {
         id: RequestId(id.into_owned()),

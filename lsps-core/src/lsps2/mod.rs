@@ -14,5 +14,8 @@ pub use fee::{FeeOverflow, MenuError, opening_fee, validate_menu};
 pub use msgs::{
     BuyRequest, BuyResult, GetInfoRequest, GetInfoResult, OpeningFeeParams, RawOpeningFeeParams,
 };
-pub use promise::{MAX_PROMISE_BYTES, PromiseFormatError, PromiseSecret, check_promise_format};
+pub use promise::{
+    ClientPromises, MAX_PROMISE_BYTES, PromiseFormatError, PromiseKey, PromiseSecret,
+    check_promise_format,
+};
 pub use state::{IllegalTransition, JitEvent, JitState};

@@ -82,10 +82,71 @@ impl fmt::Debug for PromiseSecret {
 }
 
 impl PromiseSecret {
-    fn mac(&self, client: &NodeId, p: &RawOpeningFeeParams) -> [u8; 32] {
-        let mut engine = hmac::HmacEngine::<sha256::Hash>::new(&self.0);
+    /// The key schedule for this secret, to sign or verify many promises.
+    pub fn key(&self) -> PromiseKey {
+        PromiseKey {
+            keyed: hmac::HmacEngine::<sha256::Hash>::new(&self.0),
+        }
+    }
+
+    /// The promise for `params` offered to `client`: 64 lower-case hex characters.
+    pub fn sign(&self, client: &NodeId, params: &RawOpeningFeeParams) -> String {
+        self.key().for_client(client).sign(params)
+    }
+
+    /// `params` with its promise for `client` attached (a ready menu entry).
+    pub fn issue(&self, client: &NodeId, params: RawOpeningFeeParams) -> OpeningFeeParams {
+        self.key().for_client(client).issue(params)
+    }
+
+    /// True if `params.promise` is the promise this secret gives `client` for the other seven
+    /// fields. The comparison of MAC bytes is constant-time; hex case is not significant.
+    /// Does not check `valid_until` against a clock (the caller does, for error 201).
+    pub fn verify(&self, client: &NodeId, params: &OpeningFeeParams) -> bool {
+        self.key().for_client(client).verify(params)
+    }
+}
+
+/// A [`PromiseSecret`] with its HMAC key schedule done (the inner and outer pads hashed), so
+/// that an LSP signing a menu per `get_info` pays only for the message blocks. Made once per
+/// secret; cheap to clone. `Debug` does not print it.
+#[derive(Clone)]
+pub struct PromiseKey {
+    keyed: hmac::HmacEngine<sha256::Hash>,
+}
+
+impl fmt::Debug for PromiseKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PromiseKey(..)")
+    }
+}
+
+impl PromiseKey {
+    /// Promises for one client: the domain tag and the node id are hashed once for a whole
+    /// menu.
+    pub fn for_client(&self, client: &NodeId) -> ClientPromises {
+        let mut engine = self.keyed.clone();
         engine.input(DOMAIN);
         engine.input(&client.serialize());
+        ClientPromises { engine }
+    }
+}
+
+/// A [`PromiseKey`] bound to one client node id (see [`PromiseKey::for_client`]).
+#[derive(Clone)]
+pub struct ClientPromises {
+    engine: hmac::HmacEngine<sha256::Hash>,
+}
+
+impl fmt::Debug for ClientPromises {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientPromises(..)")
+    }
+}
+
+impl ClientPromises {
+    fn mac(&self, p: &RawOpeningFeeParams) -> [u8; 32] {
+        let mut engine = self.engine.clone();
         engine.input(&p.min_fee_msat.get().to_be_bytes());
         engine.input(&p.proportional.get().to_be_bytes());
         engine.input(&p.valid_until.unix_millis().to_be_bytes());
@@ -96,29 +157,34 @@ impl PromiseSecret {
         hmac::Hmac::<sha256::Hash>::from_engine(engine).to_byte_array()
     }
 
-    /// The promise for `params` offered to `client`: 64 lower-case hex characters.
-    pub fn sign(&self, client: &NodeId, params: &RawOpeningFeeParams) -> String {
-        hex::encode(self.mac(client, params))
+    /// The promise for `params`: 64 lower-case hex characters.
+    pub fn sign(&self, params: &RawOpeningFeeParams) -> String {
+        let mut text = [0u8; 64];
+        // 32 bytes always fill 64 hex digits, which are ASCII: neither fallback is reachable.
+        let _ = hex::encode_to_slice(self.mac(params), &mut text);
+        std::str::from_utf8(&text)
+            .map(str::to_owned)
+            .unwrap_or_default()
     }
 
-    /// `params` with its promise for `client` attached (a ready menu entry).
-    pub fn issue(&self, client: &NodeId, params: RawOpeningFeeParams) -> OpeningFeeParams {
-        let promise = self.sign(client, &params);
+    /// `params` with its promise attached (a ready menu entry).
+    pub fn issue(&self, params: RawOpeningFeeParams) -> OpeningFeeParams {
+        let promise = self.sign(&params);
         params.with_promise(promise)
     }
 
-    /// True if `params.promise` is the promise this secret gives `client` for the other seven
-    /// fields. The comparison of MAC bytes is constant-time; hex case is not significant.
-    /// Does not check `valid_until` against a clock (the caller does, for error 201).
-    pub fn verify(&self, client: &NodeId, params: &OpeningFeeParams) -> bool {
+    /// True if `params.promise` is the promise for the other seven fields. The comparison of
+    /// MAC bytes is constant-time; hex case is not significant. Does not check `valid_until`
+    /// against a clock (the caller does, for error 201).
+    pub fn verify(&self, params: &OpeningFeeParams) -> bool {
         if params.promise.len() != 64 {
             return false;
         }
-        let Ok(given) = hex::decode(&params.promise) else {
+        let mut given = [0u8; 32];
+        if hex::decode_to_slice(&params.promise, &mut given).is_err() {
             return false;
-        };
-        let expected = self.mac(client, &params.raw());
-        given.len() == expected.len() && fixed_time_eq(&given, &expected)
+        }
+        fixed_time_eq(&given, &self.mac(&params.raw()))
     }
 }
 

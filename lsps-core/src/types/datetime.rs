@@ -3,7 +3,7 @@
 use core::fmt;
 use core::str::FromStr;
 
-use chrono::{DateTime, SecondsFormat, Timelike, Utc};
+use chrono::{DateTime, Timelike, Utc};
 
 use super::string_serde;
 
@@ -93,6 +93,7 @@ impl Datetime {
         Self::from_unix_millis(millis)
     }
 
+    #[cfg(test)]
     fn to_chrono(self) -> DateTime<Utc> {
         // `self.0 <= MAX_UNIX_MILLIS`, which chrono represents; the fallback is unreachable.
         i64::try_from(self.0)
@@ -118,13 +119,56 @@ fn has_strict_shape(s: &str) -> bool {
     })
 }
 
+impl Datetime {
+    /// The LSPS0 text, `YYYY-MM-DDThh:mm:ss.sssZ`, as 24 ASCII bytes.
+    ///
+    /// Written by hand (days to civil date after Howard Hinnant's `civil_from_days`) rather
+    /// than through chrono's RFC 3339 writer, which allocates and goes through `fmt` for every
+    /// field: every `lsps2.get_info` menu entry writes one. A test holds it equal to chrono
+    /// over the whole range.
+    pub fn to_ascii(self) -> [u8; 24] {
+        let millis = self.0 % 1000;
+        let secs = self.0 / 1000;
+        let (days, secs_of_day) = (secs / 86_400, secs % 86_400);
+        // Shift the epoch to 0000-03-01 so that leap days fall at the end of a year.
+        let z = days + 719_468;
+        let era = z / 146_097;
+        let day_of_era = z % 146_097;
+        let year_of_era =
+            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let month_index = (5 * day_of_year + 2) / 153; // 0 = March
+        let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+        let month = if month_index < 10 {
+            month_index + 3
+        } else {
+            month_index - 9
+        };
+        let year = year_of_era + era * 400 + u64::from(month <= 2);
+
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut value: u64| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, secs_of_day / 3600);
+        put(14, 2, secs_of_day / 60 % 60);
+        put(17, 2, secs_of_day % 60);
+        put(20, 3, millis);
+        out
+    }
+}
+
 impl fmt::Display for Datetime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(
-            &self
-                .to_chrono()
-                .to_rfc3339_opts(SecondsFormat::Millis, true),
-        )
+        let text = self.to_ascii();
+        // `to_ascii` writes only ASCII digits and separators.
+        f.write_str(core::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -155,6 +199,33 @@ mod tests {
         assert_eq!(d.to_string(), "2023-02-23T08:47:30.511Z");
         assert_eq!(Datetime::UNIX_EPOCH.to_string(), "1970-01-01T00:00:00.000Z");
         assert_eq!(Datetime::MAX.to_string(), "9999-12-31T23:59:59.999Z");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hand_written_text_equals_chronos(millis in 0..=MAX_UNIX_MILLIS) {
+            let d = Datetime::from_unix_millis(millis).unwrap();
+            let chrono_text = d.to_chrono().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            proptest::prop_assert_eq!(d.to_string(), chrono_text);
+        }
+    }
+
+    #[test]
+    fn hand_written_text_at_calendar_edges() {
+        for text in [
+            "1970-01-01T00:00:00.000Z",
+            "1972-02-29T23:59:59.999Z",
+            "1999-12-31T23:59:59.999Z",
+            "2000-02-29T12:00:00.000Z",
+            "2000-03-01T00:00:00.000Z",
+            "2100-02-28T00:00:00.001Z",
+            "2100-03-01T00:00:00.000Z",
+            "2400-02-29T00:00:00.000Z",
+            "9999-12-31T23:59:59.999Z",
+        ] {
+            let d = Datetime::parse(text, DatetimeMode::Strict).unwrap();
+            assert_eq!(d.to_string(), text);
+        }
     }
 
     #[test]

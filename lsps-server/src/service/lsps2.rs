@@ -38,6 +38,7 @@ pub(super) fn get_info(
             ErrorObject::lsps2_unrecognized_or_stale_token(),
         ));
     }
+    let promises = s.promise_key.for_client(peer);
     let mut menu: Vec<OpeningFeeParams> = s
         .menu
         .iter()
@@ -48,7 +49,7 @@ pub(super) fn get_info(
                 u64::from(entry.valid_for_secs)
             };
             let valid_until = datetime(ctx.now_ms.saturating_add(valid_for * 1000));
-            let mut params = s.secret.issue(peer, raw_params(entry, valid_until));
+            let mut params = promises.issue(raw_params(entry, valid_until));
             if faults.has(Fault::PromiseTooLong) {
                 params.promise.push_str(&"0".repeat(PROMISE_PADDING));
             }
@@ -91,9 +92,9 @@ pub(super) fn buy(
     let promise_ok = if faults.has(Fault::PromiseTooLong) && fee_params.promise.len() > 64 {
         let mut trimmed = fee_params.clone();
         trimmed.promise.truncate(64);
-        s.secret.verify(peer, &trimmed)
+        s.promise_key.for_client(peer).verify(&trimmed)
     } else {
-        s.secret.verify(peer, fee_params)
+        s.promise_key.for_client(peer).verify(fee_params)
     };
     if !promise_ok && !faults.has(Fault::PromiseNotChecked) {
         return error(ErrorObject::lsps2_invalid_opening_fee_params());

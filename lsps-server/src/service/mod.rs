@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use lsps_core::jsonrpc::{ErrorObject, Request, RequestParams, Response, ResponseResult};
 use lsps_core::lsps0::ListProtocolsResult;
 use lsps_core::lsps1::{GetInfoResult as Lsps1Options, OrderId, OrderResult};
-use lsps_core::lsps2::{OpeningFeeParams, PromiseSecret, RawOpeningFeeParams};
+use lsps_core::lsps2::{OpeningFeeParams, PromiseKey, PromiseSecret, RawOpeningFeeParams};
 use lsps_core::types::{Datetime, Msat, NodeId, Ppm, Sat, Scid};
 use serde::{Deserialize, Serialize};
 
@@ -31,7 +31,8 @@ use crate::store::{StoredBuy, StoredOrder};
 pub struct Ctx {
     /// Now, Unix milliseconds.
     pub now_ms: u64,
-    /// Fresh random bytes (order ids).
+    /// Fresh random bytes for order ids; the dispatcher draws them only for
+    /// `lsps1.create_order` (zeros otherwise).
     pub entropy: [u8; 16],
 }
 
@@ -265,6 +266,8 @@ pub struct Service {
     node: Arc<dyn NodeOps>,
     faults: FaultSet,
     reserved_scids: ReservedScids,
+    /// What `list_protocols` answers, fixed by the configuration.
+    protocols: Vec<u16>,
 }
 
 struct Lsps1Service {
@@ -276,7 +279,7 @@ struct Lsps1Service {
 struct Lsps2Service {
     menu: Vec<MenuEntryConfig>,
     config: Lsps2Config,
-    secret: PromiseSecret,
+    promise_key: PromiseKey,
     rejected: BTreeSet<NodeId>,
 }
 
@@ -355,13 +358,24 @@ impl Service {
             Some(Lsps2Service {
                 menu: lsps2.menu.clone(),
                 config: lsps2.clone(),
-                secret,
+                promise_key: secret.key(),
                 rejected: parse_peers(&lsps2.rejected_peers)?,
             })
         } else {
             None
         };
+        let mut protocols = Vec::new();
+        if faults.has(Fault::ListProtocolsIncludesZero) {
+            protocols.push(0);
+        }
+        if lsps1.is_some() {
+            protocols.push(1);
+        }
+        if lsps2.is_some() {
+            protocols.push(2);
+        }
         Ok(Self {
+            protocols,
             lsps1,
             lsps2,
             limits: limits.clone(),
@@ -386,18 +400,8 @@ impl Service {
     }
 
     /// Protocols offered (as `list_protocols` lists them).
-    pub fn protocols(&self) -> Vec<u16> {
-        let mut protocols = Vec::new();
-        if self.faults.has(Fault::ListProtocolsIncludesZero) {
-            protocols.push(0);
-        }
-        if self.lsps1.is_some() {
-            protocols.push(1);
-        }
-        if self.lsps2.is_some() {
-            protocols.push(2);
-        }
-        protocols
+    pub fn protocols(&self) -> &[u16] {
+        &self.protocols
     }
 
     /// Decode a raw payload: the typed request, or the reply LSPS0 prescribes for it (`None`:
@@ -424,7 +428,7 @@ impl Service {
             RequestParams::Lsps0ListProtocols(_) => Ok(Outcome::reply(Response::result(
                 id,
                 ListProtocolsResult {
-                    protocols: self.protocols(),
+                    protocols: self.protocols.clone(),
                 },
             ))),
             RequestParams::Lsps1GetInfo(_) => match &self.lsps1 {

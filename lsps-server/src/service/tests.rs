@@ -409,8 +409,8 @@ fn lsps2_get_info_menu_is_ordered_fresh_and_bound_to_the_peer() {
     }
     assert_eq!(menu[0].as_object().unwrap().len(), 8);
     let Some(s) = &service.lsps2 else { panic!() };
-    assert!(s.secret.verify(&peer(1), &typed[0]));
-    assert!(!s.secret.verify(&peer(2), &typed[0]));
+    assert!(s.promise_key.for_client(&peer(1)).verify(&typed[0]));
+    assert!(!s.promise_key.for_client(&peer(2)).verify(&typed[0]));
     // Unknown token: 200.
     let (reply, _) = call(
         &service,
