@@ -210,14 +210,16 @@ async fn persist(store: &dyn Store, row: StoredRow) -> Result<(), StoreError> {
 }
 
 impl Dispatcher {
-    /// Handle `request` against the current state (`None`: the state lock is poisoned).
-    fn handle(&self, peer: &PublicKey, request: Request, ctx: Ctx) -> Option<Outcome> {
-        let state = self.inner.state.read().ok()?;
-        Some(
-            self.inner
-                .service
-                .handle(&state, &NodeId(*peer), request, ctx),
-        )
+    /// Handle `request` against the current state; if the state lock is poisoned, gives the
+    /// request id back for the -32603 answer.
+    fn handle(&self, peer: &PublicKey, request: Request, ctx: Ctx) -> Result<Outcome, RequestId> {
+        let Ok(state) = self.inner.state.read() else {
+            return Err(request.id);
+        };
+        Ok(self
+            .inner
+            .service
+            .handle(&state, &NodeId(*peer), request, ctx))
     }
 
     /// Make `outcome`'s effects durable, apply them and return the response to send. A row whose
@@ -226,13 +228,14 @@ impl Dispatcher {
     async fn commit(
         &self,
         peer: PublicKey,
-        request_id: RequestId,
         request: Option<Request>,
         mut outcome: Outcome,
     ) -> Response {
+        // The id the handler answered (errors below answer the same request).
+        let request_id = outcome.response.id.clone();
         let internal = |message: String| {
             Response::error(
-                Some(request_id.clone()),
+                request_id.clone(),
                 ErrorObject::new(code::INTERNAL_ERROR, message, None),
             )
         };
@@ -243,7 +246,7 @@ impl Dispatcher {
                     Ok(row) => row,
                     Err(e) => {
                         tracing::error!("encoding {effect:?}: {e}");
-                        return Response::error(Some(request_id), ErrorObject::internal_error());
+                        return Response::error(request_id, ErrorObject::internal_error());
                     }
                 };
                 match persist(self.inner.store.as_ref(), row).await {
@@ -263,8 +266,8 @@ impl Dispatcher {
                             entropy: self.inner.clock.entropy(),
                         };
                         outcome = match self.handle(&peer, request.clone(), ctx) {
-                            Some(outcome) => outcome,
-                            None => return internal("Internal error: state unavailable".into()),
+                            Ok(outcome) => outcome,
+                            Err(_) => return internal("Internal error: state unavailable".into()),
                         };
                         if outcome.effects.is_empty() {
                             // Handled again, the request failed a rule (e.g. no free SCID).
@@ -282,7 +285,7 @@ impl Dispatcher {
                     Err(e) => {
                         // Nothing is promised to the client unless it is durable.
                         tracing::error!("store: {e}");
-                        return Response::error(Some(request_id), ErrorObject::internal_error());
+                        return Response::error(request_id, ErrorObject::internal_error());
                     }
                 }
             }
@@ -336,12 +339,11 @@ impl Dispatch for Dispatcher {
                 [0; 16]
             },
         };
-        let request_id = request.id.clone();
         // Only requests that write are ever handled again (see `commit`).
         let retry_copy = writes.then(|| request.clone());
         let outcome = match self.handle(&peer, request, ctx) {
-            Some(outcome) => outcome,
-            None => {
+            Ok(outcome) => outcome,
+            Err(request_id) => {
                 let reply = Response::error(Some(request_id), ErrorObject::internal_error());
                 return Dispatched::Reply(service.encode(&reply));
             }
@@ -353,7 +355,7 @@ impl Dispatch for Dispatcher {
         let this = self.clone();
         Dispatched::Pending(Box::pin(async move {
             let _in_flight = in_flight;
-            let response = this.commit(peer, request_id, retry_copy, outcome).await;
+            let response = this.commit(peer, retry_copy, outcome).await;
             Some(this.inner.service.encode(&response))
         }))
     }

@@ -406,53 +406,52 @@ pub(super) enum Scanned<'a> {
 /// envelope with empty or absent params (`lsps0.list_protocols`, both `get_info`s without a
 /// token), which serde_json walks no faster than a request with params.
 ///
-/// It decides only texts it can read in full without judgement: one object whose members are
-/// exactly `jsonrpc` = `"2.0"`, a string `id`, a known `method` and optionally `params` =
+/// It decides only payloads it can read in full without judgement: one object whose members
+/// are exactly `jsonrpc` = `"2.0"`, a string `id`, a known `method` and optionally `params` =
 /// `{}`, each once, in any order, with JSON whitespace anywhere between tokens and after the
-/// object. Strings must hold no backslash and no control character, so that the bytes are the
-/// value, and the text is already valid UTF-8 without NUL ([`payload_text`]). Anything else
-/// is [`Scanned::Undecided`] and goes on to the serde passes, so the scanner can only ever
-/// accept a text those passes and the full classifier accept, with the same id and method.
-pub(super) fn scan_envelope(text: &str) -> Scanned<'_> {
+/// object. Strings must hold no backslash and no control character (NUL included), so that
+/// the bytes are the value. It reads raw bytes: every byte outside the id is then an ASCII
+/// token or matched against an ASCII name, so checking the id for UTF-8 checks the payload
+/// (what [`payload_text`] does for the serde passes). Anything else is
+/// [`Scanned::Undecided`] and goes on to the serde passes, so the scanner can only ever accept
+/// a payload those passes and the full classifier accept, with the same id and method.
+pub(super) fn scan_envelope(bytes: &[u8]) -> Scanned<'_> {
     const JSONRPC: u8 = 1;
     const ID: u8 = 2;
     const METHOD: u8 = 4;
     const PARAMS: u8 = 8;
 
-    let mut scanner = Scanner {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-    };
+    let mut scanner = Scanner { bytes, at: 0 };
     let mut seen = 0u8;
     let mut id = None;
     let mut method = None;
     if !scanner.token(b'{') {
         return Scanned::Undecided;
     }
+    const MEMBERS: [(&[u8], u8); 4] = [
+        (b"jsonrpc", JSONRPC),
+        (b"id", ID),
+        (b"method", METHOD),
+        (b"params", PARAMS),
+    ];
     loop {
-        let Some(key) = scanner.string() else {
+        let Some(member) = scanner.one_of(&MEMBERS) else {
             return Scanned::Undecided;
-        };
-        let member = match key {
-            "jsonrpc" => JSONRPC,
-            "id" => ID,
-            "method" => METHOD,
-            "params" => PARAMS,
-            _ => return Scanned::Undecided,
         };
         if seen & member != 0 || !scanner.token(b':') {
             return Scanned::Undecided;
         }
         seen |= member;
         let value_ok = match member {
-            JSONRPC => scanner.string() == Some("2.0"),
+            JSONRPC => scanner.one_of(&[(b"2.0", ())]).is_some(),
             ID => {
-                id = scanner.string();
+                id = scanner
+                    .string()
+                    .and_then(|id| core::str::from_utf8(id).ok());
                 id.is_some()
             }
             METHOD => {
-                method = scanner.string().and_then(Method::from_name);
+                method = scanner.one_of(&METHOD_NAMES);
                 method.is_some()
             }
             _ => scanner.token(b'{') && scanner.token(b'}'),
@@ -475,9 +474,33 @@ pub(super) fn scan_envelope(text: &str) -> Scanned<'_> {
     }
 }
 
+/// The bytes that end a [`Scanner::string`]: the closing quote, a backslash and the control
+/// characters.
+const STRING_STOP: [bool; 256] = {
+    let mut stop = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        stop[b] = true;
+        b += 1;
+    }
+    stop[b'"' as usize] = true;
+    stop[b'\\' as usize] = true;
+    stop
+};
+
+/// Every method by its name, for [`Scanner::one_of`].
+const METHOD_NAMES: [(&[u8], Method); 6] = {
+    let mut names: [(&[u8], Method); 6] = [(b"", Method::Lsps0ListProtocols); 6];
+    let mut i = 0;
+    while i < 6 {
+        names[i] = (Method::ALL[i].name().as_bytes(), Method::ALL[i]);
+        i += 1;
+    }
+    names
+};
+
 /// A cursor over the payload for [`scan_envelope`].
 struct Scanner<'a> {
-    text: &'a str,
     bytes: &'a [u8],
     at: usize,
 }
@@ -501,24 +524,34 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// A string after optional whitespace, as the text between its quotes; `None` if there
+    /// A string after optional whitespace that is exactly one of the `choices` (compared as
+    /// bytes: a string with escapes never matches); its value.
+    fn one_of<T: Copy>(&mut self, choices: &[(&[u8], T)]) -> Option<T> {
+        if !self.token(b'"') {
+            return None;
+        }
+        let rest = self.bytes.get(self.at..)?;
+        let (text, value) = choices
+            .iter()
+            .find(|(text, _)| rest.starts_with(text) && rest.get(text.len()) == Some(&b'"'))?;
+        self.at += text.len() + 1;
+        Some(*value)
+    }
+
+    /// A string after optional whitespace, as the bytes between its quotes; `None` if there
     /// is none or it holds a backslash or a control character (the serde passes judge those).
-    fn string(&mut self) -> Option<&'a str> {
+    fn string(&mut self) -> Option<&'a [u8]> {
         if !self.token(b'"') {
             return None;
         }
         let start = self.at;
-        let mut end = start;
-        loop {
-            match *self.bytes.get(end)? {
-                b'"' => break,
-                b'\\' | 0..0x20 => return None,
-                _ => end += 1,
-            }
+        let rest = self.bytes.get(start..)?;
+        let len = rest.iter().position(|&b| STRING_STOP[usize::from(b)])?;
+        if rest[len] != b'"' {
+            return None;
         }
-        self.at = end + 1;
-        // Both ends are next to an ASCII quote, so on character boundaries.
-        self.text.get(start..end)
+        self.at = start + len + 1;
+        rest.get(..len)
     }
 }
 
@@ -555,13 +588,13 @@ fn empty_params_are_what_serde_makes_of_an_empty_object() {
 /// A request [`decode_request`](super::decode_request) would accept, decoded without a
 /// `Value` tree; `None` for anything else (the caller then runs the full classifier).
 pub(super) fn request(payload: &[u8]) -> Option<Request> {
-    let text = payload_text(payload)?;
-    if let Scanned::NoParams { id, method } = scan_envelope(text) {
+    if let Scanned::NoParams { id, method } = scan_envelope(payload) {
         return Some(Request {
             id: RequestId(id.to_owned()),
             params: empty_params(method)?,
         });
     }
+    let text = payload_text(payload)?;
     let env = top_level(text, RequestPass1)?;
     let (true, Some(id), Some(method)) = (env.jsonrpc_ok, env.id, env.method) else {
         return None;

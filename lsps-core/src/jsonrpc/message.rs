@@ -228,6 +228,49 @@ impl Response {
     }
 }
 
+impl Response {
+    /// [`to_bytes`](Self::to_bytes), except that a result equal to `cached`'s is copied from
+    /// its bytes instead of serialized again: the same output, cheaper for a server whose
+    /// answer to a method is fixed by its configuration.
+    pub fn to_bytes_with(&self, cached: &EncodedResult) -> Vec<u8> {
+        match (&self.id, &self.body) {
+            (Some(id), Ok(result)) if *result == cached.result => {
+                let mut out = Vec::with_capacity(64 + id.0.len() + cached.json.len());
+                out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+                if serde_json::to_writer(&mut out, id).is_err() {
+                    return self.to_bytes();
+                }
+                out.extend_from_slice(br#","result":"#);
+                out.extend_from_slice(&cached.json);
+                out.push(b'}');
+                out
+            }
+            _ => self.to_bytes(),
+        }
+    }
+}
+
+/// A result serialized once (see [`Response::to_bytes_with`]). Made only from a typed
+/// [`ResponseResult`], so the bytes are always what [`Response::to_bytes`] would write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedResult {
+    result: ResponseResult,
+    json: Vec<u8>,
+}
+
+impl EncodedResult {
+    /// Serializes `result` now.
+    pub fn new(result: ResponseResult) -> Result<Self, serde_json::Error> {
+        let json = serde_json::to_vec(&result)?;
+        Ok(Self { result, json })
+    }
+
+    /// The cached result.
+    pub fn result(&self) -> &ResponseResult {
+        &self.result
+    }
+}
+
 /// A JSON-RPC notification (no id). No LSPS0/1/2 notification exists; clients must ignore
 /// unknown ones, so they are kept untyped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,6 +347,34 @@ mod tests {
         let bytes = req.to_bytes();
         assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap(), expected);
         assert_eq!(bytes, serde_json::to_vec(&expected).unwrap());
+    }
+
+    #[test]
+    fn cached_result_writes_what_to_bytes_writes() {
+        let protocols = ResponseResult::Lsps0ListProtocols(lsps0::ListProtocolsResult {
+            protocols: vec![1, 2],
+        });
+        let cached = EncodedResult::new(protocols.clone()).unwrap();
+        for id in ["a", "q\"uote\\", "\u{1}ctl", "é"] {
+            let same = Response::result(
+                id.into(),
+                lsps0::ListProtocolsResult {
+                    protocols: vec![1, 2],
+                },
+            );
+            assert_eq!(same.to_bytes_with(&cached), same.to_bytes(), "{id}");
+            // Another result, an error and a null id all take the typed path.
+            let other =
+                Response::result(id.into(), lsps0::ListProtocolsResult { protocols: vec![2] });
+            assert_eq!(other.to_bytes_with(&cached), other.to_bytes());
+            let error = Response::error(Some(id.into()), ErrorObject::internal_error());
+            assert_eq!(error.to_bytes_with(&cached), error.to_bytes());
+        }
+        let null_id = Response {
+            id: None,
+            body: Ok(protocols),
+        };
+        assert_eq!(null_id.to_bytes_with(&cached), null_id.to_bytes());
     }
 
     #[test]

@@ -22,7 +22,7 @@ mod test_strategies;
 pub use decode::{BadMessage, IncomingMessage, decode_request, decode_response};
 pub use error::{ErrorObject, code};
 pub use id::RequestId;
-pub use message::{Notification, Request, RequestParams, Response, ResponseResult};
+pub use message::{EncodedResult, Notification, Request, RequestParams, Response, ResponseResult};
 pub use method::Method;
 pub use params::{InvalidProperty, Params, decode_result, from_value_at_path, param_names};
 pub use parse::{FormatError, parse_message};

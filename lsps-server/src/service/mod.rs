@@ -15,7 +15,9 @@ pub use node_ops::NodeOps;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use lsps_core::jsonrpc::{ErrorObject, Request, RequestParams, Response, ResponseResult};
+use lsps_core::jsonrpc::{
+    EncodedResult, ErrorObject, Request, RequestParams, Response, ResponseResult,
+};
 use lsps_core::lsps0::ListProtocolsResult;
 use lsps_core::lsps1::{GetInfoResult as Lsps1Options, OrderId, OrderResult};
 use lsps_core::lsps2::{OpeningFeeParams, PromiseKey, PromiseSecret, RawOpeningFeeParams};
@@ -268,6 +270,8 @@ pub struct Service {
     reserved_scids: ReservedScids,
     /// What `list_protocols` answers, fixed by the configuration.
     protocols: Vec<u16>,
+    /// The configuration-fixed results (`list_protocols`, `lsps1.get_info`), serialized once.
+    fixed_results: Vec<EncodedResult>,
 }
 
 struct Lsps1Service {
@@ -374,8 +378,20 @@ impl Service {
         if lsps2.is_some() {
             protocols.push(2);
         }
+        let mut fixed = vec![ResponseResult::Lsps0ListProtocols(ListProtocolsResult {
+            protocols: protocols.clone(),
+        })];
+        if let Some(s) = &lsps1 {
+            fixed.push(ResponseResult::Lsps1GetInfo(s.options.clone()));
+        }
+        // A result that does not serialize is simply not cached (`encode` then serializes it).
+        let fixed_results = fixed
+            .into_iter()
+            .filter_map(|result| EncodedResult::new(result).ok())
+            .collect();
         Ok(Self {
             protocols,
+            fixed_results,
             lsps1,
             lsps2,
             limits: limits.clone(),
@@ -423,8 +439,8 @@ impl Service {
         request: Request,
         ctx: Ctx,
     ) -> Outcome {
-        let id = request.id.clone();
-        let result = match request.params {
+        let Request { id, params } = request;
+        let result = match params {
             RequestParams::Lsps0ListProtocols(_) => Ok(Outcome::reply(Response::result(
                 id,
                 ListProtocolsResult {
@@ -463,10 +479,18 @@ impl Service {
 
     /// Encode a response for the wire (applying wire-level faults, if any are on).
     pub fn encode(&self, response: &Response) -> Vec<u8> {
-        if self.faults.is_empty() {
-            return response.to_bytes();
+        if !self.faults.is_empty() {
+            return wire::encode_with_faults(self.faults, response);
         }
-        wire::encode_with_faults(self.faults, response)
+        let method = response.body.as_ref().ok().map(ResponseResult::method);
+        match self
+            .fixed_results
+            .iter()
+            .find(|cached| Some(cached.result().method()) == method)
+        {
+            Some(cached) => response.to_bytes_with(cached),
+            None => response.to_bytes(),
+        }
     }
 
     /// The limits the dispatcher enforces.

@@ -166,6 +166,21 @@ fn list_protocols_lists_enabled_protocols_only() {
 }
 
 #[test]
+fn fixed_results_are_written_byte_for_byte_as_typed_ones() {
+    let service = service();
+    let state = ServiceState::default();
+    for method in ["lsps0.list_protocols", "lsps1.get_info", "lsps2.get_info"] {
+        let bytes = serde_json::to_vec(&req(method, json!({}))).unwrap();
+        let outcome = service.handle(&state, &peer(1), service.decode(&bytes).unwrap(), ctx(NOW));
+        assert_eq!(
+            service.encode(&outcome.response),
+            outcome.response.to_bytes(),
+            "{method}"
+        );
+    }
+}
+
+#[test]
 fn bad_input_gets_the_core_classification() {
     let service = service();
     let state = ServiceState::default();
