@@ -1,15 +1,19 @@
-//! `cargo xtask <command>`: maintenance commands for the spec data in `spec/`.
+//! `cargo xtask <command>`: maintenance commands for the spec data in `spec/`, and the
+//! instruction-count comparison of the handler bench.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask coverage [--open]
+       cargo xtask instructions
 
 commands:
-  coverage   print requirements x {by case, by test, excluded, deferred, open} per
-             protocol and in total (rule: spec/README.md, section \"Coverage\")
+  coverage      print requirements x {by case, by test, excluded, deferred, open} per
+                protocol and in total (rule: spec/README.md, section \"Coverage\")
+  instructions  instructions per request of lsps-server's handler bench against
+                lightning-liquidity's, under valgrind's callgrind (lsps-server/BENCHMARKS.md)
 options:
-  --open     also list the IDs of open requirements";
+  --open        (coverage) also list the IDs of open requirements";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +30,18 @@ fn main() -> ExitCode {
                 }
             }
             match xtask::coverage_report(&xtask::workspace_root(), list_open) {
+                Ok(report) => {
+                    print!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("error: {err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some("instructions") => {
+            match xtask::instructions::instructions_report(&xtask::workspace_root()) {
                 Ok(report) => {
                     print!("{report}");
                     ExitCode::SUCCESS
