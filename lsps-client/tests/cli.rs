@@ -1,10 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! The `lsps` binary against the testkit LDK LSP over BOLT8.
+//! The `lsps` binary over BOLT8: against the testkit LDK LSP, and against a scripted LSP that
+//! records every request (so the tests see that it asks for the LSP's terms before it orders
+//! or buys: LSPS1-R2, LSPS2-R1).
 
 use std::process::Output;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use testkit::ldk_lsp::{LdkLsp, LdkLspConfig};
+use testkit::scripted_lsp::{Reply, ScriptedLsp, ScriptedRequest};
 
 // std's Command on a blocking thread: the LSP fixture keeps running on the runtime meanwhile.
 async fn lsps(args: Vec<String>) -> Output {
@@ -22,6 +25,17 @@ fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
+/// Runs `lsps` with `list` and asserts it exits 0 (showing its stderr if not).
+async fn lsps_ok(list: &[&str]) -> Output {
+    let out = lsps(args(list)).await;
+    assert!(
+        out.status.success(),
+        "lsps {list:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_protocols_get_info_buy_and_raw_against_ldk() {
     let lsp = LdkLsp::start(LdkLspConfig::default()).await.unwrap();
@@ -34,7 +48,7 @@ async fn list_protocols_get_info_buy_and_raw_against_ldk() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["protocols"], serde_json::json!([2]));
+    assert_eq!(v["protocols"], json!([2]));
 
     let out = lsps(args(&["--target", &target, "--json", "lsps2", "get-info"])).await;
     assert!(
@@ -118,33 +132,34 @@ async fn unreachable_target_and_bad_target_exit_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid target"));
 }
 
-/// A scripted LSPS1 endpoint: get_info options, create_order echoing the order, get_order.
-async fn lsps1_lsp() -> testkit::scripted_lsp::ScriptedLsp {
-    use serde_json::json;
-    use testkit::scripted_lsp::{Reply, ScriptedLsp, ScriptedRequest};
+/// An order echoing the `create_order` params `p`.
+fn order(p: &Value) -> Value {
+    json!({
+        "order_id": "b3b8d3a1-cli",
+        "lsp_balance_sat": p["lsp_balance_sat"],
+        "client_balance_sat": p["client_balance_sat"],
+        "required_channel_confirmations": p["required_channel_confirmations"],
+        "funding_confirms_within_blocks": p["funding_confirms_within_blocks"],
+        "channel_expiry_blocks": p["channel_expiry_blocks"],
+        "token": "",
+        "created_at": "2026-11-26T18:00:00.000Z",
+        "announce_channel": p["announce_channel"],
+        "order_state": "CREATED",
+        "payment": {"bolt11": {
+            "state": "EXPECT_PAYMENT",
+            "expires_at": "2099-01-01T00:00:00.000Z",
+            "fee_total_sat": "1000",
+            "order_total_sat": "1000",
+            "invoice": "lnbcrt10u1fake"
+        }},
+        "channel": null
+    })
+}
+
+/// A scripted LSP (testkit::scripted_lsp, which records every request): LSPS1 get_info options,
+/// create_order echoing the order, get_order; an LSPS2 menu of one entry and a buy.
+async fn scripted_lsp() -> ScriptedLsp {
     ScriptedLsp::start(|req: &ScriptedRequest| {
-        let order = |p: &Value| {
-            json!({
-                "order_id": "b3b8d3a1-cli",
-                "lsp_balance_sat": p["lsp_balance_sat"],
-                "client_balance_sat": p["client_balance_sat"],
-                "required_channel_confirmations": p["required_channel_confirmations"],
-                "funding_confirms_within_blocks": p["funding_confirms_within_blocks"],
-                "channel_expiry_blocks": p["channel_expiry_blocks"],
-                "token": "",
-                "created_at": "2026-11-26T18:00:00.000Z",
-                "announce_channel": p["announce_channel"],
-                "order_state": "CREATED",
-                "payment": {"bolt11": {
-                    "state": "EXPECT_PAYMENT",
-                    "expires_at": "2099-01-01T00:00:00.000Z",
-                    "fee_total_sat": "1000",
-                    "order_total_sat": "1000",
-                    "invoice": "lnbcrt10u1fake"
-                }},
-                "channel": null
-            })
-        };
         let reply = match req.method() {
             Some("lsps1.get_info") => req.result(json!({
                 "min_required_channel_confirmations": 0,
@@ -167,6 +182,21 @@ async fn lsps1_lsp() -> testkit::scripted_lsp::ScriptedLsp {
                 "channel_expiry_blocks": 4032,
                 "announce_channel": false
             }))),
+            Some("lsps2.get_info") => req.result(json!({"opening_fee_params_menu": [{
+                "min_fee_msat": "546000",
+                "proportional": 1000,
+                "valid_until": "2099-01-01T00:00:00.000Z",
+                "min_lifetime": 1008,
+                "max_client_to_self_delay": 2016,
+                "min_payment_size_msat": "1000",
+                "max_payment_size_msat": "1000000000",
+                "promise": "scripted-promise"
+            }]})),
+            Some("lsps2.buy") => req.result(json!({
+                "jit_channel_scid": "29451x4815x1",
+                "lsp_cltv_expiry_delta": 144,
+                "client_trusts_lsp": false
+            })),
             _ => req.error(-32601, "Method not found", None),
         };
         vec![Reply::now(reply)]
@@ -175,9 +205,24 @@ async fn lsps1_lsp() -> testkit::scripted_lsp::ScriptedLsp {
     .unwrap()
 }
 
+fn methods(lsp: &ScriptedLsp) -> Vec<String> {
+    lsp.received()
+        .iter()
+        .filter_map(|r| r.method().map(str::to_string))
+        .collect()
+}
+
+fn assert_asked_before(methods: &[String], first: &str, then: &str) {
+    let at = |m: &str| methods.iter().position(|x| x == m);
+    let (Some(a), Some(b)) = (at(first), at(then)) else {
+        panic!("expected {first} and {then}, got {methods:?}");
+    };
+    assert!(a < b, "{first} not before {then}: {methods:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lsps1_get_info_create_order_and_get_order() {
-    let lsp = lsps1_lsp().await;
+    let lsp = scripted_lsp().await;
     let target = lsp.connection_string();
 
     let out = lsps(args(&["--target", &target, "lsps1", "get-info"])).await;
@@ -248,4 +293,42 @@ async fn lsps1_get_info_create_order_and_get_order() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("order_state: CREATED"));
+}
+
+/// LSPS1-R2: `lsps lsps1 create-order` calls `lsps1.get_info` before `lsps1.create_order`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_order_asks_get_info_first() {
+    let lsp = scripted_lsp().await;
+    let target = lsp.connection_string();
+    lsps_ok(&[
+        "--target",
+        &target,
+        "--json",
+        "lsps1",
+        "create-order",
+        "--lsp-balance-sat",
+        "200000",
+    ])
+    .await;
+    assert_asked_before(&methods(&lsp), "lsps1.get_info", "lsps1.create_order");
+}
+
+/// LSPS2-R1: `lsps lsps2 buy` calls `lsps2.get_info` before `lsps2.buy`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buy_asks_get_info_first() {
+    let lsp = scripted_lsp().await;
+    let target = lsp.connection_string();
+    lsps_ok(&[
+        "--target",
+        &target,
+        "lsps2",
+        "buy",
+        "--menu-index",
+        "0",
+        "--payment-size-msat",
+        "50000000",
+        "--json",
+    ])
+    .await;
+    assert_asked_before(&methods(&lsp), "lsps2.get_info", "lsps2.buy");
 }
