@@ -177,21 +177,19 @@ impl Dispatcher {
                 limits.max_pending_per_peer
             ));
         }
-        if !writes {
-            gate.tokens -= 1.0;
-            return Ok(None);
-        }
-        let total = self.inner.in_flight_total.fetch_add(1, Ordering::AcqRel);
-        if total >= limits.max_pending_total {
-            self.inner.in_flight_total.fetch_sub(1, Ordering::AcqRel);
-            return Err(format!(
-                "server busy: {} requests pending",
-                limits.max_pending_total
-            ));
+        if writes {
+            let total = self.inner.in_flight_total.fetch_add(1, Ordering::AcqRel);
+            if total >= limits.max_pending_total {
+                self.inner.in_flight_total.fetch_sub(1, Ordering::AcqRel);
+                return Err(format!(
+                    "server busy: {} requests pending",
+                    limits.max_pending_total
+                ));
+            }
+            gate.in_flight += 1;
         }
         gate.tokens -= 1.0;
-        gate.in_flight += 1;
-        Ok(Some(InFlight {
+        Ok(writes.then(|| InFlight {
             inner: self.inner.clone(),
             peer,
         }))

@@ -29,29 +29,11 @@ fn main() -> ExitCode {
                     }
                 }
             }
-            match xtask::coverage_report(&xtask::workspace_root(), list_open) {
-                Ok(report) => {
-                    print!("{report}");
-                    ExitCode::SUCCESS
-                }
-                Err(err) => {
-                    eprintln!("error: {err:#}");
-                    ExitCode::FAILURE
-                }
-            }
+            print_report(xtask::coverage_report(&xtask::workspace_root(), list_open))
         }
-        Some("instructions") => {
-            match xtask::instructions::instructions_report(&xtask::workspace_root()) {
-                Ok(report) => {
-                    print!("{report}");
-                    ExitCode::SUCCESS
-                }
-                Err(err) => {
-                    eprintln!("error: {err:#}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Some("instructions") => print_report(xtask::instructions::instructions_report(
+            &xtask::workspace_root(),
+        )),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -59,6 +41,20 @@ fn main() -> ExitCode {
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Prints a report to stdout, or the error to stderr with a failing exit code.
+fn print_report(result: anyhow::Result<String>) -> ExitCode {
+    match result {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
         }
     }
 }
