@@ -107,6 +107,7 @@
 #[cfg(test)]
 extern crate self as lsps_core;
 
+pub mod ids;
 pub mod jsonrpc;
 pub mod lsps0;
 pub mod lsps1;

@@ -1,58 +1,37 @@
-//! The LSP's view of one JIT channel flow, per `jit_channel_scid` (bLIP-52; spec-catalog §4.9).
+//! The coarse state of one JIT flow, per `jit_channel_scid` (bLIP-52), as an operator and the
+//! store see it. The flow itself, with its parts, channel and fee, is [`super::JitFlow`]; this
+//! is its [`super::JitFlow::state`] projection.
 
-pub use crate::lsps1::IllegalTransition;
+use serde::{Deserialize, Serialize};
 
-/// State of a JIT flow after a successful `lsps2.buy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Where a JIT flow stands after a successful `lsps2.buy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum JitState {
-    /// Bought: waiting for HTLCs to `jit_channel_scid`.
+    /// Bought: no HTLC to `jit_channel_scid` is held.
     Bought,
-    /// HTLC parts are arriving and held (MPP mode) until they reach `payment_size_msat`.
+    /// HTLC parts are held, waiting for `payment_size_msat` (MPP), for the client to connect,
+    /// or (after an earlier attempt's parts failed downstream) for a new payment.
     Collecting,
-    /// Opening the channel to the client.
+    /// The channel open is in flight: requested, or `funding_signed` received but not yet
+    /// `channel_ready`.
     Opening,
-    /// `funding_signed` received and `channel_ready` sent: forwarding the parts minus the fee.
+    /// The channel is ready and the parts were forwarded minus the fee; waiting for the
+    /// client to claim.
     Forwarding,
-    /// The client claimed at least one part: the flow is complete (final).
+    /// The client claimed at least one part: the fee is taken. Until `valid_until` the SCID
+    /// stays an alias of the channel (later HTLCs are forwarded without a fee).
     Done,
-    /// `valid_until` passed before the channel was opened; HTLCs to the SCID get
+    /// `valid_until` passed without a channel paid for; HTLCs to the SCID get
     /// `unknown_next_peer` (final).
     Expired,
-    /// The client rejected the channel open; the payment was failed with
-    /// `unknown_next_peer` (final).
+    /// The open was refused (by the client, or it could not be made); the payment was failed
+    /// with `unknown_next_peer` and later HTLCs are too (final).
     Failed,
 }
 
-/// Something that happens during a JIT flow. Preconditions named in the event (such as
-/// "now < valid_until") are the caller's to check; the machine only orders events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JitEvent {
-    /// An HTLC to `jit_channel_scid` arrived (and is held).
-    HtlcArrived,
-    /// Held parts reached `payment_size_msat` (MPP) or the single HTLC covers the fee
-    /// (no-MPP), before `valid_until`, with the client connected: start the open.
-    ReadyToOpen,
-    /// The held parts were failed back (MPP hold timeout with `temporary_channel_failure`, or
-    /// a no-MPP HTLC that cannot pay the fee, with `unknown_next_peer`): wait again.
-    PartsFailedBack,
-    /// `valid_until` passed before opening (pending parts get `unknown_next_peer`).
-    ValidUntilPassed,
-    /// The client rejected the open with a BOLT `error` (parts get `unknown_next_peer`).
-    ClientRejectedOpen,
-    /// The client disconnected before `funding_signed` (parts get
-    /// `temporary_channel_failure`): wait for payment again.
-    ClientDisconnected,
-    /// The LSP errored the channel before broadcast (for example to rebuild a batch); it
-    /// MUST re-initiate the open.
-    LspReopened,
-    /// `funding_signed` received; `channel_ready` sent (broadcast per `client_trusts_lsp`).
-    FundingSigned,
-    /// The client claimed at least one forwarded part.
-    ClientClaimed,
-}
-
 impl JitState {
-    /// A short name for error messages.
+    /// The stored and logged name.
     pub const fn name(self) -> &'static str {
         match self {
             JitState::Bought => "BOUGHT",
@@ -65,121 +44,71 @@ impl JitState {
         }
     }
 
-    /// True for `Done`, `Expired` and `Failed`.
+    /// True for `Done`, `Expired` and `Failed`: the flow will not open or charge again.
     pub const fn is_final(self) -> bool {
         matches!(self, JitState::Done | JitState::Expired | JitState::Failed)
     }
 
-    /// Applies `event`, or says why it cannot happen in this state.
-    pub fn transition(self, event: JitEvent) -> Result<JitState, IllegalTransition> {
-        use JitEvent as E;
+    /// True if one [`super::JitFlow::handle`] call may move the flow from `self` to `next`
+    /// (or leave it where it is). The flow's tests hold every observed move to this table.
+    pub const fn may_become(self, next: JitState) -> bool {
         use JitState as S;
-        let next = match (self, event) {
-            (S::Bought | S::Collecting, E::HtlcArrived) => S::Collecting,
-            (S::Collecting, E::ReadyToOpen) => S::Opening,
-            (S::Collecting, E::PartsFailedBack) => S::Bought,
-            (S::Bought | S::Collecting, E::ValidUntilPassed) => S::Expired,
-            (S::Opening, E::ClientRejectedOpen) => S::Failed,
-            (S::Opening, E::ClientDisconnected) => S::Bought,
-            (S::Opening, E::LspReopened) => S::Opening,
-            (S::Opening, E::FundingSigned) => S::Forwarding,
-            (S::Forwarding, E::ClientClaimed) => S::Done,
-            _ => {
-                return Err(IllegalTransition {
-                    from: self.name(),
-                    event: event.name(),
-                });
-            }
-        };
-        Ok(next)
-    }
-}
-
-impl JitEvent {
-    /// A short name for error messages.
-    pub const fn name(self) -> &'static str {
+        if self as u8 == next as u8 {
+            return true;
+        }
         match self {
-            JitEvent::HtlcArrived => "HTLC arrived",
-            JitEvent::ReadyToOpen => "ready to open",
-            JitEvent::PartsFailedBack => "parts failed back",
-            JitEvent::ValidUntilPassed => "valid_until passed",
-            JitEvent::ClientRejectedOpen => "client rejected open",
-            JitEvent::ClientDisconnected => "client disconnected",
-            JitEvent::LspReopened => "LSP re-initiated open",
-            JitEvent::FundingSigned => "funding_signed",
-            JitEvent::ClientClaimed => "client claimed",
+            // A part may arrive, reach the threshold and start the open in one call; with a
+            // channel already ready (after an earlier attempt failed downstream) it may be
+            // forwarded at once.
+            S::Bought | S::Collecting => matches!(
+                next,
+                S::Bought | S::Collecting | S::Opening | S::Forwarding | S::Expired
+            ),
+            // Disconnect before `funding_signed` (back to waiting, or expired if `valid_until`
+            // has passed meanwhile), rejection (final), `channel_ready` (forward, or wait for
+            // parts if some were lost meanwhile).
+            S::Opening => matches!(
+                next,
+                S::Bought | S::Collecting | S::Forwarding | S::Expired | S::Failed
+            ),
+            // The client claims, or every forwarded part fails downstream (wait again, or
+            // expire if `valid_until` has passed).
+            S::Forwarding => matches!(next, S::Bought | S::Collecting | S::Done | S::Expired),
+            S::Done | S::Expired | S::Failed => false,
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
-    #[test]
-    fn happy_path() {
-        let mut s = JitState::Bought;
-        for e in [
-            JitEvent::HtlcArrived,
-            JitEvent::HtlcArrived,
-            JitEvent::ReadyToOpen,
-            JitEvent::LspReopened,
-            JitEvent::FundingSigned,
-            JitEvent::ClientClaimed,
-        ] {
-            s = s.transition(e).unwrap();
-        }
-        assert_eq!(s, JitState::Done);
-        assert!(s.is_final());
-    }
+    const ALL: [JitState; 7] = [
+        JitState::Bought,
+        JitState::Collecting,
+        JitState::Opening,
+        JitState::Forwarding,
+        JitState::Done,
+        JitState::Expired,
+        JitState::Failed,
+    ];
 
     #[test]
-    fn retries_and_terminals() {
-        let s = JitState::Opening
-            .transition(JitEvent::ClientDisconnected)
-            .unwrap();
-        assert_eq!(s, JitState::Bought);
-        assert_eq!(
-            JitState::Collecting.transition(JitEvent::PartsFailedBack),
-            Ok(JitState::Bought)
-        );
-        assert_eq!(
-            JitState::Collecting.transition(JitEvent::ValidUntilPassed),
-            Ok(JitState::Expired)
-        );
-        assert_eq!(
-            JitState::Opening.transition(JitEvent::ClientRejectedOpen),
-            Ok(JitState::Failed)
-        );
-    }
-
-    #[test]
-    fn illegal_moves() {
-        assert!(JitState::Bought.transition(JitEvent::ReadyToOpen).is_err());
-        assert!(
-            JitState::Bought
-                .transition(JitEvent::FundingSigned)
-                .is_err()
-        );
-        assert!(
-            JitState::Opening
-                .transition(JitEvent::ValidUntilPassed)
-                .is_err()
-        );
-        assert!(
-            JitState::Forwarding
-                .transition(JitEvent::HtlcArrived)
-                .is_err()
-        );
-        for s in [JitState::Done, JitState::Expired, JitState::Failed] {
-            for e in [
-                JitEvent::HtlcArrived,
-                JitEvent::ClientClaimed,
-                JitEvent::ValidUntilPassed,
-            ] {
-                assert!(s.transition(e).is_err(), "{s:?} {e:?}");
+    fn finals_stay_and_nothing_skips_the_open() {
+        for s in ALL {
+            assert!(s.may_become(s));
+            if s.is_final() {
+                assert!(ALL.iter().all(|&n| n == s || !s.may_become(n)), "{s:?}");
             }
         }
+        // No flow is done without having forwarded, nor forwards without a channel decision.
+        assert!(!JitState::Bought.may_become(JitState::Done));
+        assert!(!JitState::Opening.may_become(JitState::Done));
+        assert!(!JitState::Forwarding.may_become(JitState::Opening));
+        assert!(!JitState::Bought.may_become(JitState::Failed));
+        assert_eq!(
+            serde_json::to_string(&JitState::Collecting).ok().as_deref(),
+            Some("\"COLLECTING\"")
+        );
     }
 }
