@@ -15,10 +15,12 @@ pub struct IllegalTransition {
 /// What happens to an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderEvent {
-    /// The funding transaction was published (`channel` becomes non-null).
-    FundingPublished,
-    /// The channel open failed (the LSP refunds).
-    OpenFailed,
+    /// The channel is open: funding published and `channel_ready` sent after
+    /// `required_channel_confirmations` (`channel` becomes non-null).
+    ChannelOpened,
+    /// The order failed: the open failed, the client stayed away, the held HTLCs neared their
+    /// deadline, or every option expired unpaid (the LSP fails back or refunds any payment).
+    OrderFailed,
 }
 
 impl OrderState {
@@ -31,12 +33,12 @@ impl OrderState {
         }
     }
 
-    /// `CREATED → COMPLETED` on funding published, `CREATED → FAILED` on open failure.
+    /// `CREATED → COMPLETED` when the channel is open, `CREATED → FAILED` when the order fails.
     /// `COMPLETED` and `FAILED` are final.
     pub fn transition(self, event: OrderEvent) -> Result<OrderState, IllegalTransition> {
         match (self, event) {
-            (OrderState::Created, OrderEvent::FundingPublished) => Ok(OrderState::Completed),
-            (OrderState::Created, OrderEvent::OpenFailed) => Ok(OrderState::Failed),
+            (OrderState::Created, OrderEvent::ChannelOpened) => Ok(OrderState::Completed),
+            (OrderState::Created, OrderEvent::OrderFailed) => Ok(OrderState::Failed),
             _ => Err(IllegalTransition {
                 from: self.name(),
                 event: event.name(),
@@ -49,8 +51,8 @@ impl OrderEvent {
     /// A short name for error messages.
     pub const fn name(self) -> &'static str {
         match self {
-            OrderEvent::FundingPublished => "funding published",
-            OrderEvent::OpenFailed => "open failed",
+            OrderEvent::ChannelOpened => "channel opened",
+            OrderEvent::OrderFailed => "order failed",
         }
     }
 }
@@ -144,7 +146,7 @@ impl PaymentState {
     }
 }
 
-const ORDER_EVENTS: [OrderEvent; 2] = [OrderEvent::FundingPublished, OrderEvent::OpenFailed];
+const ORDER_EVENTS: [OrderEvent; 2] = [OrderEvent::ChannelOpened, OrderEvent::OrderFailed];
 const PAYMENT_EVENTS: [PaymentEvent; 5] = [
     PaymentEvent::HtlcHeld,
     PaymentEvent::PreimageReleased,
@@ -211,21 +213,21 @@ mod tests {
     #[test]
     fn order_transitions() {
         assert_eq!(
-            OrderState::Created.transition(OrderEvent::FundingPublished),
+            OrderState::Created.transition(OrderEvent::ChannelOpened),
             Ok(OrderState::Completed)
         );
         assert_eq!(
-            OrderState::Created.transition(OrderEvent::OpenFailed),
+            OrderState::Created.transition(OrderEvent::OrderFailed),
             Ok(OrderState::Failed)
         );
         assert!(
             OrderState::Completed
-                .transition(OrderEvent::OpenFailed)
+                .transition(OrderEvent::OrderFailed)
                 .is_err()
         );
         assert!(
             OrderState::Failed
-                .transition(OrderEvent::FundingPublished)
+                .transition(OrderEvent::ChannelOpened)
                 .is_err()
         );
     }

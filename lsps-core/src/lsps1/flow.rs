@@ -1,0 +1,1067 @@
+//! The LSP's side of one LSPS1 order, from `create_order` to `COMPLETED` or `FAILED`, as a
+//! sans-IO state machine (quinn-proto's shape, like [`crate::lsps2::flow`]):
+//! [`OrderFlow::handle`]`(event, now)` returns what to do, and the whole [`OrderFlow`] value is
+//! what the store keeps. Every state change goes through [`OrderState::transition`] and
+//! [`PaymentState::transition`] (the bLIP-51 tables in [`super::state`]).
+//!
+//! # Driving it
+//!
+//! Build it from the order as created ([`OrderTerms::from_order`]); feed it what the node
+//! sees ([`OrderFlowEvent`]: held HTLCs of the order's invoice, outputs paying its address with
+//! their confirmations, the best block, the client's connection, the channel's progress, the
+//! refund transaction); call it with [`OrderFlowEvent::Timer`] at [`OrderFlow::next_timeout`];
+//! perform the returned [`OrderFlowAction`]s in order, storing the flow first when the first
+//! action is [`OrderFlowAction::Persist`]. The order object's `order_state`, each option's `state`
+//! and `channel` are read from the flow ([`OrderFlow::order_state`],
+//! [`OrderFlow::payment_state`], [`OrderFlow::channel`]).
+//!
+//! Repeated events are answered with no action; an event that cannot belong to the order is
+//! an [`UnexpectedEvent`] and changes nothing.
+//!
+//! # Path, and the bLIP-51 sentence each step follows
+//!
+//! 1. Payment. Lightning (bolt11/bolt12): the HTLCs are held, not claimed — option `HOLD`
+//!    ("MUST set HOLD on arrival"; the invoice "MUST be a hold invoice"). On-chain: outputs to
+//!    the address count once they have `min_onchain_payment_confirmations` ("SHOULD treat it as
+//!    confirmed after that many confirmations"), at most 6 ("MUST treat it as confirmed after 6
+//!    confirmations"), or 0 when the transaction's fee rate is at least `min_fee_for_0conf`
+//!    ("SHOULD treat the payment as confirmed"); once they sum to `order_total_sat` the option
+//!    is `PAID` ("MUST set PAID when confirmed").
+//! 2. Open. With a payment secured (Lightning `HOLD` or on-chain `PAID`) and the client
+//!    connected ("MUST wait for the client to be connected before attempting"), at once
+//!    ("If required_channel_confirmations == 0, MUST attempt the open immediately after
+//!    payment"): [`OpenChannel`] with `lsp_balance_sat` + `client_balance_sat` capacity,
+//!    `client_balance_sat` pushed, `announce_channel` respected and the funding target
+//!    ("MUST attempt the open respecting announce_channel, with capacity ≥ lsp_balance_sat +
+//!    client_balance_sat, pushing client_balance_sat").
+//! 3. Channel ready (after `required_channel_confirmations`, which the open asks for: "MUST
+//!    send channel_ready once the funding tx has required_channel_confirmations"): the held
+//!    payment is claimed, option `PAID` ("On a successful channel open, MUST release the
+//!    preimage and set PAID"), the order `COMPLETED` with its `channel` ("On success, MUST set
+//!    order_state = COMPLETED and fill in channel"): `funded_at` is when the funding was
+//!    published, `expires_at` is `funded_at` + `channel_expiry_blocks` × 10 minutes.
+//! 4. Failure, the order `FAILED` ("On failure, MUST set order_state = FAILED and refund"):
+//!    the client rejects the open, the open fails, the channel closes before it is ready, the
+//!    client stays away past [`OrderFlowConfig::client_offline_limit_ms`] or the paid option's
+//!    `expires_at` passes before an open was started, or (Lightning) the best block comes
+//!    within [`OrderFlowConfig::claim_margin_blocks`] of the HTLCs' claim deadline before the
+//!    channel is ready ("On open failure, order expiry, or shortly before HTLC timeout, MUST
+//!    reject (fail) the HTLC and set the failure state"). Lightning: the HTLCs are failed
+//!    back, option `REFUNDED`. On-chain: one [`OrderFlowAction::RefundOnchain`] to
+//!    `refund_onchain_address` ("MUST refund to refund_onchain_address"), option `REFUNDED`
+//!    when it is sent, and [`OrderFlowAction::BumpRefund`] every 6 hours while it is unconfirmed
+//!    ("MUST fee-bump if the refund is unconfirmed after 6 hours").
+//!
+//! # Decisions where bLIP-51 is silent (spec/README D31)
+//!
+//! - Every offered option expires unpaid: the order is `FAILED`; the options keep
+//!   `EXPECT_PAYMENT` (their `expires_at` tells).
+//! - Two options paid: the first secured payment is the order's. A later Lightning payment is
+//!   failed back at once (`HOLD` then `REFUNDED`); a later on-chain payment, once confirmed, is
+//!   refunded (the option's one refund).
+//! - A Lightning payment after its option expired, or to a finished order, is failed back.
+//! - On-chain under-payment waits for more (outputs add up) until the option expires;
+//!   over-payment completes the order and is not refunded; a refund returns everything the
+//!   address received and counted. Outputs counted after the refund was requested are not
+//!   refunded by the flow ([`OrderFlow::unrefunded_sat`] shows them to the operator).
+//! - Confirmations of an output only grow: a reorg does not undo `PAID` (bLIP-51 has no
+//!   state for it).
+//! - A client that disconnects before the funding is published ends that attempt; the open
+//!   is retried when it reconnects, at most [`OrderFlowConfig::max_open_attempts`] times.
+
+use serde::{Deserialize, Serialize};
+
+use super::state::{IllegalTransition, OrderEvent as OrderMove, PaymentEvent, PaymentKind};
+use super::{ChannelInfo, OrderResult, OrderState, PaymentState};
+use crate::ids::ChannelId;
+use crate::types::{Datetime, FeeRate, NodeId, OnchainAddress, Outpoint, Sat, Txid};
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
+/// bLIP-51's "MUST fee-bump if the refund is unconfirmed after 6 hours".
+pub const REFUND_BUMP_AFTER_MS: u64 = 6 * 60 * 60 * 1000;
+
+/// Minutes per block when turning `channel_expiry_blocks` into `channel.expires_at`.
+pub const BLOCK_INTERVAL_MS: u64 = 10 * 60 * 1000;
+
+/// bLIP-51's "MUST treat it as confirmed after 6 confirmations".
+pub const ALWAYS_CONFIRMED_AFTER: u32 = 6;
+
+/// The LSP's settings for orders.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderFlowConfig {
+    /// How long after the payment is secured the LSP waits for the client to connect before
+    /// it fails the order (no open started).
+    pub client_offline_limit_ms: u64,
+    /// Fail held HTLCs back when the best block is this close to their claim deadline and
+    /// the channel is not ready.
+    pub claim_margin_blocks: u32,
+    /// Opens attempted before the order fails (a client disconnecting before the funding is
+    /// published ends an attempt).
+    pub max_open_attempts: u32,
+}
+
+impl Default for OrderFlowConfig {
+    fn default() -> Self {
+        Self {
+            client_offline_limit_ms: 60 * 60 * 1000,
+            claim_margin_blocks: 6,
+            max_open_attempts: 3,
+        }
+    }
+}
+
+/// A Lightning option as offered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LightningTerms {
+    /// When the option expires.
+    pub expires_at: Datetime,
+    /// What must be paid.
+    pub order_total_sat: Sat,
+}
+
+/// The on-chain option as offered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnchainTerms {
+    /// When the option expires.
+    pub expires_at: Datetime,
+    /// What must be paid.
+    pub order_total_sat: Sat,
+    /// Confirmations before a payment counts.
+    pub min_onchain_payment_confirmations: u16,
+    /// With 0 confirmations: the fee rate at which an unconfirmed payment counts.
+    pub min_fee_for_0conf: Option<FeeRate>,
+    /// Where refunds go.
+    pub refund_onchain_address: OnchainAddress,
+}
+
+/// What was ordered and offered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderTerms {
+    /// The client (the channel's counterparty).
+    pub client: NodeId,
+    /// `lsp_balance_sat`.
+    pub lsp_balance_sat: Sat,
+    /// `client_balance_sat` (pushed).
+    pub client_balance_sat: Sat,
+    /// `required_channel_confirmations`.
+    pub required_channel_confirmations: u16,
+    /// `funding_confirms_within_blocks`.
+    pub funding_confirms_within_blocks: u16,
+    /// `channel_expiry_blocks`.
+    pub channel_expiry_blocks: u32,
+    /// `announce_channel`.
+    pub announce_channel: bool,
+    /// `payment.bolt11`, if offered.
+    pub bolt11: Option<LightningTerms>,
+    /// `payment.bolt12`, if offered.
+    pub bolt12: Option<LightningTerms>,
+    /// `payment.onchain`, if offered.
+    pub onchain: Option<OnchainTerms>,
+}
+
+/// Why an order cannot be driven by a flow.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OrderTermsError {
+    /// `payment.onchain` is offered but the order has no refund address.
+    #[error("payment.onchain offered without a refund_onchain_address")]
+    OnchainWithoutRefundAddress,
+    /// The order is not new.
+    #[error("the order is not in state CREATED with every option EXPECT_PAYMENT")]
+    NotNew,
+}
+
+impl OrderTerms {
+    /// The terms of a freshly created order for `client`. `refund_onchain_address` is the
+    /// request's (the order object may omit its mirror).
+    pub fn from_order(
+        order: &OrderResult,
+        client: NodeId,
+        refund_onchain_address: Option<OnchainAddress>,
+    ) -> Result<Self, OrderTermsError> {
+        let p = &order.payment;
+        let new = order.order_state == OrderState::Created
+            && order.channel.is_none()
+            && p.bolt11
+                .iter()
+                .all(|o| o.state == PaymentState::ExpectPayment)
+            && p.bolt12
+                .iter()
+                .all(|o| o.state == PaymentState::ExpectPayment)
+            && p.onchain
+                .iter()
+                .all(|o| o.state == PaymentState::ExpectPayment);
+        if !new {
+            return Err(OrderTermsError::NotNew);
+        }
+        let onchain = match &p.onchain {
+            None => None,
+            Some(o) => Some(OnchainTerms {
+                expires_at: o.expires_at,
+                order_total_sat: o.order_total_sat,
+                min_onchain_payment_confirmations: o.min_onchain_payment_confirmations,
+                min_fee_for_0conf: o.min_fee_for_0conf,
+                refund_onchain_address: refund_onchain_address
+                    .or_else(|| o.refund_onchain_address.clone())
+                    .ok_or(OrderTermsError::OnchainWithoutRefundAddress)?,
+            }),
+        };
+        let o = &order.order;
+        Ok(Self {
+            client,
+            lsp_balance_sat: o.lsp_balance_sat,
+            client_balance_sat: o.client_balance_sat,
+            required_channel_confirmations: o.required_channel_confirmations,
+            funding_confirms_within_blocks: o.funding_confirms_within_blocks,
+            channel_expiry_blocks: o.channel_expiry_blocks,
+            announce_channel: o.announce_channel,
+            bolt11: p.bolt11.as_ref().map(|b| LightningTerms {
+                expires_at: b.expires_at,
+                order_total_sat: b.order_total_sat,
+            }),
+            bolt12: p.bolt12.as_ref().map(|b| LightningTerms {
+                expires_at: b.expires_at,
+                order_total_sat: b.order_total_sat,
+            }),
+            onchain,
+        })
+    }
+}
+
+/// A Lightning option: bolt11 or bolt12.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LightningOption {
+    /// `payment.bolt11`.
+    Bolt11,
+    /// `payment.bolt12`.
+    Bolt12,
+}
+
+impl LightningOption {
+    const fn kind(self) -> PaymentKind {
+        match self {
+            LightningOption::Bolt11 => PaymentKind::Bolt11,
+            LightningOption::Bolt12 => PaymentKind::Bolt12,
+        }
+    }
+}
+
+/// Something the node saw that concerns this order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum OrderFlowEvent {
+    /// The HTLCs paying this option's invoice arrived and are held (the node's "payment
+    /// claimable").
+    HtlcsHeld {
+        /// Which option.
+        option: LightningOption,
+        /// Their sum.
+        amount_msat: u64,
+        /// The block height by which they must be claimed, if the node says.
+        claim_deadline: Option<u32>,
+    },
+    /// The node failed this option's held HTLCs back by itself.
+    HtlcsFailedByNode {
+        /// Which option.
+        option: LightningOption,
+    },
+    /// An output paying the on-chain option's address, as the chain now shows it.
+    OnchainOutput {
+        /// The output.
+        outpoint: Outpoint,
+        /// Its value.
+        amount_sat: Sat,
+        /// Its confirmations (0 = in the mempool).
+        confirmations: u32,
+        /// Its transaction's fee rate, when known.
+        fee_rate: Option<FeeRate>,
+    },
+    /// The best block's height.
+    BestBlock {
+        /// Height.
+        height: u32,
+    },
+    /// Time passed.
+    Timer,
+    /// The client (re)connected.
+    ClientConnected,
+    /// The client disconnected; before the funding is published this ends the attempt.
+    ClientDisconnected,
+    /// The client refused the open.
+    ClientRejectedChannel {
+        /// The attempt.
+        attempt: u32,
+    },
+    /// The LSP could not make the open.
+    OpenFailed {
+        /// The attempt.
+        attempt: u32,
+    },
+    /// The funding transaction was published.
+    FundingPublished {
+        /// The attempt.
+        attempt: u32,
+        /// The channel.
+        channel_id: ChannelId,
+        /// Its funding outpoint.
+        funding_outpoint: Outpoint,
+    },
+    /// `channel_ready` was exchanged (after `required_channel_confirmations`).
+    ChannelReady {
+        /// The channel.
+        channel_id: ChannelId,
+    },
+    /// The channel closed.
+    ChannelClosed {
+        /// The channel.
+        channel_id: ChannelId,
+    },
+    /// The refund transaction was broadcast (or re-broadcast with a higher fee).
+    RefundSent {
+        /// Its txid.
+        txid: Txid,
+    },
+    /// The refund transaction confirmed.
+    RefundConfirmed {
+        /// Its txid.
+        txid: Txid,
+    },
+}
+
+/// The channel to open for the order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenChannel {
+    /// The counterparty.
+    pub client: NodeId,
+    /// 1 for the first open, counting up; events name it back.
+    pub attempt: u32,
+    /// `lsp_balance_sat + client_balance_sat`.
+    pub capacity_sat: Sat,
+    /// `client_balance_sat`, pushed to the client.
+    pub push_sat: Sat,
+    /// `announce_channel`.
+    pub announce: bool,
+    /// `required_channel_confirmations` (0: usable at once).
+    pub required_confirmations: u16,
+    /// Fee the funding to confirm within this many blocks.
+    pub funding_confirms_within_blocks: u16,
+    /// Keep the channel open at least this long.
+    pub channel_expiry_blocks: u32,
+}
+
+/// What the server does next, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum OrderFlowAction {
+    /// Store the flow value now, before performing the actions after this one.
+    Persist,
+    /// Open the channel.
+    OpenChannel(OpenChannel),
+    /// Claim this option's held HTLCs (release the preimage).
+    ClaimPayment {
+        /// Which option.
+        option: LightningOption,
+    },
+    /// Fail this option's held HTLCs back.
+    FailPaymentBack {
+        /// Which option.
+        option: LightningOption,
+    },
+    /// Send `amount_sat` minus the transaction's fee to `address`.
+    RefundOnchain {
+        /// `refund_onchain_address`.
+        address: OnchainAddress,
+        /// What the address received and counted.
+        amount_sat: Sat,
+    },
+    /// Replace the refund with a higher fee (it is unconfirmed after 6 hours).
+    BumpRefund {
+        /// The unconfirmed refund.
+        txid: Txid,
+    },
+}
+
+/// An event that cannot belong to this order, or a move the bLIP-51 tables forbid; the flow
+/// is unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnexpectedEvent {
+    /// The event does not fit the order.
+    #[error("unexpected order event in state {state}: {reason}")]
+    DoesNotFit {
+        /// The order state.
+        state: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A state table refused the move.
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct LightningProgress {
+    state: PaymentState,
+    held_msat: u64,
+    claim_deadline: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct SeenOutput {
+    outpoint: Outpoint,
+    amount_sat: Sat,
+    confirmations: u32,
+    fee_rate: Option<FeeRate>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "refund", rename_all = "snake_case")]
+enum Refund {
+    None,
+    Requested {
+        amount_sat: Sat,
+    },
+    Sent {
+        txid: Txid,
+        sent_at: Datetime,
+        amount_sat: Sat,
+    },
+    Confirmed {
+        txid: Txid,
+        amount_sat: Sat,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct OnchainProgress {
+    state: PaymentState,
+    outputs: Vec<SeenOutput>,
+    refund: Refund,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Securer {
+    Lightning(LightningOption),
+    Onchain,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct ChannelProgress {
+    attempt: u32,
+    channel_id: Option<ChannelId>,
+    funding_outpoint: Option<Outpoint>,
+    funded_at: Option<Datetime>,
+    ready: bool,
+}
+
+/// The most outputs to the order's address the flow records; more are ignored (and do not
+/// count toward the payment).
+pub const MAX_ONCHAIN_OUTPUTS: usize = 32;
+
+/// One order: what was offered, every payment seen, the channel, and where it stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderFlow {
+    terms: OrderTerms,
+    config: OrderFlowConfig,
+    order_state: OrderState,
+    bolt11: Option<LightningProgress>,
+    bolt12: Option<LightningProgress>,
+    onchain: Option<OnchainProgress>,
+    secured: Option<(Securer, Datetime)>,
+    client_connected: bool,
+    channel: Option<ChannelProgress>,
+    open_attempts: u32,
+    best_height: Option<u32>,
+    channel_info: Option<ChannelInfo>,
+}
+
+impl OrderFlow {
+    /// A flow for a new order; the client is connected (it just ordered).
+    pub fn new(terms: OrderTerms, config: OrderFlowConfig) -> Self {
+        let lightning = |t: &Option<LightningTerms>| {
+            t.as_ref().map(|_| LightningProgress {
+                state: PaymentState::ExpectPayment,
+                held_msat: 0,
+                claim_deadline: None,
+            })
+        };
+        Self {
+            bolt11: lightning(&terms.bolt11),
+            bolt12: lightning(&terms.bolt12),
+            onchain: terms.onchain.as_ref().map(|_| OnchainProgress {
+                state: PaymentState::ExpectPayment,
+                outputs: Vec::new(),
+                refund: Refund::None,
+            }),
+            terms,
+            config,
+            order_state: OrderState::Created,
+            secured: None,
+            client_connected: true,
+            channel: None,
+            open_attempts: 0,
+            best_height: None,
+            channel_info: None,
+        }
+    }
+
+    /// `order_state`.
+    pub fn order_state(&self) -> OrderState {
+        self.order_state
+    }
+
+    /// The `state` of an option, if offered.
+    pub fn payment_state(&self, kind: PaymentKind) -> Option<PaymentState> {
+        match kind {
+            PaymentKind::Bolt11 => self.bolt11.as_ref().map(|l| l.state),
+            PaymentKind::Bolt12 => self.bolt12.as_ref().map(|l| l.state),
+            PaymentKind::Onchain => self.onchain.as_ref().map(|o| o.state),
+        }
+    }
+
+    /// The `channel` object: `None` until the order is `COMPLETED`.
+    pub fn channel(&self) -> Option<&ChannelInfo> {
+        self.channel_info.as_ref()
+    }
+
+    /// What was ordered.
+    pub fn terms(&self) -> &OrderTerms {
+        &self.terms
+    }
+
+    /// Counted on-chain value not covered by the refund (or by the order): arrived after the
+    /// refund was requested. Zero in the usual case; the operator's to return.
+    pub fn unrefunded_sat(&self) -> Sat {
+        let Some(o) = &self.onchain else {
+            return Sat(0);
+        };
+        let counted = self.counted_sat();
+        let refunded = match &o.refund {
+            Refund::None => return Sat(0),
+            Refund::Requested { amount_sat }
+            | Refund::Sent { amount_sat, .. }
+            | Refund::Confirmed { amount_sat, .. } => amount_sat.get(),
+        };
+        Sat(counted.saturating_sub(refunded))
+    }
+
+    /// When [`OrderFlowEvent::Timer`] should next be delivered, if anything waits on time.
+    pub fn next_timeout(&self) -> Option<Datetime> {
+        let mut next: Option<Datetime> = None;
+        let mut consider = |t: Datetime| next = Some(next.map_or(t, |n| n.min(t)));
+        if self.order_state == OrderState::Created {
+            match self.secured {
+                None => {
+                    if let Some(t) = self.last_expiry() {
+                        consider(t);
+                    }
+                }
+                Some((by, at)) if self.channel.is_none() => {
+                    consider(add_ms(at, self.config.client_offline_limit_ms));
+                    consider(self.expiry_of(by));
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(OnchainProgress {
+            refund: Refund::Sent { sent_at, .. },
+            ..
+        }) = &self.onchain
+        {
+            consider(add_ms(*sent_at, REFUND_BUMP_AFTER_MS));
+        }
+        next
+    }
+
+    /// Applies `event` at `now` and returns what to do. On error the flow is unchanged.
+    pub fn handle(
+        &mut self,
+        event: OrderFlowEvent,
+        now: Datetime,
+    ) -> Result<Vec<OrderFlowAction>, UnexpectedEvent> {
+        let mut next = self.clone();
+        let mut actions = Vec::new();
+        next.apply(event, now, &mut actions)?;
+        next.decide(now, &mut actions)?;
+        if next != *self {
+            actions.insert(0, OrderFlowAction::Persist);
+        }
+        *self = next;
+        Ok(actions)
+    }
+
+    fn unexpected(&self, reason: &'static str) -> UnexpectedEvent {
+        UnexpectedEvent::DoesNotFit {
+            state: self.order_state.name(),
+            reason,
+        }
+    }
+
+    fn lightning_mut(&mut self, option: LightningOption) -> Option<&mut LightningProgress> {
+        match option {
+            LightningOption::Bolt11 => self.bolt11.as_mut(),
+            LightningOption::Bolt12 => self.bolt12.as_mut(),
+        }
+    }
+
+    fn lightning_terms(&self, option: LightningOption) -> Option<&LightningTerms> {
+        match option {
+            LightningOption::Bolt11 => self.terms.bolt11.as_ref(),
+            LightningOption::Bolt12 => self.terms.bolt12.as_ref(),
+        }
+    }
+
+    fn expiry_of(&self, by: Securer) -> Datetime {
+        match by {
+            Securer::Lightning(o) => self.lightning_terms(o).map(|t| t.expires_at),
+            Securer::Onchain => self.terms.onchain.as_ref().map(|t| t.expires_at),
+        }
+        .unwrap_or(Datetime::UNIX_EPOCH)
+    }
+
+    /// The latest `expires_at` of the offered options.
+    fn last_expiry(&self) -> Option<Datetime> {
+        [
+            self.terms.bolt11.as_ref().map(|t| t.expires_at),
+            self.terms.bolt12.as_ref().map(|t| t.expires_at),
+            self.terms.onchain.as_ref().map(|t| t.expires_at),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+    }
+
+    fn move_order(&mut self, m: OrderMove) -> Result<(), UnexpectedEvent> {
+        self.order_state = self.order_state.transition(m)?;
+        Ok(())
+    }
+
+    fn move_lightning(
+        &mut self,
+        option: LightningOption,
+        e: PaymentEvent,
+    ) -> Result<(), UnexpectedEvent> {
+        let Some(l) = self.lightning_mut(option) else {
+            return Err(UnexpectedEvent::DoesNotFit {
+                state: "-",
+                reason: "option not offered",
+            });
+        };
+        l.state = l.state.transition(option.kind(), e)?;
+        Ok(())
+    }
+
+    fn move_onchain(&mut self, e: PaymentEvent) -> Result<(), UnexpectedEvent> {
+        if let Some(o) = &mut self.onchain {
+            o.state = o.state.transition(PaymentKind::Onchain, e)?;
+        }
+        Ok(())
+    }
+
+    fn apply(
+        &mut self,
+        event: OrderFlowEvent,
+        now: Datetime,
+        actions: &mut Vec<OrderFlowAction>,
+    ) -> Result<(), UnexpectedEvent> {
+        match event {
+            OrderFlowEvent::HtlcsHeld {
+                option,
+                amount_msat,
+                claim_deadline,
+            } => self.on_htlcs(option, amount_msat, claim_deadline, now, actions)?,
+            OrderFlowEvent::HtlcsFailedByNode { option } => {
+                let Some(l) = self.lightning_mut(option) else {
+                    return Err(self.unexpected("option not offered"));
+                };
+                if l.state == PaymentState::Hold {
+                    self.move_lightning(option, PaymentEvent::HtlcFailedBack)?;
+                    if self
+                        .secured
+                        .is_some_and(|(s, _)| s == Securer::Lightning(option))
+                        && self.order_state == OrderState::Created
+                    {
+                        self.fail_order(actions)?;
+                    }
+                }
+            }
+            OrderFlowEvent::OnchainOutput {
+                outpoint,
+                amount_sat,
+                confirmations,
+                fee_rate,
+            } => {
+                let Some(o) = &mut self.onchain else {
+                    return Err(self.unexpected("no on-chain option"));
+                };
+                if let Some(seen) = o.outputs.iter_mut().find(|s| s.outpoint == outpoint) {
+                    // The same output again. Confirmations only grow here: bLIP-51 has no
+                    // state for a payment a reorg took back, so PAID is not undone.
+                    seen.confirmations = seen.confirmations.max(confirmations);
+                    seen.fee_rate = fee_rate.or(seen.fee_rate);
+                } else if o.outputs.len() < MAX_ONCHAIN_OUTPUTS {
+                    o.outputs.push(SeenOutput {
+                        outpoint,
+                        amount_sat,
+                        confirmations,
+                        fee_rate,
+                    });
+                }
+            }
+            OrderFlowEvent::BestBlock { height } => {
+                self.best_height = Some(self.best_height.map_or(height, |h| h.max(height)));
+            }
+            OrderFlowEvent::Timer => {}
+            OrderFlowEvent::ClientConnected => self.client_connected = true,
+            OrderFlowEvent::ClientDisconnected => {
+                self.client_connected = false;
+                if self
+                    .channel
+                    .as_ref()
+                    .is_some_and(|c| c.channel_id.is_none())
+                {
+                    self.channel = None; // the attempt is over; retried on reconnect
+                }
+            }
+            OrderFlowEvent::ClientRejectedChannel { attempt }
+            | OrderFlowEvent::OpenFailed { attempt } => match &self.channel {
+                Some(c) if c.attempt == attempt && c.channel_id.is_none() => {
+                    self.channel = None;
+                    if self.order_state == OrderState::Created {
+                        self.fail_order(actions)?;
+                    }
+                }
+                _ if attempt > 0 && attempt <= self.open_attempts => {}
+                _ => return Err(self.unexpected("no such open attempt in flight")),
+            },
+            OrderFlowEvent::FundingPublished {
+                attempt,
+                channel_id,
+                funding_outpoint,
+            } => match &mut self.channel {
+                Some(c) if c.attempt == attempt && c.channel_id.is_none() => {
+                    c.channel_id = Some(channel_id);
+                    c.funding_outpoint = Some(funding_outpoint);
+                    c.funded_at = Some(now);
+                }
+                Some(c) if c.attempt == attempt && c.channel_id == Some(channel_id) => {}
+                _ => return Err(self.unexpected("funding for no open in flight")),
+            },
+            OrderFlowEvent::ChannelReady { channel_id } => {
+                self.own_channel(channel_id)?;
+                if let Some(c) = &mut self.channel {
+                    c.ready = true;
+                }
+            }
+            OrderFlowEvent::ChannelClosed { channel_id } => {
+                self.own_channel(channel_id)?;
+                let ready = self.channel.as_ref().is_some_and(|c| c.ready);
+                if !ready && self.order_state == OrderState::Created {
+                    self.fail_order(actions)?;
+                }
+            }
+            OrderFlowEvent::RefundSent { txid } => {
+                let Some(o) = &mut self.onchain else {
+                    return Err(self.unexpected("no on-chain option"));
+                };
+                let first = match &o.refund {
+                    Refund::Requested { amount_sat } => Some(*amount_sat),
+                    Refund::Sent { amount_sat, .. } => {
+                        // A fee bump replaced it: follow the new transaction.
+                        o.refund = Refund::Sent {
+                            txid,
+                            sent_at: now,
+                            amount_sat: *amount_sat,
+                        };
+                        None
+                    }
+                    Refund::Confirmed { .. } => None,
+                    Refund::None => return Err(self.unexpected("no refund requested")),
+                };
+                if let Some(amount_sat) = first {
+                    o.refund = Refund::Sent {
+                        txid,
+                        sent_at: now,
+                        amount_sat,
+                    };
+                    self.move_onchain(PaymentEvent::RefundSent)?;
+                }
+            }
+            OrderFlowEvent::RefundConfirmed { txid } => {
+                let Some(o) = &mut self.onchain else {
+                    return Err(self.unexpected("no on-chain option"));
+                };
+                match &o.refund {
+                    Refund::Sent { amount_sat, .. } => {
+                        o.refund = Refund::Confirmed {
+                            txid,
+                            amount_sat: *amount_sat,
+                        };
+                    }
+                    Refund::Confirmed { .. } => {}
+                    _ => return Err(self.unexpected("no refund sent")),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn own_channel(&self, channel_id: ChannelId) -> Result<(), UnexpectedEvent> {
+        match &self.channel {
+            Some(c) if c.channel_id == Some(channel_id) => Ok(()),
+            _ => Err(self.unexpected("not this order's channel")),
+        }
+    }
+
+    fn on_htlcs(
+        &mut self,
+        option: LightningOption,
+        amount_msat: u64,
+        claim_deadline: Option<u32>,
+        now: Datetime,
+        actions: &mut Vec<OrderFlowAction>,
+    ) -> Result<(), UnexpectedEvent> {
+        let Some(terms) = self.lightning_terms(option).cloned() else {
+            return Err(self.unexpected("option not offered"));
+        };
+        let Some(l) = self.lightning_mut(option) else {
+            return Err(self.unexpected("option not offered"));
+        };
+        match l.state {
+            PaymentState::Hold => return Ok(()), // repeat
+            PaymentState::ExpectPayment => {}
+            // A payment to a finished option: nothing is held for it.
+            PaymentState::Paid | PaymentState::Refunded => {
+                actions.push(OrderFlowAction::FailPaymentBack { option });
+                return Ok(());
+            }
+        }
+        let enough = terms
+            .order_total_sat
+            .to_msat()
+            .is_some_and(|total| amount_msat >= total.get());
+        if !enough {
+            // Under-paid (the node should not even report it): fail back, nothing held.
+            actions.push(OrderFlowAction::FailPaymentBack { option });
+            return Ok(());
+        }
+        l.held_msat = amount_msat;
+        l.claim_deadline = claim_deadline;
+        self.move_lightning(option, PaymentEvent::HtlcHeld)?;
+        let takes_it = self.secured.is_none()
+            && self.order_state == OrderState::Created
+            && now < terms.expires_at;
+        if takes_it {
+            self.secured = Some((Securer::Lightning(option), now));
+        } else {
+            self.move_lightning(option, PaymentEvent::HtlcFailedBack)?;
+            actions.push(OrderFlowAction::FailPaymentBack { option });
+        }
+        Ok(())
+    }
+
+    /// The on-chain value that counts under the confirmation rules.
+    fn counted_sat(&self) -> u64 {
+        let (Some(o), Some(t)) = (&self.onchain, &self.terms.onchain) else {
+            return 0;
+        };
+        let required = u32::from(t.min_onchain_payment_confirmations).min(ALWAYS_CONFIRMED_AFTER);
+        o.outputs
+            .iter()
+            .filter(|s| {
+                if required == 0 {
+                    s.confirmations >= 1
+                        || match t.min_fee_for_0conf {
+                            None => true,
+                            Some(min) => s.fee_rate.is_some_and(|r| r >= min),
+                        }
+                } else {
+                    s.confirmations >= required
+                }
+            })
+            .fold(0u64, |sum, s| sum.saturating_add(s.amount_sat.get()))
+    }
+
+    /// Fails the order: the securing payment is failed back or refunded.
+    fn fail_order(&mut self, actions: &mut Vec<OrderFlowAction>) -> Result<(), UnexpectedEvent> {
+        self.move_order(OrderMove::OrderFailed)?;
+        if let Some((Securer::Lightning(option), _)) = self.secured
+            && self
+                .lightning_mut(option)
+                .is_some_and(|l| l.state == PaymentState::Hold)
+        {
+            self.move_lightning(option, PaymentEvent::HtlcFailedBack)?;
+            actions.push(OrderFlowAction::FailPaymentBack { option });
+        }
+        Ok(())
+    }
+
+    fn decide(
+        &mut self,
+        now: Datetime,
+        actions: &mut Vec<OrderFlowAction>,
+    ) -> Result<(), UnexpectedEvent> {
+        // On-chain payment confirmed (also after expiry or for a finished order: the money is
+        // there and is then refunded).
+        let total = self.terms.onchain.as_ref().map(|t| t.order_total_sat.get());
+        if let (Some(total), Some(o)) = (total, &self.onchain)
+            && o.state == PaymentState::ExpectPayment
+            && self.counted_sat() >= total
+        {
+            self.move_onchain(PaymentEvent::OnchainConfirmed)?;
+            let in_time = self
+                .terms
+                .onchain
+                .as_ref()
+                .is_some_and(|t| now < t.expires_at);
+            if self.secured.is_none() && self.order_state == OrderState::Created && in_time {
+                self.secured = Some((Securer::Onchain, now));
+            }
+        }
+
+        if self.order_state == OrderState::Created {
+            match self.secured {
+                None => {
+                    if self.last_expiry().is_some_and(|t| now >= t) {
+                        self.move_order(OrderMove::OrderFailed)?;
+                    }
+                }
+                Some((by, at)) => {
+                    let waited_too_long = self.channel.is_none()
+                        && (now >= add_ms(at, self.config.client_offline_limit_ms)
+                            || now >= self.expiry_of(by));
+                    let attempts_spent = self.channel.is_none()
+                        && self.open_attempts >= self.config.max_open_attempts;
+                    let deadline_near = match by {
+                        Securer::Lightning(option) => {
+                            let deadline = match option {
+                                LightningOption::Bolt11 => self.bolt11.as_ref(),
+                                LightningOption::Bolt12 => self.bolt12.as_ref(),
+                            }
+                            .and_then(|l| l.claim_deadline);
+                            let ready = self.channel.as_ref().is_some_and(|c| c.ready);
+                            match (deadline, self.best_height) {
+                                (Some(d), Some(h)) => {
+                                    !ready && h.saturating_add(self.config.claim_margin_blocks) >= d
+                                }
+                                _ => false,
+                            }
+                        }
+                        Securer::Onchain => false,
+                    };
+                    if waited_too_long || attempts_spent || deadline_near {
+                        self.fail_order(actions)?;
+                    } else {
+                        self.progress(by, actions)?;
+                    }
+                }
+            }
+        }
+
+        // On-chain money the order does not keep is refunded, once.
+        let keeps_onchain = self.order_state == OrderState::Completed
+            && self.secured.is_some_and(|(s, _)| s == Securer::Onchain);
+        let order_settled = self.order_state != OrderState::Created
+            || self.secured.is_some_and(|(s, _)| s != Securer::Onchain);
+        let counted = Sat(self.counted_sat());
+        let refund_to = match (&self.onchain, &self.terms.onchain) {
+            (Some(o), Some(t))
+                if o.state == PaymentState::Paid
+                    && o.refund == Refund::None
+                    && order_settled
+                    && !keeps_onchain =>
+            {
+                Some(t.refund_onchain_address.clone())
+            }
+            _ => None,
+        };
+        if let (Some(address), Some(o)) = (refund_to, &mut self.onchain) {
+            o.refund = Refund::Requested {
+                amount_sat: counted,
+            };
+            actions.push(OrderFlowAction::RefundOnchain {
+                address,
+                amount_sat: counted,
+            });
+        }
+
+        // Fee-bump a refund unconfirmed for 6 hours.
+        if let Some(OnchainProgress {
+            refund: Refund::Sent { txid, sent_at, .. },
+            ..
+        }) = &mut self.onchain
+            && now >= add_ms(*sent_at, REFUND_BUMP_AFTER_MS)
+        {
+            actions.push(OrderFlowAction::BumpRefund { txid: *txid });
+            // The next bump is due 6 hours after this one unless a replacement is reported.
+            *sent_at = now;
+        }
+        Ok(())
+    }
+
+    /// With the payment secured: open when the client is there; claim when ready.
+    fn progress(
+        &mut self,
+        by: Securer,
+        actions: &mut Vec<OrderFlowAction>,
+    ) -> Result<(), UnexpectedEvent> {
+        match &self.channel {
+            None => {
+                if self.client_connected && self.open_attempts < self.config.max_open_attempts {
+                    self.open_attempts += 1;
+                    self.channel = Some(ChannelProgress {
+                        attempt: self.open_attempts,
+                        channel_id: None,
+                        funding_outpoint: None,
+                        funded_at: None,
+                        ready: false,
+                    });
+                    let t = &self.terms;
+                    actions.push(OrderFlowAction::OpenChannel(OpenChannel {
+                        client: t.client,
+                        attempt: self.open_attempts,
+                        capacity_sat: Sat(t
+                            .lsp_balance_sat
+                            .get()
+                            .saturating_add(t.client_balance_sat.get())),
+                        push_sat: t.client_balance_sat,
+                        announce: t.announce_channel,
+                        required_confirmations: t.required_channel_confirmations,
+                        funding_confirms_within_blocks: t.funding_confirms_within_blocks,
+                        channel_expiry_blocks: t.channel_expiry_blocks,
+                    }));
+                }
+            }
+            Some(c) if c.ready => {
+                let (Some(funded_at), Some(funding_outpoint)) = (c.funded_at, c.funding_outpoint)
+                else {
+                    return Err(self.unexpected("channel ready before its funding was published"));
+                };
+                let lease_ms =
+                    u64::from(self.terms.channel_expiry_blocks).saturating_mul(BLOCK_INTERVAL_MS);
+                self.channel_info = Some(ChannelInfo {
+                    funded_at,
+                    funding_outpoint,
+                    expires_at: add_ms(funded_at, lease_ms),
+                });
+                if let Securer::Lightning(option) = by {
+                    self.move_lightning(option, PaymentEvent::PreimageReleased)?;
+                    actions.push(OrderFlowAction::ClaimPayment { option });
+                }
+                self.move_order(OrderMove::ChannelOpened)?;
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+}
+
+fn add_ms(t: Datetime, ms: u64) -> Datetime {
+    t.checked_add_millis(ms).unwrap_or(Datetime::MAX)
+}
