@@ -290,8 +290,15 @@ pub enum OrderFlowEvent {
     Timer,
     /// The client (re)connected.
     ClientConnected,
-    /// The client disconnected; before the funding is published this ends the attempt.
+    /// The client disconnected. An open in flight is ended by
+    /// [`OrderFlowEvent::DisconnectedBeforeFunding`], not by this.
     ClientDisconnected,
+    /// The node dropped the unfunded channel of `attempt` because the client disconnected
+    /// before the funding was signed. Deliver it in the node's event order.
+    DisconnectedBeforeFunding {
+        /// The attempt.
+        attempt: u32,
+    },
     /// The client refused the open.
     ClientRejectedChannel {
         /// The attempt.
@@ -719,16 +726,15 @@ impl OrderFlow {
             }
             OrderFlowEvent::Timer => {}
             OrderFlowEvent::ClientConnected => self.client_connected = true,
-            OrderFlowEvent::ClientDisconnected => {
-                self.client_connected = false;
-                if self
-                    .channel
-                    .as_ref()
-                    .is_some_and(|c| c.channel_id.is_none())
-                {
+            OrderFlowEvent::ClientDisconnected => self.client_connected = false,
+            OrderFlowEvent::DisconnectedBeforeFunding { attempt } => match &self.channel {
+                Some(c) if c.attempt == attempt && c.channel_id.is_none() => {
+                    self.client_connected = false;
                     self.channel = None; // the attempt is over; retried on reconnect
                 }
-            }
+                _ if attempt > 0 && attempt <= self.open_attempts => {}
+                _ => return Err(self.unexpected("no such open attempt in flight")),
+            },
             OrderFlowEvent::ClientRejectedChannel { attempt }
             | OrderFlowEvent::OpenFailed { attempt } => match &self.channel {
                 Some(c) if c.attempt == attempt && c.channel_id.is_none() => {

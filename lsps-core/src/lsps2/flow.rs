@@ -26,7 +26,7 @@
 //! |---|---|
 //! | `BOUGHT` | a part arrives (`COLLECTING`, or straight on to `OPENING`/`FORWARDING`); `valid_until` (`EXPIRED`) |
 //! | `COLLECTING` | the parts reach the threshold with the client connected (`OPENING`, or `FORWARDING` if a channel is already ready); hold timeout (parts failed, `BOUGHT`); `valid_until` (`EXPIRED`) |
-//! | `OPENING` | `funding_signed` then `channel_ready` (`FORWARDING`); client rejects the open or the open fails (`FAILED`); client disconnects before `funding_signed` (parts failed, `BOUGHT`/`COLLECTING`) |
+//! | `OPENING` | `funding_signed` then `channel_ready` (`FORWARDING`); client rejects the open or the open fails (`FAILED`); client disconnects before `funding_signed` ([`JitEvent::DisconnectedBeforeFunding`]: parts failed, `BOUGHT`/`COLLECTING`) |
 //! | `FORWARDING` | the client claims (`DONE`); every forwarded part fails downstream (`BOUGHT`/`COLLECTING`, channel kept) |
 //! | `DONE` | — (later HTLCs are forwarded without a fee until `valid_until`, then refused) |
 //! | `EXPIRED`, `FAILED` | — (HTLCs refused with `unknown_next_peer`) |
@@ -185,8 +185,17 @@ pub enum JitEvent {
     Timer,
     /// The client (re)connected.
     ClientConnected,
-    /// The client disconnected. Before `funding_signed` this ends the open attempt.
+    /// The client disconnected. An open in flight is ended by
+    /// [`JitEvent::DisconnectedBeforeFunding`], not by this.
     ClientDisconnected,
+    /// The node dropped the unfunded channel of `attempt` because the client disconnected
+    /// before `funding_signed` (LDK: the channel closes for a disconnected peer before any
+    /// "channel pending"). Deliver it in the node's event order, so that it can never
+    /// overtake a `funding_signed` of the same attempt.
+    DisconnectedBeforeFunding {
+        /// The attempt.
+        attempt: u32,
+    },
     /// The client answered the open with a BOLT `error` (before `funding_signed`).
     ClientRejectedChannel {
         /// The attempt it rejected.
@@ -606,16 +615,15 @@ impl JitFlow {
                 self.client_connected = true;
                 self.forwarding_paused = false;
             }
-            JitEvent::ClientDisconnected => {
-                self.client_connected = false;
-                let before_funding = self
-                    .channel
-                    .as_ref()
-                    .is_some_and(|c| c.channel_id.is_none());
-                if before_funding {
+            JitEvent::ClientDisconnected => self.client_connected = false,
+            JitEvent::DisconnectedBeforeFunding { attempt } => match &self.channel {
+                Some(c) if c.attempt == attempt && c.channel_id.is_none() => {
+                    self.client_connected = false;
                     self.abandon_open(HtlcFailure::TemporaryChannelFailure, actions);
                 }
-            }
+                _ if attempt > 0 && attempt <= self.open_attempts => {}
+                _ => return Err(self.unexpected("no such open attempt in flight")),
+            },
             JitEvent::ClientRejectedChannel { attempt } | JitEvent::OpenFailed { attempt } => {
                 match &self.channel {
                     Some(c) if c.attempt == attempt && c.channel_id.is_none() => {

@@ -265,11 +265,21 @@ fn disconnect_before_funding_retries_then_gives_up() {
     let a = run(&mut f, held(B11), 1_000);
     assert_eq!(open_of(&a).attempt, 1);
     for attempt in 2..=3 {
-        run(&mut f, OrderFlowEvent::ClientDisconnected, 2_000);
+        run(
+            &mut f,
+            OrderFlowEvent::DisconnectedBeforeFunding {
+                attempt: attempt - 1,
+            },
+            2_000,
+        );
         let a = run(&mut f, OrderFlowEvent::ClientConnected, 3_000);
         assert_eq!(open_of(&a).attempt, attempt);
     }
-    let a = run(&mut f, OrderFlowEvent::ClientDisconnected, 4_000);
+    let a = run(
+        &mut f,
+        OrderFlowEvent::DisconnectedBeforeFunding { attempt: 3 },
+        4_000,
+    );
     assert_eq!(
         effects(&a),
         vec![OrderFlowAction::FailPaymentBack { option: B11 }]

@@ -410,7 +410,17 @@ fn open_failing_on_the_lsp_side_is_final() {
 #[test]
 fn disconnect_before_funding_signed_fails_temporarily_and_waits_again() {
     let mut f = mpp_opening(false);
-    let a = run(&mut f, JitEvent::ClientDisconnected, 2_000);
+    let a = run(&mut f, JitEvent::ClientDisconnected, 1_500);
+    assert_eq!(
+        a,
+        vec![JitAction::Persist],
+        "the connection alone does not end the open"
+    );
+    let a = run(
+        &mut f,
+        JitEvent::DisconnectedBeforeFunding { attempt: 1 },
+        2_000,
+    );
     assert_eq!(
         effects(&a),
         vec![failed(&[1, 2], HtlcFailure::TemporaryChannelFailure)]
