@@ -18,6 +18,62 @@
 //! Repeated events are answered with no action; an event that cannot belong to the order is
 //! an [`UnexpectedEvent`] and changes nothing.
 //!
+//! ```
+//! use lsps_core::ids::ChannelId;
+//! use lsps_core::lsps1::flow::{LightningOption, LightningTerms, OrderFlowAction, OrderTerms};
+//! use lsps_core::lsps1::{
+//!     OrderFlow, OrderFlowConfig, OrderFlowEvent, OrderState, PaymentKind, PaymentState,
+//! };
+//! use lsps_core::types::{Datetime, Sat};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let now = Datetime::from_unix_millis(1_700_000_000_000)?;
+//! let terms = OrderTerms {
+//!     client: "02eec7245d6b7d2ccb30380bfbe2a3648cd7a942653f5aa340edcea1f283686619".parse()?,
+//!     lsp_balance_sat: Sat(1_000_000),
+//!     client_balance_sat: Sat(0),
+//!     required_channel_confirmations: 0,
+//!     funding_confirms_within_blocks: 6,
+//!     channel_expiry_blocks: 144,
+//!     announce_channel: false,
+//!     bolt11: Some(LightningTerms {
+//!         expires_at: now.checked_add_millis(3_600_000).ok_or("date")?,
+//!         order_total_sat: Sat(10_000),
+//!     }),
+//!     bolt12: None,
+//!     onchain: None,
+//! };
+//! let mut order = OrderFlow::new(terms, OrderFlowConfig::default());
+//!
+//! // The invoice's HTLCs are held: HOLD, and the channel is opened at once.
+//! let held = OrderFlowEvent::HtlcsHeld {
+//!     option: LightningOption::Bolt11,
+//!     amount_msat: 10_000_000,
+//!     claim_deadline: Some(900_000),
+//! };
+//! let actions = order.handle(held, now)?;
+//! assert!(matches!(
+//!     &actions[..],
+//!     [OrderFlowAction::Persist, OrderFlowAction::OpenChannel(_)]
+//! ));
+//! assert_eq!(order.payment_state(PaymentKind::Bolt11), Some(PaymentState::Hold));
+//!
+//! // Funding published, then channel_ready: claim, PAID, COMPLETED with the channel object.
+//! let channel_id = ChannelId([3; 32]);
+//! let funding_outpoint = format!("{}:0", "ab".repeat(32)).parse()?;
+//! let published = OrderFlowEvent::FundingPublished { attempt: 1, channel_id, funding_outpoint };
+//! order.handle(published, now)?;
+//! let actions = order.handle(OrderFlowEvent::ChannelReady { channel_id }, now)?;
+//! assert_eq!(actions, [
+//!     OrderFlowAction::Persist,
+//!     OrderFlowAction::ClaimPayment { option: LightningOption::Bolt11 },
+//! ]);
+//! assert_eq!(order.order_state(), OrderState::Completed);
+//! assert_eq!(order.channel().map(|c| c.funded_at), Some(now));
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Path, and the bLIP-51 sentence each step follows
 //!
 //! 1. Payment. Lightning (bolt11/bolt12): the HTLCs are held, not claimed — option `HOLD`
@@ -52,7 +108,7 @@
 //!    when it is sent, and [`OrderFlowAction::BumpRefund`] every 6 hours while it is unconfirmed
 //!    ("MUST fee-bump if the refund is unconfirmed after 6 hours").
 //!
-//! # Decisions where bLIP-51 is silent (spec/README D31)
+//! # Decisions where bLIP-51 is silent (spec/README D32)
 //!
 //! - Every offered option expires unpaid: the order is `FAILED`; the options keep
 //!   `EXPECT_PAYMENT` (their `expires_at` tells).

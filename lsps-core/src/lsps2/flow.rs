@@ -20,6 +20,69 @@
 //! answered with no action. An event that cannot belong to this flow (a channel it never
 //! opened, a part it never saw) is an [`UnexpectedEvent`] error and changes nothing.
 //!
+//! ```
+//! use lsps_core::ids::{ChannelId, InterceptId, PaymentHash};
+//! use lsps_core::lsps2::flow::{
+//!     Forward, HtlcPart, JitAction, JitConfig, JitEvent, JitFlow, JitTerms,
+//! };
+//! use lsps_core::lsps2::{JitState, OpeningFeeParams};
+//! use lsps_core::types::{Datetime, Msat, Ppm, Scid};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let now = Datetime::from_unix_millis(1_700_000_000_000)?;
+//! let params = OpeningFeeParams {
+//!     min_fee_msat: Msat(10_000),
+//!     proportional: Ppm(10_000), // 1 %
+//!     valid_until: now.checked_add_millis(600_000).ok_or("date")?,
+//!     min_lifetime: 144,
+//!     max_client_to_self_delay: 2016,
+//!     min_payment_size_msat: Msat(1_000_000),
+//!     max_payment_size_msat: Msat(100_000_000),
+//!     promise: "…".into(),
+//! };
+//! let terms = JitTerms {
+//!     jit_channel_scid: Scid(42),
+//!     client: "02eec7245d6b7d2ccb30380bfbe2a3648cd7a942653f5aa340edcea1f283686619".parse()?,
+//!     opening_fee_params: params,
+//!     payment_size_msat: None, // no-MPP+var-invoice
+//!     client_trusts_lsp: false,
+//! };
+//! let mut flow = JitFlow::new(terms, JitConfig::default());
+//!
+//! // The payer's HTLC reaches the JIT SCID: store the flow, then open the channel.
+//! let part = HtlcPart {
+//!     id: InterceptId([1; 32]),
+//!     payment_hash: PaymentHash([2; 32]),
+//!     inbound_msat: Msat(5_000_000),
+//!     expected_outbound_msat: Msat(5_000_000),
+//!     cltv_expiry: 800_000,
+//! };
+//! let actions = flow.handle(JitEvent::HtlcArrived(part), now)?;
+//! assert!(matches!(
+//!     &actions[..],
+//!     [JitAction::Persist, JitAction::OpenChannel(open)] if open.attempt == 1
+//! ));
+//!
+//! // funding_signed, then channel_ready: forward minus the 1 % fee, with the extra_fee TLV.
+//! let channel_id = ChannelId([3; 32]);
+//! flow.handle(JitEvent::FundingSigned { attempt: 1, channel_id }, now)?;
+//! let actions = flow.handle(JitEvent::ChannelReady { channel_id }, now)?;
+//! let forward = Forward {
+//!     id: InterceptId([1; 32]),
+//!     amount_msat: Msat(4_950_000),
+//!     extra_fee_msat: Msat(50_000),
+//! };
+//! let parts = vec![forward];
+//! assert_eq!(actions, [JitAction::Persist, JitAction::ForwardParts { channel_id, parts }]);
+//!
+//! // The client claims: the flow is done and the fee taken.
+//! flow.handle(JitEvent::ClientClaimed { channel_id }, now)?;
+//! assert_eq!(flow.state(), JitState::Done);
+//! assert_eq!(flow.fee_taken_msat(), Msat(50_000));
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # States ([`JitState`]) and what moves them
 //!
 //! | state | left by |
@@ -47,7 +110,7 @@
 //!   first HTLC's amount"); an overflow, `fee + htlc_minimum_msat > amount`, or an amount
 //!   outside `[min_payment_size_msat, max_payment_size_msat]` ("SHOULD check … that the
 //!   variable amount is within [min, max]") fails it with `unknown_next_peer`. *Decision*
-//!   (bLIP silent): while one no-MPP payment is in progress, other HTLCs get
+//!   (bLIP silent, spec/README D33): while one no-MPP payment is in progress, other HTLCs get
 //!   `temporary_channel_failure`; a no-MPP HTLC held because the client is offline is bound
 //!   by the same hold timeout.
 //! - `valid_until`: every held part is failed with `unknown_next_peer` ("MUST also time out all

@@ -3,6 +3,7 @@
 //! record of what the node did (from events and actions), so the checks do not trust the
 //! flow's bookkeeping.
 
+use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::tests::{CH, DEADLINE, EXPIRES_MS, at, outpoint, terms};
@@ -318,7 +319,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn order_flow_invariants(required in 0u16..3, steps in proptest::collection::vec(step(), 0..40)) {
+    fn order_flow_invariants(required in 0u16..3, steps in vec(step(), 0..40)) {
         let Run { end: mut f, harness: mut h, .. } = run_checked(required, &steps)?;
         // Past every limit and deadline: no HTLC stays held unless the order completed.
         for event in [OrderFlowEvent::BestBlock { height: DEADLINE }, OrderFlowEvent::Timer] {
@@ -336,7 +337,10 @@ proptest! {
     }
 
     #[test]
-    fn order_flow_replays_from_any_stored_prefix(required in 0u16..3, steps in proptest::collection::vec(step(), 0..30)) {
+    fn order_flow_replays_from_any_stored_prefix(
+        required in 0u16..3,
+        steps in vec(step(), 0..30),
+    ) {
         let Run { events, results, snapshots, end, .. } = run_checked(required, &steps)?;
         for (k, snapshot) in snapshots.iter().enumerate() {
             let mut restored: OrderFlow = serde_json::from_str(snapshot).unwrap();

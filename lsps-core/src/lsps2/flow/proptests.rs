@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::tests::{VALID_MS, at, flow, part};
@@ -424,7 +425,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn jit_flow_invariants(mpp: bool, trusts: bool, steps in proptest::collection::vec(step(), 0..40)) {
+    fn jit_flow_invariants(mpp: bool, trusts: bool, steps in vec(step(), 0..40)) {
         let Run { end: mut f, harness: mut h, .. } = run_checked(mpp, trusts, &steps)?;
         // Long after everything: each part is resolved, unless an open or forward committed
         // to it is still in flight (the node's CLTV bounds those).
@@ -447,7 +448,11 @@ proptest! {
     }
 
     #[test]
-    fn jit_flow_replays_from_any_stored_prefix(mpp: bool, trusts: bool, steps in proptest::collection::vec(step(), 0..30)) {
+    fn jit_flow_replays_from_any_stored_prefix(
+        mpp: bool,
+        trusts: bool,
+        steps in vec(step(), 0..30),
+    ) {
         let Run { events, results, snapshots, end, .. } = run_checked(mpp, trusts, &steps)?;
         for (k, snapshot) in snapshots.iter().enumerate() {
             let mut restored: JitFlow = serde_json::from_str(snapshot).unwrap();
