@@ -347,6 +347,13 @@ impl Harness {
             deducted,
             promised
         );
+        // And so what the client gets is at least what the onions ask for, less that fee.
+        let forwarded: u64 = self.outstanding().map(|(_, amount, _)| amount).sum();
+        let asked: u64 = self
+            .outstanding()
+            .map(|(id, _, _)| self.sent[&id].expected_outbound_msat.get())
+            .sum();
+        prop_assert!(forwarded >= asked.saturating_sub(promised));
         let held = after
             .parts()
             .iter()

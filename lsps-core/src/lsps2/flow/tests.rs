@@ -366,6 +366,28 @@ fn client_offline_holds_until_it_connects() {
 }
 
 #[test]
+fn client_away_past_the_hold_timeout_fails_temporarily() {
+    let mut f = flow(Some(3_000_000), false);
+    run(&mut f, JitEvent::ClientDisconnected, 0);
+    run(&mut f, JitEvent::HtlcArrived(part(1, 9, 3_000_000)), 1);
+    let a = run(&mut f, JitEvent::Timer, 1 + DEFAULT_HOLD_TIMEOUT_MS);
+    assert_eq!(
+        effects(&a),
+        vec![failed(&[1], HtlcFailure::TemporaryChannelFailure)]
+    );
+    assert_eq!(f.state(), JitState::Bought);
+    // no-MPP the same way.
+    let mut f = flow(None, false);
+    run(&mut f, JitEvent::ClientDisconnected, 0);
+    run(&mut f, JitEvent::HtlcArrived(part(2, 9, 3_000_000)), 1);
+    let a = run(&mut f, JitEvent::Timer, 1 + DEFAULT_HOLD_TIMEOUT_MS);
+    assert_eq!(
+        effects(&a),
+        vec![failed(&[2], HtlcFailure::TemporaryChannelFailure)]
+    );
+}
+
+#[test]
 fn client_rejecting_the_channel_is_final() {
     let mut f = mpp_opening(false);
     let a = run(
