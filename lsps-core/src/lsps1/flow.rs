@@ -2,7 +2,7 @@
 //! sans-IO state machine (quinn-proto's shape, like [`crate::lsps2::flow`]):
 //! [`OrderFlow::handle`]`(event, now)` returns what to do, and the whole [`OrderFlow`] value is
 //! what the store keeps. Every state change goes through [`OrderState::transition`] and
-//! [`PaymentState::transition`] (the bLIP-51 tables in [`super::state`]).
+//! [`PaymentState::transition`] (the bLIP-51 tables).
 //!
 //! # Driving it
 //!
@@ -73,6 +73,20 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # From LDK 0.2.7 events and calls (the server's adapter)
+//!
+//! | node | flow |
+//! |---|---|
+//! | `Event::PaymentClaimable` for the order's invoice (or offer) | [`OrderFlowEvent::HtlcsHeld`] |
+//! | `Event::HTLCHandlingFailed`, failure type `Receive` for its payment hash | [`OrderFlowEvent::HtlcsFailedByNode`] |
+//! | the wallet's view of outputs to the order's address | [`OrderFlowEvent::OnchainOutput`] |
+//! | a new best block | [`OrderFlowEvent::BestBlock`] |
+//! | `Event::ChannelClosed` before `ChannelPending`: reason `DisconnectedPeer` / the client's error | [`OrderFlowEvent::DisconnectedBeforeFunding`] / [`OrderFlowEvent::ClientRejectedChannel`] |
+//! | `Event::ChannelPending` (LDK broadcasts the funding at `funding_signed`) | [`OrderFlowEvent::FundingPublished`] |
+//! | `Event::ChannelReady`; `Event::ChannelClosed` after `ChannelPending` | [`OrderFlowEvent::ChannelReady`]; [`OrderFlowEvent::ChannelClosed`] |
+//! | [`OrderFlowAction::ClaimPayment`] / [`OrderFlowAction::FailPaymentBack`] | `claim_funds` / `fail_htlc_backwards` |
+//! | [`OrderFlowAction::RefundOnchain`], [`OrderFlowAction::BumpRefund`] | the wallet's send (then [`OrderFlowEvent::RefundSent`], [`OrderFlowEvent::RefundConfirmed`]) |
 //!
 //! # Path, and the bLIP-51 sentence each step follows
 //!

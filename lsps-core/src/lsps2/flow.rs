@@ -55,7 +55,7 @@
 //!     payment_hash: PaymentHash([2; 32]),
 //!     inbound_msat: Msat(5_000_000),
 //!     expected_outbound_msat: Msat(5_000_000),
-//!     cltv_expiry: 800_000,
+//!     cltv_expiry: None,
 //! };
 //! let actions = flow.handle(JitEvent::HtlcArrived(part), now)?;
 //! assert!(matches!(
@@ -82,6 +82,25 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # From LDK 0.2.7 events and calls (the server's adapter)
+//!
+//! | node | flow event |
+//! |---|---|
+//! | `Event::HTLCIntercepted` for the SCID | [`JitEvent::HtlcArrived`] |
+//! | peer connected / disconnected | [`JitEvent::ClientConnected`] / [`JitEvent::ClientDisconnected`] |
+//! | `Event::ChannelClosed` before `ChannelPending`, reason `DisconnectedPeer` | [`JitEvent::DisconnectedBeforeFunding`] |
+//! | `Event::ChannelClosed` before `ChannelPending`, the client's error | [`JitEvent::ClientRejectedChannel`] |
+//! | `create_channel` or funding failed on the LSP's side | [`JitEvent::OpenFailed`] |
+//! | `Event::ChannelPending` | [`JitEvent::FundingSigned`] |
+//! | `Event::FundingTxBroadcastSafe` (manual broadcast) | [`JitEvent::FundingBroadcastSafe`] |
+//! | `Event::ChannelReady` | [`JitEvent::ChannelReady`] |
+//! | `forward_intercepted_htlc` refused; the id unknown to the node | [`JitEvent::ForwardRefused`]; [`JitEvent::PartFailed`] |
+//! | `Event::HTLCHandlingFailed` for a forward over the channel | [`JitEvent::ForwardsFailed`] |
+//! | `Event::PaymentForwarded` with the channel as next hop | [`JitEvent::ClientClaimed`] |
+//!
+//! `user_channel_id` can carry the SCID and [`OpenChannel::attempt`] so that channel events
+//! find their flow.
 //!
 //! # States ([`JitState`]) and what moves them
 //!
@@ -234,8 +253,9 @@ pub struct HtlcPart {
     pub inbound_msat: Msat,
     /// What the onion asks the LSP to deliver to the client (`amt_to_forward`).
     pub expected_outbound_msat: Msat,
-    /// The incoming HTLC's CLTV expiry (block height); kept for the operator view.
-    pub cltv_expiry: u32,
+    /// The incoming HTLC's CLTV expiry (block height), when the node reports it (LDK 0.2.7's
+    /// `HTLCIntercepted` does not); kept for the operator view.
+    pub cltv_expiry: Option<u32>,
 }
 
 /// Something the node saw that concerns this flow.
@@ -297,6 +317,14 @@ pub enum JitEvent {
     PartFailed {
         /// The part.
         id: InterceptId,
+    },
+    /// A forward over this flow's channel failed at the client, and the node does not say
+    /// which part (LDK's `HTLCHandlingFailed` names no HTLC): every outstanding forward is
+    /// taken as failed. Clients fail a payment's parts together, so this is what a payment
+    /// failed at the client looks like; repeats change nothing.
+    ForwardsFailed {
+        /// The channel.
+        channel_id: ChannelId,
     },
     /// The client claimed a forwarded part (the node's "payment forwarded" on this channel).
     ClientClaimed {
@@ -736,24 +764,19 @@ impl JitFlow {
                 let Some(i) = self.find(&id) else {
                     return Err(self.unexpected("unknown part"));
                 };
-                match self.parts[i].status.clone() {
+                match self.parts[i].status {
                     PartStatus::Held => self.parts[i].status = PartStatus::DroppedByNode,
-                    PartStatus::Forwarded {
-                        amount_msat,
-                        extra_fee_msat,
-                    } => {
-                        self.parts[i].status = PartStatus::ForwardFailed {
-                            amount_msat,
-                            extra_fee_msat,
-                        };
-                        if !self.client_claimed && self.outstanding_forwards() == 0 {
-                            // The payment failed at the client: wait for a new one over the
-                            // same channel, charged what is still due.
-                            self.paying = None;
-                        }
-                    }
+                    PartStatus::Forwarded { .. } => self.forward_failed(i),
                     // Repeats, and the node echoing a failure this flow asked for.
                     _ => {}
+                }
+            }
+            JitEvent::ForwardsFailed { channel_id } => {
+                self.own_channel(channel_id)?;
+                for i in 0..self.parts.len() {
+                    if let PartStatus::Forwarded { .. } = self.parts[i].status {
+                        self.forward_failed(i);
+                    }
                 }
             }
             JitEvent::ClientClaimed { channel_id } => {
@@ -766,6 +789,25 @@ impl JitFlow {
             }
         }
         Ok(())
+    }
+
+    /// Part `i`, forwarded, failed at the client.
+    fn forward_failed(&mut self, i: usize) {
+        if let PartStatus::Forwarded {
+            amount_msat,
+            extra_fee_msat,
+        } = self.parts[i].status
+        {
+            self.parts[i].status = PartStatus::ForwardFailed {
+                amount_msat,
+                extra_fee_msat,
+            };
+        }
+        if !self.client_claimed && self.outstanding_forwards() == 0 {
+            // The payment failed at the client: wait for a new one over the same channel,
+            // charged what is still due.
+            self.paying = None;
+        }
     }
 
     fn own_channel(&self, channel_id: ChannelId) -> Result<(), UnexpectedEvent> {

@@ -31,6 +31,7 @@ enum Step {
     Ready,
     Refuse(u8),
     Failed(u8),
+    AllFailed,
     Claim,
     StrangeChannel,
 }
@@ -52,6 +53,7 @@ fn step() -> impl Strategy<Value = Step> {
         5 => Just(Step::Ready),
         1 => (0u8..8).prop_map(Step::Refuse),
         2 => (0u8..8).prop_map(Step::Failed),
+        1 => Just(Step::AllFailed),
         4 => Just(Step::Claim),
         1 => Just(Step::StrangeChannel),
     ]
@@ -153,6 +155,9 @@ impl Harness {
             Step::Failed(id) => JitEvent::PartFailed {
                 id: InterceptId([*id; 32]),
             },
+            Step::AllFailed => JitEvent::ForwardsFailed {
+                channel_id: current,
+            },
             Step::Claim => JitEvent::ClientClaimed {
                 channel_id: current,
             },
@@ -235,6 +240,13 @@ impl Harness {
                 }
                 Some(_) => {}
             },
+            JitEvent::ForwardsFailed { .. } => {
+                for r in self.resolved.values_mut() {
+                    if let Resolution::Forwarded { .. } = r {
+                        *r = Resolution::ForwardFailedDownstream;
+                    }
+                }
+            }
             JitEvent::ClientClaimed { .. } => self.claimed = true,
             _ => {}
         }

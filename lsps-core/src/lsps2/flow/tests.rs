@@ -50,7 +50,7 @@ pub(super) fn part(id: u8, hash: u8, amount: u64) -> HtlcPart {
         payment_hash: PaymentHash([hash; 32]),
         inbound_msat: Msat(amount),
         expected_outbound_msat: Msat(amount),
-        cltv_expiry: 800_000,
+        cltv_expiry: Some(800_000),
     }
 }
 
@@ -558,6 +558,38 @@ fn parts_failed_downstream_wait_for_a_new_payment_on_the_same_channel() {
                 extra_fee_msat: Msat(30_000)
             }],
         }]
+    );
+}
+
+#[test]
+fn forwards_failed_without_a_part_id_fail_every_outstanding_forward() {
+    let mut f = mpp_opening(false);
+    run(
+        &mut f,
+        JitEvent::FundingSigned {
+            attempt: 1,
+            channel_id: CH,
+        },
+        2_000,
+    );
+    run(&mut f, JitEvent::ChannelReady { channel_id: CH }, 3_000);
+    let a = run(&mut f, JitEvent::ForwardsFailed { channel_id: CH }, 3_500);
+    assert_eq!(a, vec![JitAction::Persist]);
+    assert_eq!(f.state(), JitState::Bought);
+    assert_eq!(f.fee_taken_msat(), Msat(0));
+    assert_eq!(
+        run(&mut f, JitEvent::ForwardsFailed { channel_id: CH }, 3_600),
+        vec![],
+        "repeat"
+    );
+    assert!(
+        f.handle(
+            JitEvent::ForwardsFailed {
+                channel_id: ChannelId([9; 32])
+            },
+            at(3_700)
+        )
+        .is_err()
     );
 }
 
