@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Replies slower than this are flagged by `lsps0.latency.replies-within-5s` (ldk-node gives
-/// up on an LSP after 5 s).
+/// The default `--slow-ms`: replies slower than this are flagged (WARN) by
+/// `lsps0.latency.replies-within-5s` (ldk-node gives up on an LSP after 5 s).
 pub const SLOW_REPLY: Duration = Duration::from_secs(5);
 
 /// What the probe learnt before the cases ran.
@@ -24,12 +24,22 @@ pub struct Probe {
     pub lsps1_info: Option<Value>,
     /// `lsps2.get_info` result object, if LSPS2 is advertised and answered.
     pub lsps2_info: Option<Value>,
+    /// Protocols whose probe request the LSP refused (code 1), with its reason.
+    pub refused: Vec<(u16, String)>,
 }
 
 impl Probe {
     /// Whether protocol `n` was advertised.
     pub fn advertises(&self, n: u16) -> bool {
         self.protocols.as_ref().is_some_and(|p| p.contains(&n))
+    }
+
+    /// Why the probe's request for protocol `n` was refused, if it was.
+    pub fn refusal(&self, n: u16) -> Option<&str> {
+        self.refused
+            .iter()
+            .find(|(p, _)| *p == n)
+            .map(|(_, why)| why.as_str())
     }
 }
 
@@ -47,7 +57,7 @@ pub struct WireFinding {
     pub payload: String,
 }
 
-/// A reply that took longer than [`SLOW_REPLY`].
+/// A reply that took longer than [`Shared::slow`].
 #[derive(Debug, Clone)]
 pub struct SlowReply {
     /// The case during which it arrived.
@@ -64,13 +74,18 @@ pub struct Shared {
     pub target: Arc<dyn Target>,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Replies slower than this are an interop WARN.
+    pub slow: Duration,
+    /// `--token`: sent with `lsps1.create_order` and `lsps2.get_info` where a case needs the
+    /// LSP to serve it.
+    pub token: Option<String>,
     /// Schemas for wire validation.
     pub schemas: Arc<SchemaSet>,
     /// The probe's findings.
     pub probe: Probe,
     /// Wire-validation failures collected from all cases.
     pub wire_findings: Mutex<Vec<WireFinding>>,
-    /// Replies slower than [`SLOW_REPLY`].
+    /// Replies slower than [`Shared::slow`].
     pub slow_replies: Mutex<Vec<SlowReply>>,
     /// Number of messages received and validated.
     pub messages_validated: AtomicU32,
@@ -91,6 +106,8 @@ impl Shared {
         Shared {
             target,
             timeout,
+            slow: SLOW_REPLY,
+            token: None,
             schemas,
             probe,
             wire_findings: Mutex::new(Vec::new()),
@@ -182,7 +199,16 @@ pub enum Abort {
     Precondition(String),
     /// A harness or network fault.
     Error(String),
+    /// The LSP answered code 1 `client_rejected`, a legal answer to any request (bLIP-50): the
+    /// case could not run (SKIP, and the run is incomplete).
+    Refused(String),
+    /// An answer the bLIPs allow but that a client may not expect (a SHOULD or MAY not
+    /// followed, a defined code not used): WARN whatever the case's level.
+    Advisory(String),
 }
+
+/// The prefix of the message of a case skipped because the LSP refused the runner.
+pub const REFUSED_PREFIX: &str = "refused: the LSP refused this client (client_rejected)";
 
 /// An error object as received (not yet judged).
 #[derive(Debug, Clone, PartialEq)]
@@ -358,14 +384,25 @@ impl Conn {
 
     /// Waits for the reply to `id`.
     pub async fn reply_to(&mut self, id: &str, method: &str) -> Result<Incoming, Abort> {
-        let deadline = Instant::now() + self.ctx.timeout();
+        let timeout = self.ctx.timeout();
+        self.reply_to_within(id, method, timeout).await
+    }
+
+    /// Waits up to `window` for the reply to `id`.
+    pub async fn reply_to_within(
+        &mut self,
+        id: &str,
+        method: &str,
+        window: Duration,
+    ) -> Result<Incoming, Abort> {
+        let deadline = Instant::now() + window;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.recv_within(left).await {
                 Recv::Timeout => {
                     return Err(Abort::Timeout(format!(
                         "no reply to {method} within {} ms",
-                        self.ctx.timeout().as_millis()
+                        window.as_millis()
                     )));
                 }
                 Recv::Closed => {
@@ -398,7 +435,16 @@ impl Conn {
             Ok(id) => id,
             Err(_) => return Served::Closed,
         };
-        match self.reply_to(&id, "lsps0.list_protocols").await {
+        // A muted connection is told apart without waiting the whole per-request timeout
+        // (minutes by default): a list_protocols that a live LSP answers at once.
+        let window = self
+            .ctx
+            .timeout()
+            .min((self.ctx.shared.slow * 3).max(Duration::from_secs(15)));
+        match self
+            .reply_to_within(&id, "lsps0.list_protocols", window)
+            .await
+        {
             Ok(Incoming::Result { .. }) => Served::Yes,
             Ok(other) => Served::Other(format!("{other:?}")),
             Err(Abort::Timeout(_)) => Served::Muted,
@@ -475,7 +521,7 @@ impl Conn {
             .and_then(|id| self.pending.remove(id))
             .map(|(method, sent)| {
                 let elapsed = sent.elapsed();
-                if elapsed > SLOW_REPLY
+                if elapsed > shared.slow
                     && let Ok(mut slow) = shared.slow_replies.lock()
                 {
                     slow.push(SlowReply {

@@ -19,9 +19,11 @@
 #![forbid(unsafe_code)]
 
 pub mod baseline;
+pub mod basis;
 pub mod case;
 pub mod catalog;
 pub mod ctx;
+pub mod interop;
 pub mod render;
 pub mod report;
 pub mod runner;

@@ -11,12 +11,50 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+/// Exit codes and target syntax, shown by `--help` (the same target syntax as `lsps`).
+const AFTER_HELP: &str = "\
+Targets (--target or LSPS_TARGET):
+  <node_id>@<host>:<port>   BOLT8 (the LSPS0 transport)
+  http(s)://host:port/      this project's HTTP binding (spec/bindings/http.md)
+  ws(s)://host:port/ws      this project's WebSocket binding
+
+Exit codes:
+  0  conformant: no FAIL, TIMEOUT or XPASS (WARN only fails with --strict)
+  1  a FAIL, TIMEOUT or XPASS (or a WARN with --strict)
+  2  usage error, unreachable target, bad baseline, or harness errors only
+  3  nothing ran (e.g. a --run glob that matches no case)
+  4  incomplete: no failure, but the LSP refused the runner (code 1 client_rejected) so some
+     cases could not run; allow-list the runner's node id (--node-key-file) or pass --token";
+
 /// LSPS0/1/2 conformance runner: point it at an LSP and get a report.
 #[derive(Parser)]
-#[command(name = "lsps-conformance", version, about, long_about = None)]
+#[command(name = "lsps-conformance", version, about, long_about = None, after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// What kind of LSP the run judges.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Profile {
+    /// What a wallet SDK needs from a third-party LSP: LSPS0 and LSPS2 (MUSTs fail; the menu's
+    /// sanity and replies within --slow-ms are WARN).
+    OpenLsp,
+    /// An LSP selling channels: LSPS0 and LSPS1.
+    Lsps1Seller,
+    /// Every case.
+    Full,
+}
+
+impl Profile {
+    /// The `--run` globs the profile adds (none: every case).
+    fn globs(self) -> &'static [&'static str] {
+        match self {
+            Profile::OpenLsp => &["lsps0.*", "lsps2.*"],
+            Profile::Lsps1Seller => &["lsps0.*", "lsps1.*"],
+            Profile::Full => &[],
+        }
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -29,20 +67,32 @@ enum LevelArg {
 #[derive(Subcommand)]
 enum Command {
     /// Run the suite against a target.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List every case: id, level, requirements.
-    List,
-    /// Explain one case: what it sends, what passes, which requirements.
+    List {
+        /// A versioned JSON document: every case with id, tier, level, requirements and the
+        /// spec basis (requirement, keyword, sentence, url) behind its verdict.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain one case (what it sends, what passes, the bLIP sentences behind its verdict), or
+    /// a requirement id (its statement and the cases that check it).
     Explain {
-        /// The case id.
+        /// A case id, or a requirement id such as LSPS2-R26.
         case_id: String,
     },
 }
 
 #[derive(clap::Args)]
+#[command(after_help = AFTER_HELP)]
 struct RunArgs {
-    /// `pubkey@host:port` (BOLT8) or `http(s)://…` (this project's HTTP binding).
-    #[arg(long, required_unless_present = "spawn_reference")]
+    /// `pubkey@host:port` (BOLT8), `http(s)://…` or `ws(s)://…` (this project's bindings).
+    #[arg(
+        long,
+        short = 't',
+        env = "LSPS_TARGET",
+        required_unless_present = "spawn_reference"
+    )]
     target: Option<String>,
     /// Start the reference LSP in-process on loopback (temporary data dir) and test it.
     #[arg(long, conflicts_with = "target")]
@@ -57,6 +107,10 @@ struct RunArgs {
     /// Per format in `formats`: its `--output`, paired by position on the command line.
     #[arg(skip)]
     format_outputs: Vec<Option<String>>,
+    /// Which cases apply: `open-lsp` (LSPS0 + LSPS2, what a wallet SDK needs), `lsps1-seller`
+    /// (LSPS0 + LSPS1) or `full`. Speed expectations are WARN in every profile.
+    #[arg(long, value_enum, default_value = "full")]
+    profile: Profile,
     /// Which levels to run.
     #[arg(long, value_enum, default_value = "all")]
     level: LevelArg,
@@ -75,12 +129,26 @@ struct RunArgs {
     /// Skip cases matching this glob; repeatable.
     #[arg(long = "skip")]
     skip: Vec<String>,
-    /// Per-request timeout in milliseconds.
-    #[arg(long, default_value_t = 5000)]
+    /// Per-request timeout in milliseconds: no reply within it is TIMEOUT. bLIP-50 asks clients
+    /// for timeouts "on the scale of minutes".
+    #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
     timeout_ms: u64,
-    /// Cases running at the same time.
-    #[arg(long, default_value_t = 4)]
-    concurrency: usize,
+    /// A reply slower than this many milliseconds is an interop WARN (wallets that give up
+    /// earlier are named in the report).
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
+    slow_ms: u64,
+    /// Cases running at the same time (at least 1).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    concurrency: u64,
+    /// The runner's node key (32 raw bytes or 64 hex characters, the format `lsps` uses), so an
+    /// LSP can allow-list it; every connection then uses it, one at a time. Default: a fresh
+    /// random key per connection.
+    #[arg(long, env = "LSPS_NODE_KEY_FILE")]
+    node_key_file: Option<PathBuf>,
+    /// A token for LSPs that serve only clients with one: sent with `lsps1.create_order` and
+    /// `lsps2.get_info` where a case needs the LSP to serve it.
+    #[arg(long)]
+    token: Option<String>,
     /// Mask volatile values (times, node ids, request ids, promises) so runs diff cleanly.
     #[arg(long)]
     normalize: bool,
@@ -114,7 +182,19 @@ fn main() -> ExitCode {
             .try_init();
     }
     match cli.command {
-        Command::List => {
+        Command::List { json: true } => {
+            match serde_json::to_string_pretty(&lsps_conformance::catalog::listing()) {
+                Ok(text) => {
+                    println!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::List { json: false } => {
             for case in catalog::all() {
                 println!(
                     "{:<58} {:<6} {}",
@@ -138,15 +218,14 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            runtime.block_on(run(args))
+            runtime.block_on(run(*args))
         }
     }
 }
 
 fn explain(case_id: &str) -> ExitCode {
     let Some(case) = catalog::find(case_id) else {
-        eprintln!("error: no case {case_id:?} (see `lsps-conformance list`)");
-        return ExitCode::from(2);
+        return explain_requirement(case_id);
     };
     println!("{}\n  {}\n", case.id, case.summary);
     println!("level:        {}", case.level);
@@ -166,6 +245,47 @@ fn explain(case_id: &str) -> ExitCode {
         match statements.iter().find(|(id, _)| id == r) {
             Some((_, text)) => println!("  {r}: {text}"),
             None => println!("  {r}"),
+        }
+    }
+    println!(
+        "spec basis (bLIP text at lightning/blips {}):",
+        lsps_conformance::basis::BLIPS_COMMIT
+    );
+    for b in lsps_conformance::basis::of(case.id) {
+        let who = if b.requirement.is_empty() {
+            "JSON-RPC 2.0"
+        } else {
+            b.requirement
+        };
+        println!("  [{}] {who}: \"{}\"", b.keyword.as_str(), b.sentence);
+        if !b.note.is_empty() {
+            println!("      note: {}", b.note);
+        }
+        println!("      {}", b.url());
+    }
+    ExitCode::SUCCESS
+}
+
+/// `explain LSPS2-R26`: the requirement's statement and the cases that check it.
+fn explain_requirement(id: &str) -> ExitCode {
+    let statements = requirement_statements();
+    let Some((_, text)) = statements.iter().find(|(r, _)| r.eq_ignore_ascii_case(id)) else {
+        eprintln!("error: no case or requirement {id:?} (see `lsps-conformance list`)");
+        return ExitCode::from(2);
+    };
+    let id = id.to_ascii_uppercase();
+    println!("{id}: {text}");
+    let cases: Vec<&str> = catalog::all()
+        .iter()
+        .filter(|c| c.requirements.contains(&id.as_str()))
+        .map(|c| c.id)
+        .collect();
+    if cases.is_empty() {
+        println!("no case checks it (see spec/requirements for why)");
+    } else {
+        println!("checked by:");
+        for c in cases {
+            println!("  {c}");
         }
     }
     ExitCode::SUCCESS
@@ -205,6 +325,55 @@ fn requirement_statements() -> Vec<(String, String)> {
 }
 
 async fn run(args: RunArgs) -> ExitCode {
+    let mut args = args;
+    if args.run.is_empty() {
+        args.run = args
+            .profile
+            .globs()
+            .iter()
+            .map(|g| (*g).to_owned())
+            .collect();
+    }
+    if let Some(hint) = unmatched_run_globs(&args.run) {
+        eprintln!("error: {hint}");
+        return ExitCode::from(3);
+    }
+    // Output files are checked before the run, not after minutes of it.
+    for path in args.format_outputs.iter().flatten() {
+        if path != "-"
+            && let Err(e) = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+        {
+            eprintln!("error: cannot write {path}: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if let Some(path) = &args.write_baseline
+        && let Err(e) = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+    {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return ExitCode::from(2);
+    }
+    let key = match &args.node_key_file {
+        None => None,
+        Some(path) => match lsps_client::transport::bolt8::NodeKey::from_file(path) {
+            Ok(key) => {
+                eprintln!("runner node id: {}", key.node_id());
+                Some(key)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     let baseline = match &args.baseline {
         None => None,
         Some(path) => match std::fs::read_to_string(path) {
@@ -230,8 +399,10 @@ async fn run(args: RunArgs) -> ExitCode {
         strict: args.strict,
         run: args.run.clone(),
         skip: args.skip.clone(),
-        timeout: Duration::from_millis(args.timeout_ms.max(1)),
-        concurrency: args.concurrency,
+        timeout: Duration::from_millis(args.timeout_ms),
+        slow: Duration::from_millis(args.slow_ms),
+        concurrency: usize::try_from(args.concurrency).unwrap_or(usize::MAX),
+        token: args.token.clone(),
         baseline,
     };
 
@@ -247,7 +418,7 @@ async fn run(args: RunArgs) -> ExitCode {
             }
         } else {
             let spec = args.target.clone().unwrap_or_default();
-            match lsps_conformance::transport::open(&spec) {
+            match lsps_conformance::transport::open(&spec, key) {
                 Ok(t) => (t, None),
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -340,6 +511,41 @@ async fn run_against(args: &RunArgs, target: Arc<dyn Target>, config: &RunConfig
     ExitCode::from(exit_code(&report))
 }
 
+/// `--run` globs none of which matches a case: the message to print, with a hint.
+fn unmatched_run_globs(patterns: &[String]) -> Option<String> {
+    if patterns.is_empty() {
+        return None;
+    }
+    let ids = catalog::all_case_ids();
+    let mut unmatched = Vec::new();
+    for p in patterns {
+        let Ok(glob) = globset::Glob::new(p) else {
+            return Some(format!("--run {p:?} is not a valid glob"));
+        };
+        let matcher = glob.compile_matcher();
+        if !ids.iter().any(|id| matcher.is_match(id)) {
+            unmatched.push(p.as_str());
+        }
+    }
+    if unmatched.len() < patterns.len() {
+        return None;
+    }
+    let hints: Vec<String> = unmatched
+        .iter()
+        .map(|p| {
+            if p.contains('*') {
+                format!("{p:?}")
+            } else {
+                format!("{p:?} (try '{p}.*')")
+            }
+        })
+        .collect();
+    Some(format!(
+        "no case matches --run {}; see `lsps-conformance list`",
+        hints.join(", ")
+    ))
+}
+
 /// Pairs every `--output` with the `--format` that precedes it on the command line, so
 /// `--format terminal --format json --output r.json` prints the terminal report and writes the
 /// JSON one (pairing by count would write the terminal text into `r.json`).
@@ -377,7 +583,8 @@ fn pair_outputs_with_formats(matches: &clap::ArgMatches) -> Result<Vec<Option<St
     Ok(pairs)
 }
 
-/// 0 conformant, 1 failures or XPASS, 2 harness errors only, 3 nothing ran.
+/// 0 conformant, 1 failures or XPASS, 2 harness errors only, 3 nothing ran, 4 incomplete (the
+/// LSP refused the runner).
 fn exit_code(report: &lsps_conformance::report::Report) -> u8 {
     if !report.anything_ran() {
         return 3;
@@ -391,6 +598,9 @@ fn exit_code(report: &lsps_conformance::report::Report) -> u8 {
         > 0
     {
         return 2;
+    }
+    if report.refused() > 0 {
+        return 4;
     }
     0
 }

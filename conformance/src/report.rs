@@ -258,6 +258,17 @@ impl Report {
             .count()
     }
 
+    /// Number of cases skipped because the LSP refused the runner (code 1): the run is
+    /// incomplete (exit 4).
+    pub fn refused(&self) -> usize {
+        self.cases
+            .iter()
+            .filter(|c| {
+                c.verdict == Verdict::Skip && c.message.starts_with(crate::ctx::REFUSED_PREFIX)
+            })
+            .count()
+    }
+
     /// Whether any case reached a judgement against the target.
     pub fn anything_ran(&self) -> bool {
         self.cases

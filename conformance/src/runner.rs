@@ -55,8 +55,12 @@ pub struct RunConfig {
     pub run: Vec<String>,
     /// Cases matching one of these globs are skipped.
     pub skip: Vec<String>,
-    /// Per-request timeout.
+    /// Per-request timeout: no reply within it is TIMEOUT.
     pub timeout: Duration,
+    /// Replies slower than this are an interop WARN.
+    pub slow: Duration,
+    /// Token for LSPs that serve only clients with one.
+    pub token: Option<String>,
     /// Cases running at the same time.
     pub concurrency: usize,
     /// Baseline (its file name for the report, and its content).
@@ -70,7 +74,9 @@ impl Default for RunConfig {
             strict: false,
             run: Vec::new(),
             skip: Vec::new(),
-            timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(60),
+            slow: crate::ctx::SLOW_REPLY,
+            token: None,
             concurrency: 4,
             baseline: None,
         }
@@ -122,9 +128,12 @@ fn globset(patterns: &[String]) -> Result<Option<GlobSet>, RunError> {
 async fn probe(shared: &Arc<Shared>) -> Result<(Probe, Vec<String>), RunError> {
     let ctx = CaseCtx::new("probe", shared.clone());
     let mut conn = ctx.connect().await.map_err(|e| match e {
-        Abort::Error(m) | Abort::Timeout(m) | Abort::Violation(m) | Abort::Precondition(m) => {
-            RunError::Unreachable(m)
-        }
+        Abort::Error(m)
+        | Abort::Timeout(m)
+        | Abort::Violation(m)
+        | Abort::Precondition(m)
+        | Abort::Refused(m)
+        | Abort::Advisory(m) => RunError::Unreachable(m),
     })?;
     let mut probe = Probe::default();
     let mut headline = Vec::new();
@@ -137,6 +146,13 @@ async fn probe(shared: &Arc<Shared>) -> Result<(Probe, Vec<String>), RunError> {
                 )),
             }
         }
+        Ok(Incoming::Error { error, .. }) if error.code == Some(1) => {
+            probe.refused.push((0, error.describe()));
+            headline.push(format!(
+                "the LSP refused this client on lsps0.list_protocols ({}): no protocol can be tested",
+                error.describe()
+            ))
+        }
         Ok(Incoming::Error { error, .. }) => headline.push(format!(
             "lsps0.list_protocols answered with {}: no protocol can be tested",
             error.describe()
@@ -147,13 +163,17 @@ async fn probe(shared: &Arc<Shared>) -> Result<(Probe, Vec<String>), RunError> {
         Err(Abort::Timeout(m)) | Err(Abort::Violation(m)) | Err(Abort::Error(m)) => {
             headline.push(format!("{m}: no protocol can be tested"))
         }
-        Err(Abort::Precondition(m)) => headline.push(m),
+        Err(Abort::Precondition(m) | Abort::Refused(m) | Abort::Advisory(m)) => headline.push(m),
     }
     for (n, method) in [(1u16, "lsps1.get_info"), (2, "lsps2.get_info")] {
         if !probe.advertises(n) {
             continue;
         }
-        match conn.call(method, json!({})).await {
+        let params = match (&shared.token, n) {
+            (Some(token), 2) => json!({ "token": token }),
+            _ => json!({}),
+        };
+        match conn.call(method, params).await {
             Ok(Incoming::Result { result, .. }) if result.is_object() => {
                 if n == 1 {
                     probe.lsps1_info = Some(result);
@@ -164,6 +184,10 @@ async fn probe(shared: &Arc<Shared>) -> Result<(Probe, Vec<String>), RunError> {
             Ok(Incoming::Result { .. }) => headline.push(format!(
                 "LSPS{n} is advertised but {method} returned a result that is not an object"
             )),
+            // Code 1 is a legal answer: the cases that need this get_info are SKIP (refused).
+            Ok(Incoming::Error { error, .. }) if error.code == Some(1) => {
+                probe.refused.push((n, error.describe()));
+            }
             Ok(Incoming::Error { error, .. }) => headline.push(format!(
                 "LSPS{n} is advertised but {method} answers {}",
                 error.describe()
@@ -172,7 +196,12 @@ async fn probe(shared: &Arc<Shared>) -> Result<(Probe, Vec<String>), RunError> {
                 "LSPS{n} is advertised but {method} answers with {why}"
             )),
             Err(
-                Abort::Timeout(m) | Abort::Violation(m) | Abort::Error(m) | Abort::Precondition(m),
+                Abort::Timeout(m)
+                | Abort::Violation(m)
+                | Abort::Error(m)
+                | Abort::Precondition(m)
+                | Abort::Refused(m)
+                | Abort::Advisory(m),
             ) => headline.push(format!("LSPS{n} is advertised but broken: {m}")),
         }
     }
@@ -187,6 +216,11 @@ fn judge(case: &Case, result: Result<String, Abort>) -> (Verdict, String) {
             Level::Should | Level::May => (Verdict::Warn, m),
         },
         Err(Abort::Precondition(m)) => (Verdict::Skip, format!("precondition: {m}")),
+        Err(Abort::Refused(m)) => (
+            Verdict::Skip,
+            format!("{}: {m}", crate::ctx::REFUSED_PREFIX),
+        ),
+        Err(Abort::Advisory(m)) => (Verdict::Warn, m),
         Err(Abort::Timeout(m)) => (Verdict::Timeout, m),
         Err(Abort::Error(m)) => (Verdict::Error, m),
     }
@@ -247,12 +281,15 @@ pub async fn run_cases(
     let skip_filter = globset(&config.skip)?;
     let schemas = Arc::new(SchemaSet::embedded());
 
-    let probe_shared = Arc::new(Shared::new(
+    let mut probe_shared = Shared::new(
         target.clone(),
         config.timeout,
         schemas.clone(),
         Probe::default(),
-    ));
+    );
+    probe_shared.slow = config.slow;
+    probe_shared.token = config.token.clone();
+    let probe_shared = Arc::new(probe_shared);
     let (probe, mut headline) = probe(&probe_shared).await?;
     if !schemas.broken.is_empty() {
         headline.push(format!(
@@ -261,12 +298,10 @@ pub async fn run_cases(
             schemas.broken.join("; ")
         ));
     }
-    let shared = Arc::new(Shared::new(
-        target.clone(),
-        config.timeout,
-        schemas,
-        probe.clone(),
-    ));
+    let mut shared = Shared::new(target.clone(), config.timeout, schemas, probe.clone());
+    shared.slow = config.slow;
+    shared.token = config.token.clone();
+    let shared = Arc::new(shared);
     // Carry the probe's wire findings over: its messages were received from the target too.
     if let (Ok(mut into), Ok(from)) = (
         shared.wire_findings.lock(),
@@ -320,7 +355,14 @@ pub async fn run_cases(
         }
     }
 
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
+    // One node id for every connection (--node-key-file): connections must not overlap, as an
+    // LDK peer keeps one session per node id.
+    let concurrency = if target.fixed_identity() {
+        1
+    } else {
+        config.concurrency.max(1)
+    };
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut tasks = tokio::task::JoinSet::new();
     for index in exchange {
         let case = cases[index];
@@ -368,6 +410,15 @@ pub async fn run_cases(
         }
     }
 
+    let refused = reports
+        .iter()
+        .filter(|r| r.verdict == Verdict::Skip && r.message.starts_with(crate::ctx::REFUSED_PREFIX))
+        .count();
+    if refused > 0 {
+        headline.push(format!(
+            "{refused} case(s) could not run: the LSP refused this client (client_rejected, a legal answer); the run is incomplete (exit 4). Allow-list the runner's node id (--node-key-file) or pass --token"
+        ));
+    }
     let mut target_info = target.info();
     target_info.advertised_protocols = probe.protocols.clone();
     let runner_node_id = shared

@@ -84,6 +84,10 @@ impl SchemaSet {
     fn validate(&self, name: &str, instance: &Value, what: &str, out: &mut Vec<Finding>) {
         if let Some(validator) = self.validators.get(name) {
             for error in validator.iter_errors(instance) {
+                let path = error.instance_path.to_string();
+                if is_not_a_blip_must(instance, &path) || forbids_parse_error_data(&path, &error) {
+                    continue;
+                }
                 out.push((
                     "schema",
                     format!(
@@ -189,7 +193,9 @@ impl SchemaSet {
         match err.get("data") {
             None => {}
             Some(Value::Object(_)) => {
-                if let Some(code) = code {
+                if let Some(code) = code
+                    && !SOFT_DATA_CODES.contains(&code)
+                {
                     let data = &err["data"];
                     for candidate in error_data_schema_names(code) {
                         if self.validators.contains_key(&candidate) {
@@ -227,4 +233,33 @@ pub fn json_kind(v: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
+}
+
+/// Error codes whose `data` shape the schemas state more strictly than a bLIP MUST: 1 (the data
+/// `{message}` is given in a table; judged at WARN by `lsps0.wire.client-rejected-shape`) and
+/// -32600 (this project's own `{message}`, not defined by any bLIP).
+const SOFT_DATA_CODES: &[i64] = &[1, -32600];
+
+/// Schema constraints that encode this project's reading rather than a bLIP MUST; they are not
+/// schema findings (the case that owns the rule judges them at WARN):
+/// `lsp_cltv_expiry_delta ≤ 65535` (spec/README D22, judged by `lsps2.buy.result-shape`) and the
+/// `data` of the codes in [`SOFT_DATA_CODES`].
+fn is_not_a_blip_must(instance: &Value, path: &str) -> bool {
+    if path.ends_with("/lsp_cltv_expiry_delta") {
+        return true;
+    }
+    let code = instance
+        .get("error")
+        .and_then(|e| e.get("code"))
+        .and_then(Value::as_i64);
+    path.starts_with("/error/data") && code.is_some_and(|c| SOFT_DATA_CODES.contains(&c))
+}
+
+/// error.json forbids `data` on -32700 (this project writes none), but JSON-RPC 2.0 lets any
+/// error carry data and bLIP-50 asks only that it be an object: not a finding.
+fn forbids_parse_error_data(path: &str, error: &jsonschema::ValidationError<'_>) -> bool {
+    path == "/error"
+        && error
+            .to_string()
+            .contains(r#"{"required":["data"]} is not allowed"#)
 }

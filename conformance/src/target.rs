@@ -24,6 +24,12 @@ pub trait Target: Send + Sync {
     fn is_session_oriented(&self) -> bool {
         true
     }
+    /// Whether every connection has the same node id (`--node-key-file`): cases that need a
+    /// second identity cannot run, and connections must not overlap (LDK keeps one session
+    /// per node id).
+    fn fixed_identity(&self) -> bool {
+        false
+    }
 }
 
 /// A live connection: payloads go out on `outgoing`; payloads from the target arrive on
@@ -56,81 +62,4 @@ pub enum TargetError {
     /// Connecting, the handshake or the transport failed.
     #[error("cannot connect to target: {0}")]
     Unreachable(String),
-}
-
-/// A parsed `--target`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TargetAddr {
-    /// `pubkey@host:port`.
-    Bolt8 {
-        /// 66-hex node id.
-        node_id: String,
-        /// `host:port`.
-        addr: String,
-    },
-    /// `http://…` or `https://…`.
-    Http {
-        /// The endpoint URL.
-        url: String,
-    },
-}
-
-impl std::str::FromStr for TargetAddr {
-    type Err = TargetError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        if s.starts_with("http://") || s.starts_with("https://") {
-            return Ok(TargetAddr::Http { url: s.to_owned() });
-        }
-        // LSPS0: split at the first '@' (and the host at the last ':').
-        let Some((node_id, addr)) = s.split_once('@') else {
-            return Err(TargetError::BadAddress(format!(
-                "`{s}`: expected pubkey@host:port or an http(s):// URL"
-            )));
-        };
-        if node_id.len() != 66 || !node_id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(TargetError::BadAddress(format!(
-                "`{node_id}` is not a 66-character hex node id"
-            )));
-        }
-        let Some((host, port)) = addr.rsplit_once(':') else {
-            return Err(TargetError::BadAddress(format!("`{addr}`: missing :port")));
-        };
-        if host.is_empty() || port.parse::<u16>().is_err() {
-            return Err(TargetError::BadAddress(format!(
-                "`{addr}`: bad host or port"
-            )));
-        }
-        Ok(TargetAddr::Bolt8 {
-            node_id: node_id.to_ascii_lowercase(),
-            addr: addr.to_owned(),
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-
-    #[test]
-    fn parses_targets() {
-        let pk = "02".to_owned() + &"ab".repeat(32);
-        let t: TargetAddr = format!("{pk}@127.0.0.1:9735").parse().unwrap();
-        assert_eq!(
-            t,
-            TargetAddr::Bolt8 {
-                node_id: pk.clone(),
-                addr: "127.0.0.1:9735".into()
-            }
-        );
-        assert!(matches!(
-            "http://127.0.0.1:8080/".parse::<TargetAddr>().unwrap(),
-            TargetAddr::Http { .. }
-        ));
-        assert!("nonsense".parse::<TargetAddr>().is_err());
-        assert!(format!("{pk}@host").parse::<TargetAddr>().is_err());
-        assert!("02ab@127.0.0.1:1".parse::<TargetAddr>().is_err());
-    }
 }

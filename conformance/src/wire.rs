@@ -74,10 +74,11 @@ pub fn scan_raw(bytes: &[u8]) -> Vec<Finding> {
     out
 }
 
-/// LSPS0: JSON-RPC reserved codes (-32768..-32000), `client_rejected` (1), or the method's
-/// own block 100·N..100·N+99.
+/// LSPS0: JSON-RPC reserved codes (-32768..-32000), codes outside the LSPSpec (-31999..-1),
+/// `client_rejected` (1), or the method's own block 100·N..100·N+99.
 pub fn code_in_range(method: &str, code: i64) -> bool {
-    if (-32768..=-32000).contains(&code) || code == 1 {
+    // -31999..-1: "MAY be used by applications outside of the LSPSpec" (bLIP-50).
+    if (-32768..=-1).contains(&code) || code == 1 {
         return true;
     }
     let n = method
@@ -143,6 +144,7 @@ mod tests {
         assert!(code_in_range("lsps2.buy", -32602));
         assert!(code_in_range("lsps1.create_order", 1));
         assert!(!code_in_range("lsps2.buy", 101));
+        assert!(code_in_range("lsps2.buy", -5000));
         assert!(!code_in_range("lsps0.list_protocols", 100));
     }
 

@@ -3,7 +3,8 @@
 //! Exit codes: 0 success; 1 the LSP answered with an error, a client-side check refused the
 //! answer, or no reply came in time; 2 usage error or the target is unreachable.
 
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,8 @@ use serde_json::{Value, json};
         lsps --target 02ab…@127.0.0.1:9735 lsps2 buy --menu-index 0 --payment-size-msat 50000000 --max-fee-msat 200000\n  \
         lsps --target http://127.0.0.1:8080/ --json lsps1 get-info\n  \
         lsps --target 02ab…@127.0.0.1:9735 raw '{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"lsps0.list_protocols\",\"params\":{}}'\n\n\
+        Targets (--target or LSPS_TARGET): <node_id>@<host>:<port> (BOLT8), http(s)://host:port/ (HTTP binding), ws(s)://host:port/ws (WebSocket binding).\n\
+        Node key: --node-key-file, else <data dir>/node.key, created on first use, so `lsps1 get-order` finds the orders `lsps1 create-order` made.\n\
         Exit codes: 0 success; 1 LSP error, refused by a client-side check, or timeout; 2 usage error or unreachable target."
 )]
 struct Cli {
@@ -41,17 +44,24 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
-    /// Per-request timeout in milliseconds.
-    #[arg(long, default_value_t = 30_000, global = true)]
+    /// Per-request timeout in milliseconds (the whole command is bounded by the connect timeout
+    /// plus one request timeout per request it makes).
+    #[arg(long, default_value_t = 30_000, global = true, value_parser = clap::value_parser!(u64).range(1..))]
     timeout_ms: u64,
 
     /// Connect timeout (TCP + BOLT8 handshake) in milliseconds.
-    #[arg(long, default_value_t = 10_000, global = true)]
+    #[arg(long, default_value_t = 10_000, global = true, value_parser = clap::value_parser!(u64).range(1..))]
     connect_timeout_ms: u64,
 
-    /// Our node key: a file with 32 raw bytes or 64 hex characters. Default: a random key.
+    /// Our node key: a file with 32 raw bytes or 64 hex characters. Default: `node.key` in the
+    /// data directory, created on first use (LSPS1 orders belong to the node id that made them).
     #[arg(long, env = "LSPS_NODE_KEY_FILE", global = true)]
     node_key_file: Option<PathBuf>,
+
+    /// Data directory for the default node key. Default: $XDG_DATA_HOME/lsps or
+    /// ~/.local/share/lsps.
+    #[arg(long, env = "LSPS_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -204,27 +214,113 @@ fn usage(message: String) -> Failure {
     }
 }
 
+/// Writes one line to stdout; a closed pipe (`lsps … | head`) ends the output quietly instead
+/// of panicking as `println!` would.
+fn emit(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "{text}")
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        std::process::exit(0);
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let json_output = cli.json;
-    match run(cli).await {
+    // Every command makes at most three requests (get_info, then the call): bound the whole
+    // run so no transport can hang it (an HTTP POST to a server that never answers).
+    let bound = Duration::from_millis(cli.connect_timeout_ms)
+        + Duration::from_millis(cli.timeout_ms).saturating_mul(3);
+    let outcome = match tokio::time::timeout(bound, run(cli)).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(Failure {
+            code: 1,
+            kind: "timeout",
+            message: format!("no answer within {} ms", bound.as_millis()),
+            lsp_error: None,
+        }),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             if json_output {
-                println!(
-                    "{}",
-                    json!({"error": {
+                emit(
+                    &json!({"error": {
                         "kind": failure.kind,
                         "message": failure.message,
                         "lsp_error": failure.lsp_error,
                     }})
+                    .to_string(),
                 );
             }
-            eprintln!("lsps: error: {}", failure.message);
+            // One line: the reason, never a multi-line dump.
+            let first = failure.message.lines().next().unwrap_or_default();
+            eprintln!("lsps: error: {first}");
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// The default data directory: `$XDG_DATA_HOME/lsps`, else `$HOME/.local/share/lsps`.
+fn default_data_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("lsps"));
+    }
+    std::env::var_os("HOME")
+        .filter(|d| !d.is_empty())
+        .map(|home| PathBuf::from(home).join(".local/share/lsps"))
+}
+
+/// The node key in `dir/node.key` (64 hex characters), created with a fresh random key on
+/// first use (owner-only permissions on Unix).
+fn data_dir_key(dir: &Path) -> Result<NodeKey, Failure> {
+    let path = dir.join("node.key");
+    if path.exists() {
+        return NodeKey::from_file(&path).map_err(|e| usage(e.to_string()));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| {
+        usage(format!(
+            "creating the data directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let secret: [u8; 32] = loop {
+        let bytes: [u8; 32] = rand::random();
+        if bitcoin::secp256k1::SecretKey::from_slice(&bytes).is_ok() {
+            break bytes;
+        }
+    };
+    // Written whole under a temporary name, then linked into place: two `lsps` started at
+    // once never read a half-written key, and the second keeps the first one's key.
+    let temp = dir.join(format!(
+        "node.key.{}.tmp",
+        hex::encode(rand::random::<[u8; 8]>())
+    ));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let written = options
+        .open(&temp)
+        .and_then(|mut file| file.write_all(hex::encode(secret).as_bytes()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(usage(format!("creating {}: {e}", temp.display())));
+    }
+    let linked = std::fs::hard_link(&temp, &path);
+    let _ = std::fs::remove_file(&temp);
+    match linked {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(usage(format!("creating {}: {e}", path.display()))),
+    }
+    NodeKey::from_file(&path).map_err(|e| usage(e.to_string()))
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
@@ -234,10 +330,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         .ok_or_else(|| usage("--target (or LSPS_TARGET) is required".into()))?
         .parse()
         .map_err(|e: TransportError| usage(e.to_string()))?;
-    let key = match &cli.node_key_file {
-        Some(path) => NodeKey::from_file(path).map_err(|e| usage(e.to_string()))?,
-        None => NodeKey::random(),
+    let key = match (
+        &cli.node_key_file,
+        cli.data_dir.clone().or_else(default_data_dir),
+    ) {
+        (Some(path), _) => NodeKey::from_file(path).map_err(|e| usage(e.to_string()))?,
+        (None, Some(dir)) => data_dir_key(&dir)?,
+        (None, None) => NodeKey::random(),
     };
+    let our_node_id = key.node_id();
     let timeout = Duration::from_millis(cli.timeout_ms);
     let connect_timeout = Duration::from_millis(cli.connect_timeout_ms);
     let out = Output { json: cli.json };
@@ -308,13 +409,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 refund_onchain_address,
             };
             let order = client.lsps1_create_order(request, Some(&options)).await?;
-            out.print(&order, || order_text(&order));
+            out.print(&order, || {
+                format!("our node id: {our_node_id}\n{}", order_text(&order))
+            });
         }
         Command::Lsps1(Lsps1Command::GetOrder { order_id }) => {
             let order_id =
                 lsps1::OrderId::new(order_id).map_err(|e| usage(format!("order id: {e}")))?;
             let order = client.lsps1_get_order(order_id).await?;
-            out.print(&order, || order_text(&order));
+            out.print(&order, || {
+                format!("our node id: {our_node_id}\n{}", order_text(&order))
+            });
         }
         Command::Lsps2(Lsps2Command::GetInfo { token }) => {
             let menu = client.lsps2_get_info(token).await?;
@@ -385,11 +490,11 @@ impl Output {
     fn print<T: serde::Serialize>(&self, value: &T, text: impl FnOnce() -> String) {
         if self.json {
             match serde_json::to_string_pretty(value) {
-                Ok(s) => println!("{s}"),
+                Ok(s) => emit(&s),
                 Err(e) => eprintln!("lsps: cannot encode output: {e}"),
             }
         } else {
-            println!("{}", text());
+            emit(&text());
         }
     }
 }
@@ -440,12 +545,9 @@ async fn raw(
     })??;
     if out.json {
         let text = String::from_utf8_lossy(&reply);
-        println!(
-            "{}",
-            json!({"reply": text, "utf8": std::str::from_utf8(&reply).is_ok()})
-        );
+        emit(&json!({"reply": text, "utf8": std::str::from_utf8(&reply).is_ok()}).to_string());
     } else {
-        println!("{}", String::from_utf8_lossy(&reply));
+        emit(&String::from_utf8_lossy(&reply));
     }
     Ok(())
 }

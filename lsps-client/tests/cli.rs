@@ -9,16 +9,23 @@ use serde_json::{Value, json};
 use testkit::ldk_lsp::{LdkLsp, LdkLspConfig};
 use testkit::scripted_lsp::{Reply, ScriptedLsp, ScriptedRequest};
 
+/// The data directory every `lsps` of this test process uses (its node key lives there), so
+/// the tests never touch the user's own.
+fn data_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("lsps-cli-test-{}", std::process::id()))
+}
+
+fn command() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_lsps"));
+    command.env("LSPS_DATA_DIR", data_dir());
+    command
+}
+
 // std's Command on a blocking thread: the LSP fixture keeps running on the runtime meanwhile.
 async fn lsps(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_lsps"))
-            .args(args)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
+    tokio::task::spawn_blocking(move || command().args(args).output().unwrap())
+        .await
+        .unwrap()
 }
 
 fn args(list: &[&str]) -> Vec<String> {
@@ -292,7 +299,47 @@ async fn lsps1_get_info_create_order_and_get_order() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("order_state: CREATED"));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("order_state: CREATED"));
+    // The node key persists in the data directory: get-order asked as the node that ordered
+    // (LSPS1 orders belong to the peer that created them), and the output names it.
+    let peers: Vec<String> = lsp
+        .received()
+        .iter()
+        .filter(|r| matches!(r.method(), Some("lsps1.create_order" | "lsps1.get_order")))
+        .map(|r| r.peer.to_string())
+        .collect();
+    assert!(
+        peers.len() >= 2 && peers.iter().all(|p| *p == peers[0]),
+        "{peers:?}"
+    );
+    assert!(
+        text.contains(&format!("our node id: {}", peers[0])),
+        "{text}"
+    );
+}
+
+/// `lsps … | head`: a closed stdout ends the output quietly, without a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_stdout_ends_quietly() {
+    let lsp = scripted_lsp().await;
+    let target = lsp.connection_string();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = command()
+            .args(["--target", &target, "lsps1", "get-info"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before anything is written.
+        drop(child.stdout.take());
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{stderr}");
 }
 
 /// LSPS1-R2: `lsps lsps1 create-order` calls `lsps1.get_info` before `lsps1.create_order`.

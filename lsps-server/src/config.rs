@@ -25,6 +25,8 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Deliberate violations to switch on (`faults` builds only; see `faults::ALL`).
     pub faults: Vec<String>,
+    /// Spec-legal variations of the server's answers (see `variants::ALL`).
+    pub variants: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -37,6 +39,7 @@ impl Default for ServerConfig {
             lsps2: Lsps2Config::default(),
             limits: Limits::default(),
             faults: Vec::new(),
+            variants: Vec::new(),
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod node;
 pub mod service;
 pub mod store;
 pub mod transport;
+pub mod variants;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -52,7 +53,7 @@ use crate::transport::{Dispatch, Dispatched};
 /// The node's PeerManager needs the 37913 handler at construction, and the dispatcher needs the
 /// node; this breaks the cycle. Nothing is connected before it is set.
 #[derive(Default)]
-struct LateDispatch(OnceLock<Dispatcher>);
+struct LateDispatch(OnceLock<Arc<dyn Dispatch>>);
 
 impl Dispatch for LateDispatch {
     fn dispatch(&self, peer: PublicKey, payload: &[u8]) -> Dispatched {
@@ -95,6 +96,8 @@ impl ReferenceServer {
     /// addresses, and return once both listeners accept connections.
     pub async fn start(config: ServerConfig) -> anyhow::Result<ServerHandle> {
         let faults = FaultSet::from_names(&config.faults)?;
+        let variants =
+            variants::VariantSet::from_names(&config.variants).map_err(anyhow::Error::msg)?;
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating {}", config.data_dir.display()))?;
         let store: Arc<dyn Store> = Arc::new(
@@ -122,7 +125,9 @@ impl ReferenceServer {
             faults,
         )?;
         let dispatcher = Dispatcher::new(service, state, store.clone(), Arc::new(SystemClock));
-        if late.0.set(dispatcher.clone()).is_err() {
+        // Spec-legal variations (if any) sit in front of the dispatcher on every transport.
+        let front = variants.wrap(Arc::new(dispatcher.clone()));
+        if late.0.set(front.clone()).is_err() {
             anyhow::bail!("dispatcher set twice");
         }
 
@@ -155,10 +160,9 @@ impl ReferenceServer {
             tokio::spawn(node.clone().run_events(shutdown_rx.clone())),
         ];
         if let Some(http) = http {
-            let dispatch: Arc<dyn Dispatch> = Arc::new(dispatcher.clone());
             tasks.push(tokio::spawn(transport::http::serve(
                 http,
-                dispatch,
+                front,
                 shutdown_rx,
             )));
         }

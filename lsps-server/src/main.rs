@@ -104,6 +104,15 @@ struct Args {
     #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<String>,
 
+    /// Switch on a spec-legal variation of the server's answers (repeatable; see
+    /// --list-variants): behaviour the bLIPs allow that this server does not choose by default.
+    #[arg(long = "variant", value_name = "NAME")]
+    variants: Vec<String>,
+
+    /// Print the variant names and exit.
+    #[arg(long)]
+    list_variants: bool,
+
     /// Print the fault names with their requirement IDs and exit.
     #[arg(long)]
     list_faults: bool,
@@ -207,6 +216,7 @@ fn build_config(args: &Args) -> anyhow::Result<ServerConfig> {
         config.limits.max_pending_total = v;
     }
     config.faults.extend(args.faults.iter().cloned());
+    config.variants.extend(args.variants.iter().cloned());
     Ok(config)
 }
 
@@ -244,6 +254,12 @@ async fn main() -> anyhow::Result<()> {
         }
         if !cfg!(feature = "faults") {
             println!("(this build has no `faults` feature: none can be switched on)");
+        }
+        return Ok(());
+    }
+    if args.list_variants {
+        for variant in lsps_server::variants::ALL {
+            println!("{:<26} {}", variant.name, variant.description);
         }
         return Ok(());
     }

@@ -19,9 +19,10 @@ async fn list_protocols_answers(ctx: CaseCtx) -> Result<String, Abort> {
         "lsps0.list_protocols",
         conn.call("lsps0.list_protocols", json!({})).await?,
     )?;
+    // The shape is a definition without a keyword: another shape is WARN.
     let parsed: lsps_core::lsps0::ListProtocolsResult = serde_json::from_value(result.clone())
         .map_err(|e| {
-            Abort::Violation(format!(
+            Abort::Advisory(format!(
                 "result {} is not {{\"protocols\": [integers]}}: {e}",
                 short(&result)
             ))
@@ -273,7 +274,9 @@ async fn pipelined(ctx: CaseCtx) -> Result<String, Abort> {
     let mut missing: Vec<String> = ids.clone();
     while !missing.is_empty() {
         match conn.recv().await {
-            crate::ctx::Recv::Message(Incoming::Result { id, .. }) => {
+            // An error answers too (e.g. code 1 from a rate limit): what is checked is that
+            // every request gets its reply.
+            crate::ctx::Recv::Message(Incoming::Result { id, .. } | Incoming::Error { id, .. }) => {
                 missing.retain(|m| Some(m.as_str()) != id.as_str());
             }
             crate::ctx::Recv::Message(_) => {}
@@ -356,11 +359,11 @@ pub(super) static CASES: &[Case] = &[
     Case {
         id: "lsps0.unadvertised-protocol.gets-32601",
         requirements: &["LSPS0-R43", "LSPS0-R45"],
-        level: Level::Must,
+        level: Level::Should,
         applies_to: 0,
         summary: "methods of protocols that are not advertised are unknown methods",
         sends: "lsps1.get_info / lsps2.get_info / lsps5.list_webhooks for each protocol not listed, each on a fresh connection",
-        passes_when: "-32601 with the request id echoed (no reply at all is a failure)",
+        passes_when: "-32601 with the request id echoed; another answer is WARN (the LSP may recognise the method), no reply TIMEOUT, code 1 SKIP",
         phase: Phase::Exchange,
         procedure: procedure!(unadvertised_gets_32601),
     },
@@ -569,7 +572,7 @@ pub(super) static CASES: &[Case] = &[
         applies_to: 0,
         summary: "pipelined requests are all answered (in any order)",
         sends: "5 lsps0.list_protocols requests without waiting",
-        passes_when: "5 results, matched by id, in any order",
+        passes_when: "5 replies (results or errors), matched by id, in any order",
         phase: Phase::Exchange,
         procedure: procedure!(pipelined),
     },

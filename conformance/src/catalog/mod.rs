@@ -30,6 +30,62 @@ pub fn all_case_ids() -> Vec<&'static str> {
     all().iter().map(|c| c.id).collect()
 }
 
+/// Version of the `list --json` document layout.
+pub const LISTING_VERSION: u32 = 1;
+
+/// One case in `list --json`.
+#[derive(Debug, serde::Serialize)]
+pub struct ListedCase {
+    /// The stable case id.
+    pub id: &'static str,
+    /// `message`: checkable by exchanging messages (the only tier so far).
+    pub tier: &'static str,
+    /// MUST (a violation is FAIL), SHOULD or MAY (WARN).
+    pub level: crate::verdict::Level,
+    /// The LSPS the case needs advertised (0: always runs).
+    pub applies_to: u16,
+    /// Requirement ids of `spec/requirements`.
+    pub requirements: &'static [&'static str],
+    /// One line: what the case checks.
+    pub summary: &'static str,
+    /// Every acceptable outcome.
+    pub passes_when: &'static str,
+    /// The bLIP sentences behind the verdict.
+    pub basis: Vec<crate::basis::BasisEntry>,
+}
+
+/// The `list --json` document.
+#[derive(Debug, serde::Serialize)]
+pub struct Listing {
+    /// [`LISTING_VERSION`].
+    pub version: u32,
+    /// The lightning/blips commit the sentences are quoted from.
+    pub blips_commit: &'static str,
+    /// Every case, in report order.
+    pub cases: Vec<ListedCase>,
+}
+
+/// Every case with its basis, for `list --json`.
+pub fn listing() -> Listing {
+    Listing {
+        version: LISTING_VERSION,
+        blips_commit: crate::basis::BLIPS_COMMIT,
+        cases: all()
+            .iter()
+            .map(|c| ListedCase {
+                id: c.id,
+                tier: "message",
+                level: c.level,
+                applies_to: c.applies_to,
+                requirements: c.requirements,
+                summary: c.summary,
+                passes_when: c.passes_when,
+                basis: crate::basis::of(c.id).iter().map(Into::into).collect(),
+            })
+            .collect(),
+    }
+}
+
 /// Looks a case up by id.
 pub fn find(id: &str) -> Option<&'static Case> {
     all().iter().find(|c| c.id == id)
@@ -37,9 +93,27 @@ pub fn find(id: &str) -> Option<&'static Case> {
 
 // ---- helpers shared by the procedures ----
 
-/// Expects a `result`; anything else is a violation.
-pub(crate) fn expect_result(what: &str, msg: Incoming) -> Result<Value, Abort> {
+/// A code 1 `client_rejected` answer ends the case as refused (bLIP-50 allows it for any
+/// request); anything else is returned for the case to judge.
+pub(crate) fn unless_refused(what: &str, msg: Incoming) -> Result<Incoming, Abort> {
     match msg {
+        Incoming::Error { error, .. } if error.code == Some(1) => Err(Abort::Refused(format!(
+            "{what}: {}",
+            error
+                .data
+                .as_ref()
+                .and_then(|d| d.get("message"))
+                .and_then(Value::as_str)
+                .or(error.message.as_deref())
+                .unwrap_or("no reason given")
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// Expects a `result`; code 1 is a refusal; anything else is a violation.
+pub(crate) fn expect_result(what: &str, msg: Incoming) -> Result<Value, Abort> {
+    match unless_refused(what, msg)? {
         Incoming::Result { result, .. } => Ok(result),
         Incoming::Error { error, .. } => Err(Abort::Violation(format!(
             "{what}: expected a result, got {}",
@@ -51,12 +125,18 @@ pub(crate) fn expect_result(what: &str, msg: Incoming) -> Result<Value, Abort> {
     }
 }
 
-/// Expects an error whose code is one of `codes` (the first is the preferred one).
+/// Expects an error whose code is one of `codes` (the first is the preferred one); code 1 is a
+/// refusal unless listed.
 pub(crate) fn expect_error(
     what: &str,
     msg: Incoming,
     codes: &[i64],
 ) -> Result<(Value, ErrorReply), Abort> {
+    let msg = if codes.contains(&1) {
+        msg
+    } else {
+        unless_refused(what, msg)?
+    };
     let wanted = codes
         .iter()
         .map(i64::to_string)
@@ -76,6 +156,52 @@ pub(crate) fn expect_error(
         ))),
         Incoming::Other { why } => Err(Abort::Violation(format!(
             "{what}: expected error {wanted}, got {why}"
+        ))),
+    }
+}
+
+/// Expects an error whose code is one of `codes`: a result is a violation (the MUST the case
+/// checks), code 1 a refusal, another error code advisory (the codes are defined by the bLIPs,
+/// not required by a MUST).
+pub(crate) fn expect_error_graded(
+    what: &str,
+    msg: Incoming,
+    codes: &[i64],
+) -> Result<(Value, ErrorReply), Abort> {
+    match unless_refused(what, msg)? {
+        Incoming::Error { error, .. } if !error.code.is_some_and(|c| codes.contains(&c)) => {
+            let wanted = codes
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(" or ");
+            Err(Abort::Advisory(format!(
+                "{what}: rejected with {}, not the defined {wanted} (allowed: the bLIP defines the code without requiring it)",
+                error.describe()
+            )))
+        }
+        other => expect_error(what, other, codes),
+    }
+}
+
+/// Expects a result or one of the error `codes` that the bLIPs allow in its place (e.g. 203:
+/// no liquidity); code 1 is a refusal, another error advisory.
+pub(crate) fn expect_result_or(
+    what: &str,
+    msg: Incoming,
+    codes: &[i64],
+) -> Result<Result<Value, ErrorReply>, Abort> {
+    match unless_refused(what, msg)? {
+        Incoming::Result { result, .. } => Ok(Ok(result)),
+        Incoming::Error { error, .. } if error.code.is_some_and(|c| codes.contains(&c)) => {
+            Ok(Err(error))
+        }
+        Incoming::Error { error, .. } => Err(Abort::Advisory(format!(
+            "{what}: expected a result, got {}",
+            error.describe()
+        ))),
+        Incoming::Other { why } => Err(Abort::Violation(format!(
+            "{what}: expected a result, got {why}"
         ))),
     }
 }

@@ -13,7 +13,11 @@ table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4p
 vertical-align:top;text-align:left}code,pre{font-family:ui-monospace,monospace;font-size:90%}\
 pre{white-space:pre-wrap;word-break:break-all;margin:0}.PASS{background:#e6f4ea}\
 .FAIL,.TIMEOUT,.XPASS{background:#fce8e6}.WARN{background:#fef7e0}.ERROR{background:#f3e8fd}\
-.XFAIL,.SKIP,.NA{background:#f1f3f4}";
+.XFAIL,.SKIP,.NA{background:#f1f3f4}.filter{margin:.5em 0}.filter label{margin-right:1em}\
+#f-FAIL:checked~table.cases tr.case:not(.FAIL):not(.TIMEOUT):not(.XPASS),\
+#f-WARN:checked~table.cases tr.case:not(.WARN),\
+#f-SKIP:checked~table.cases tr.case:not(.SKIP):not(.NA),\
+#f-PASS:checked~table.cases tr.case:not(.PASS){display:none}";
 
 /// Renders the report as one HTML document.
 pub fn render(report: &Report) -> String {
@@ -75,9 +79,24 @@ lsps-conformance {}; level {}{}.</p>",
         }
         let _ = writeln!(out, "</ul>");
     }
+    // Filter by verdict without scripts: radio buttons that are siblings of the table.
+    let _ = writeln!(out, "<h2>Cases</h2><div class=\"filter\">");
+    for (id, label) in [
+        ("all", "all"),
+        ("FAIL", "failures"),
+        ("WARN", "warnings"),
+        ("SKIP", "not run"),
+        ("PASS", "passed"),
+    ] {
+        let checked = if id == "all" { " checked" } else { "" };
+        let _ = write!(
+            out,
+            "<input type=\"radio\" name=\"filter\" id=\"f-{id}\"{checked}><label for=\"f-{id}\">{label}</label>"
+        );
+    }
     let _ = writeln!(
         out,
-        "<h2>Cases</h2><table><tr><th>case</th><th>level</th><th>requirements</th>\
+        "\n<table class=\"cases\"><tr><th>case</th><th>level</th><th>requirements</th>\
 <th>verdict</th><th>message and transcript</th></tr>"
     );
     // Failures first, then the rest in catalog order.
@@ -91,7 +110,7 @@ lsps-conformance {}; level {}{}.</p>",
         };
         let _ = write!(
             out,
-            "<tr class=\"{class}\"><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}",
+            "<tr class=\"case {class}\"><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}",
             esc(&c.id),
             c.level,
             esc(&c.requirements.join(", ")),
@@ -105,6 +124,17 @@ lsps-conformance {}; level {}{}.</p>",
                 esc(e.verdict.as_str()),
                 esc(&e.reason)
             );
+        }
+        if c.verdict != Verdict::Pass {
+            for b in super::spec_basis(c) {
+                let _ = write!(
+                    out,
+                    "<br><a class=\"spec\" href=\"{}\">{}</a> {}",
+                    esc(&b.url()),
+                    esc(b.keyword.as_str()),
+                    esc(b.sentence)
+                );
+            }
         }
         if !c.transcript.is_empty() {
             let _ = write!(out, "<details><summary>transcript</summary><pre>");
@@ -120,6 +150,24 @@ lsps-conformance {}; level {}{}.</p>",
         }
         let _ = writeln!(out, "</td></tr>");
     }
-    let _ = writeln!(out, "</table></body></html>");
+    let _ = writeln!(out, "</table></div>");
+    let interop = crate::interop::findings(report);
+    if !interop.is_empty() {
+        let _ = writeln!(
+            out,
+            "<h2>Interop</h2><p>Will these clients work with you? (advice, not verdicts)</p><table><tr><th>client</th><th>outcome</th><th>reason</th></tr>"
+        );
+        for f in &interop {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&f.client),
+                esc(&f.outcome),
+                esc(&f.reason)
+            );
+        }
+        let _ = writeln!(out, "</table>");
+    }
+    let _ = writeln!(out, "</body></html>");
     out
 }

@@ -3,7 +3,7 @@
 use crate::report::{CaseReport, Direction, Report};
 use crate::verdict::Verdict;
 use quick_xml::Writer;
-use quick_xml::events::{BytesCData, BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use std::io::Cursor;
 
 fn transcript_text(case: &CaseReport) -> String {
@@ -15,6 +15,24 @@ fn transcript_text(case: &CaseReport) -> String {
             Direction::Event => "--",
         };
         out.push_str(&format!("[{}] {arrow} {}\n", entry.conn, entry.payload));
+    }
+    xml_safe(&out)
+}
+
+/// Text from the target made safe for XML 1.0: characters XML cannot carry even escaped (NUL
+/// and the other C0 controls except tab, LF and CR, and U+FFFE/U+FFFF) are written as `\u{..}`;
+/// markup characters are escaped by the writer (text is never put in CDATA, so a `]]>` from the
+/// target cannot end a section early).
+fn xml_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let allowed =
+            matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{fffe}' && c != '\u{ffff}');
+        if allowed {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        }
     }
     out
 }
@@ -31,10 +49,10 @@ fn write_case(w: &mut W, report: &Report, suite: &str, case: &CaseReport) -> qui
     start.push_attribute(("name", case.id.as_str()));
     start.push_attribute(("time", secs(case.duration_ms).as_str()));
     w.write_event(Event::Start(start))?;
-    let message = match &case.expected {
+    let message = xml_safe(&match &case.expected {
         Some(e) => format!("{} (baseline: {})", case.message, e.reason),
         None => case.message.clone(),
-    };
+    });
     let child = match case.verdict {
         Verdict::Fail | Verdict::Timeout | Verdict::XPass => Some("failure"),
         Verdict::Warn if report.options.strict => Some("failure"),
@@ -62,7 +80,7 @@ fn write_case(w: &mut W, report: &Report, suite: &str, case: &CaseReport) -> qui
     }
     if case.verdict == Verdict::Warn && !report.options.strict {
         w.write_event(Event::Start(BytesStart::new("system-out")))?;
-        w.write_event(Event::CData(BytesCData::new(format!("WARN: {message}"))))?;
+        w.write_event(Event::Text(BytesText::new(&format!("WARN: {message}"))))?;
         w.write_event(Event::End(BytesEnd::new("system-out")))?;
     }
     w.write_event(Event::End(BytesEnd::new("testcase")))?;
@@ -141,4 +159,16 @@ pub fn render(report: &Report) -> String {
     let mut text = String::from_utf8_lossy(&writer.into_inner().into_inner()).into_owned();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::xml_safe;
+
+    #[test]
+    fn control_characters_cannot_reach_the_xml() {
+        assert_eq!(xml_safe("a\u{0}b\tc\u{1b}"), "a\\u{0}b\tc\\u{1b}");
+        assert_eq!(xml_safe("]]> <x>"), "]]> <x>");
+    }
 }

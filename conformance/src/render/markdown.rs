@@ -4,12 +4,17 @@ use crate::report::Report;
 use crate::verdict::Verdict;
 use std::fmt::Write as _;
 
+/// Text from the target made safe for a table cell: HTML-significant characters escaped first,
+/// then line breaks turned into `<br>` (in that order, so the breaks still render).
 fn cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('\n', "<br>")
+    text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('`', "\\`")
+        .replace("\r\n", "\n")
+        .replace(['\n', '\r'], "<br>")
 }
 
 /// Renders the report as Markdown.
@@ -73,16 +78,37 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(out, "\n## Failures and warnings\n");
         let _ = writeln!(
             out,
-            "| verdict | case | requirements | message |\n|---|---|---|---|"
+            "| verdict | case | requirements | message | spec |\n|---|---|---|---|---|"
         );
         for c in failing {
+            let spec: Vec<String> = super::spec_basis(c)
+                .iter()
+                .map(|b| format!("[{}]({}) {}", b.keyword.as_str(), b.url(), cell(b.sentence)))
+                .collect();
             let _ = writeln!(
                 out,
-                "| {} | `{}` | {} | {} |",
+                "| {} | `{}` | {} | {} | {} |",
                 c.verdict,
                 c.id,
                 c.requirements.join(", "),
-                cell(&c.message)
+                cell(&c.message),
+                spec.join("<br>")
+            );
+        }
+    }
+    let interop = crate::interop::findings(report);
+    if !interop.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Interop\n\nWill these clients work with you? (advice from the LSP's answers, not verdicts)\n\n| client | outcome | reason |\n|---|---|---|"
+        );
+        for f in &interop {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                cell(&f.client),
+                f.outcome,
+                cell(&f.reason)
             );
         }
     }

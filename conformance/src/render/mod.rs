@@ -56,3 +56,26 @@ pub fn rerun_command(report: &Report, case_id: &str) -> String {
     };
     format!("lsps-conformance run --target {target} --run '{case_id}'")
 }
+
+/// The bLIP sentences shown beside a case that did not pass: for a FAIL the MUST sentences
+/// it broke, otherwise every sentence behind the case (at most two, to keep reports short).
+pub fn spec_basis(case: &crate::report::CaseReport) -> Vec<&'static crate::basis::Basis> {
+    // A harness error or a case that did not run says nothing about the target.
+    if matches!(
+        case.verdict,
+        crate::verdict::Verdict::Error
+            | crate::verdict::Verdict::Skip
+            | crate::verdict::Verdict::NotApplicable
+    ) {
+        return Vec::new();
+    }
+    let all = crate::basis::of(&case.id);
+    let mandatory: Vec<&crate::basis::Basis> =
+        all.iter().filter(|b| b.binds_lsp_mandatorily()).collect();
+    let chosen = if case.verdict == crate::verdict::Verdict::Fail && !mandatory.is_empty() {
+        mandatory
+    } else {
+        all.iter().collect()
+    };
+    chosen.into_iter().take(2).collect()
+}

@@ -60,6 +60,15 @@ fn section(out: &mut String, title: &str, report: &Report, verdicts: &[Verdict],
                     expected.verdict, expected.reason
                 );
             }
+            for basis in super::spec_basis(case) {
+                let _ = writeln!(
+                    out,
+                    "          spec [{}]: {}\n            {}",
+                    basis.keyword.as_str(),
+                    basis.sentence,
+                    basis.url()
+                );
+            }
             let _ = writeln!(
                 out,
                 "          rerun: {}",
@@ -151,6 +160,16 @@ pub fn render(report: &Report) -> String {
         &[Verdict::Skip, Verdict::NotApplicable],
         Detail::Inline,
     );
+    let interop = crate::interop::findings(report);
+    if !interop.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nINTEROP (will these clients work with you? advice, not verdicts)"
+        );
+        for f in &interop {
+            let _ = writeln!(out, "  {:<7} {}: {}", f.outcome, f.client, f.reason);
+        }
+    }
     let counts: Vec<String> = Verdict::ALL
         .iter()
         .filter(|v| report.summary.get(**v) > 0)

@@ -4,7 +4,7 @@ pub mod bolt8;
 pub mod http;
 pub mod memory;
 
-use crate::target::{RawConnection, Target, TargetAddr, TargetError};
+use crate::target::{RawConnection, Target, TargetError};
 use lsps_client::transport::{Transport, TransportEvent};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -50,14 +50,26 @@ pub fn adapt(transport: Arc<dyn Transport>, local_node_id: Option<String>) -> Ra
     }
 }
 
-/// Opens a target from a `--target` string.
-pub fn open(spec: &str) -> Result<Arc<dyn Target>, TargetError> {
-    match spec.parse::<TargetAddr>()? {
-        TargetAddr::Bolt8 { node_id, addr } => {
-            Ok(Arc::new(bolt8::Bolt8Target::new(&node_id, &addr)?))
-        }
-        TargetAddr::Http { url } => Ok(Arc::new(http::HttpTarget::new(&url)?)),
-    }
+/// Opens a target from a `--target` string, parsed by lsps-client (the same syntax as
+/// `lsps`): `pubkey@host:port`, `http(s)://…` or `ws(s)://…`. With `key`, every connection
+/// uses that node identity.
+pub fn open(
+    spec: &str,
+    key: Option<lsps_client::transport::bolt8::NodeKey>,
+) -> Result<Arc<dyn Target>, TargetError> {
+    let parsed: lsps_client::Target =
+        spec.trim()
+            .parse()
+            .map_err(|e: lsps_client::transport::TransportError| {
+                TargetError::BadAddress(format!(
+                    "`{spec}`: {e} (expected pubkey@host:port, http(s)://… or ws(s)://…)"
+                ))
+            })?;
+    Ok(match parsed {
+        lsps_client::Target::Bolt8(t) => Arc::new(bolt8::Bolt8Target::with_key(t, key)),
+        lsps_client::Target::Http(url) => Arc::new(http::HttpTarget::with_key(&url, key)?),
+        lsps_client::Target::WebSocket(url) => Arc::new(http::HttpTarget::websocket(&url, key)),
+    })
 }
 
 /// Something to stop when the run is over (the spawned reference server).
