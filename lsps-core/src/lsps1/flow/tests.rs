@@ -2,6 +2,7 @@
 //! One test per path and per fail-back of the order flow.
 
 use super::*;
+use crate::types::{NodeId, OnchainAddress};
 
 pub(super) const T0: u64 = 1_700_000_000_000;
 /// Every option expires an hour after creation.

@@ -2,7 +2,8 @@
 //! One test per path and per fail-back of the JIT flow.
 
 use super::*;
-use crate::types::Ppm;
+use crate::lsps2::OpeningFeeParams;
+use crate::types::{NodeId, Ppm, Scid};
 
 pub(super) const T0: u64 = 1_700_000_000_000;
 pub(super) const VALID_MS: u64 = 600_000;
