@@ -2,6 +2,7 @@
 //! payload in either direction is written to the case transcript, and every payload received is
 //! validated against `spec/schemas` and timed, independent of what the case itself checks.
 
+use crate::code;
 use crate::report::{Direction, TranscriptEntry, payload_text};
 use crate::schema::SchemaSet;
 use crate::target::{RawConnection, Target, TargetError};
@@ -546,7 +547,7 @@ impl Conn {
             .get("error")
             .and_then(|e| e.get("code"))
             .and_then(Value::as_i64)
-            == Some(-32700);
+            == Some(code::PARSE_ERROR);
         if let Some(id) = value.get("id").and_then(Value::as_str)
             && (value.get("result").is_some() || value.get("error").is_some())
             && !parse_error

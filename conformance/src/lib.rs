@@ -22,6 +22,7 @@ pub mod baseline;
 pub mod basis;
 pub mod case;
 pub mod catalog;
+pub mod code;
 pub mod ctx;
 pub mod interop;
 pub mod render;

@@ -176,6 +176,15 @@ pub struct CaseReport {
     pub transcript: Vec<TranscriptEntry>,
 }
 
+/// What a run left on the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SideEffects {
+    /// LSPS1 orders created (never paid: they expire unpaid).
+    pub orders: usize,
+    /// LSPS2 buys accepted (each holds a JIT SCID until its `valid_until`).
+    pub buys: usize,
+}
+
 /// A baseline expectation attached to a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Expectation {
@@ -267,6 +276,61 @@ impl Report {
                 c.verdict == Verdict::Skip && c.message.starts_with(crate::ctx::REFUSED_PREFIX)
             })
             .count()
+    }
+
+    /// What the run left on the target: LSPS1 orders created and LSPS2 buys accepted (each
+    /// reserves a JIT SCID until its `valid_until`), counted from the transcripts.
+    pub fn side_effects(&self) -> SideEffects {
+        let mut effects = SideEffects::default();
+        for case in &self.cases {
+            let mut writes: std::collections::HashMap<String, &'static str> =
+                std::collections::HashMap::new();
+            for entry in &case.transcript {
+                let Ok(value) = serde_json::from_str::<Value>(&entry.payload) else {
+                    continue;
+                };
+                let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
+                match (entry.dir, id) {
+                    (Direction::Sent, Some(id)) => {
+                        match value.get("method").and_then(Value::as_str) {
+                            Some("lsps1.create_order") => {
+                                writes.insert(id, "order");
+                            }
+                            Some("lsps2.buy") => {
+                                writes.insert(id, "buy");
+                            }
+                            _ => {}
+                        }
+                    }
+                    (Direction::Received, Some(id)) if value.get("result").is_some() => {
+                        match writes.remove(&id) {
+                            Some("order") => effects.orders += 1,
+                            Some("buy") => effects.buys += 1,
+                            _ => {}
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        effects
+    }
+
+    /// Per protocol (`lsps0`, `lsps1`, `lsps2`: the case id's first part), the verdict counts.
+    pub fn per_protocol(&self) -> Vec<(String, Summary)> {
+        let mut groups: Vec<(String, Vec<CaseReport>)> = Vec::new();
+        for case in &self.cases {
+            let protocol = case.id.split('.').next().unwrap_or_default().to_owned();
+            match groups.iter_mut().find(|(p, _)| *p == protocol) {
+                Some((_, cases)) => cases.push(case.clone()),
+                None => groups.push((protocol, vec![case.clone()])),
+            }
+        }
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        groups
+            .into_iter()
+            .map(|(p, cases)| (p, Summary::of(&cases)))
+            .collect()
     }
 
     /// Whether any case reached a judgement against the target.

@@ -4,6 +4,7 @@
 use crate::baseline::Baseline;
 use crate::case::{Case, Phase};
 use crate::catalog;
+use crate::code;
 use crate::ctx::{Abort, CaseCtx, Incoming, Probe, Shared};
 use crate::report::{CaseReport, Report, RunInfo, RunOptions, SpecPin, Summary};
 use crate::schema::SchemaSet;
@@ -146,7 +147,7 @@ async fn probe(shared: &Arc<Shared>) -> Result<(Probe, Vec<String>), RunError> {
                 )),
             }
         }
-        Ok(Incoming::Error { error, .. }) if error.code == Some(1) => {
+        Ok(Incoming::Error { error, .. }) if error.code == Some(code::CLIENT_REJECTED) => {
             probe.refused.push((0, error.describe()));
             headline.push(format!(
                 "the LSP refused this client on lsps0.list_protocols ({}): no protocol can be tested",
@@ -185,7 +186,7 @@ async fn probe(shared: &Arc<Shared>) -> Result<(Probe, Vec<String>), RunError> {
                 "LSPS{n} is advertised but {method} returned a result that is not an object"
             )),
             // Code 1 is a legal answer: the cases that need this get_info are SKIP (refused).
-            Ok(Incoming::Error { error, .. }) if error.code == Some(1) => {
+            Ok(Incoming::Error { error, .. }) if error.code == Some(code::CLIENT_REJECTED) => {
                 probe.refused.push((n, error.describe()));
             }
             Ok(Incoming::Error { error, .. }) => headline.push(format!(

@@ -1,6 +1,7 @@
 //! Wire validation of every message the target sends: the LSPS0 envelope rules, then the
 //! JSON Schema of `spec/schemas` for the method the message answers (anchors.md B.8 #11).
 
+use crate::code;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -238,7 +239,7 @@ pub fn json_kind(v: &Value) -> &'static str {
 /// Error codes whose `data` shape the schemas state more strictly than a bLIP MUST: 1 (the data
 /// `{message}` is given in a table; judged at WARN by `lsps0.wire.client-rejected-shape`) and
 /// -32600 (this project's own `{message}`, not defined by any bLIP).
-const SOFT_DATA_CODES: &[i64] = &[1, -32600];
+const SOFT_DATA_CODES: &[i64] = &[code::CLIENT_REJECTED, code::INVALID_REQUEST];
 
 /// Schema constraints that encode this project's reading rather than a bLIP MUST; they are not
 /// schema findings (the case that owns the rule judges them at WARN):

@@ -2,6 +2,7 @@
 //! (LSPS0-R32), amounts as decimal strings (LSPS0-R49), SCID format (LSPS0-R53) and strict
 //! datetimes (LSPS0-R58). Parsing goes through `lsps-core` types.
 
+use crate::code;
 use crate::schema::Finding;
 use lsps_core::types::{Datetime, DatetimeMode, Msat, Scid};
 use serde_json::Value;
@@ -29,7 +30,7 @@ pub fn scan(message: &Value, method: Option<&str>) -> Vec<Finding> {
         walk(result, "result", &mut out);
     }
     if let Some(error) = message.get("error")
-        && error.get("code").and_then(Value::as_i64) == Some(1)
+        && error.get("code").and_then(Value::as_i64) == Some(code::CLIENT_REJECTED)
         && !error
             .get("data")
             .and_then(|d| d.get("message"))

@@ -4,6 +4,7 @@ use super::{
     bad_payload, expect_any_error, expect_error, expect_parse_error, expect_result, short,
 };
 use crate::case::{Case, Phase};
+use crate::code;
 use crate::ctx::{Abort, CaseCtx, Incoming, fresh_id};
 use crate::procedure;
 use crate::verdict::Level;
@@ -98,7 +99,7 @@ async fn unadvertised_gets_32601(ctx: CaseCtx) -> Result<String, Abort> {
         let (got_id, _) = expect_error(
             &format!("{method} of an unadvertised protocol"),
             reply,
-            &[-32601],
+            &[code::METHOD_NOT_FOUND],
         )?;
         if got_id.as_str() != Some(id.as_str()) {
             return Err(Abort::Violation(format!(
@@ -117,7 +118,11 @@ async fn unknown_method_gets_32601(ctx: CaseCtx) -> Result<String, Abort> {
         let id = fresh_id();
         let payload = json!({"jsonrpc":"2.0","id":id,"method":method,"params":{}}).to_string();
         let reply = bad_payload(&mut conn, payload.as_bytes()).await?;
-        let (got_id, _) = expect_error(&format!("unknown method {method}"), reply, &[-32601])?;
+        let (got_id, _) = expect_error(
+            &format!("unknown method {method}"),
+            reply,
+            &[code::METHOD_NOT_FOUND],
+        )?;
         if got_id.as_str() != Some(id.as_str()) {
             return Err(Abort::Violation(format!(
                 "-32601 must echo the request id {id:?}, got {got_id}"
@@ -142,7 +147,11 @@ pub(super) async fn unknown_param(
     let id = fresh_id();
     let payload = json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}).to_string();
     let reply = bad_payload(&mut conn, payload.as_bytes()).await?;
-    let (_, error) = expect_error(&format!("{method} with an unknown param"), reply, &[-32602])?;
+    let (_, error) = expect_error(
+        &format!("{method} with an unknown param"),
+        reply,
+        &[code::INVALID_PARAMS],
+    )?;
     let names: Vec<&str> = error
         .data
         .as_ref()
@@ -241,9 +250,12 @@ macro_rules! not_request_case {
             let id = fresh_id();
             let payload: String = $payload(&id);
             let reply = bad_payload(&mut conn, payload.as_bytes()).await?;
-            let (got_id, error) =
-                expect_error("an object that is not a request", reply, &[-32700, -32600])?;
-            if error.code == Some(-32700) && got_id != Value::Null {
+            let (got_id, error) = expect_error(
+                "an object that is not a request",
+                reply,
+                &[code::PARSE_ERROR, code::INVALID_REQUEST],
+            )?;
+            if error.code == Some(code::PARSE_ERROR) && got_id != Value::Null {
                 return Err(Abort::Violation(format!(
                     "-32700 must carry \"id\": null, got \"id\": {got_id}"
                 )));

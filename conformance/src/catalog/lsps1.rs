@@ -3,6 +3,7 @@
 
 use super::{amount, check_property, expect_error, expect_result, integer, short};
 use crate::case::{Case, Phase};
+use crate::code;
 use crate::ctx::{Abort, CaseCtx, Conn, fresh_id};
 use crate::procedure;
 use crate::verdict::Level;
@@ -78,7 +79,7 @@ fn order_with_client(info: &Value, client: u64) -> Result<Value, Abort> {
 async fn create(conn: &mut Conn, params: Value) -> Result<Value, Abort> {
     let reply = conn.call("lsps1.create_order", params).await?;
     if let crate::ctx::Incoming::Error { error, .. } = &reply
-        && error.code == Some(102)
+        && error.code == Some(code::LSPS1_UNRECOGNIZED_OR_STALE_TOKEN)
     {
         return Err(Abort::Precondition(
             "the LSP answers 102 (unrecognized or stale token) to an order without a valid token: pass --token".into(),
@@ -488,7 +489,7 @@ async fn mismatch(
         conn.call("lsps1.create_order", params).await?,
         &codes,
     )?;
-    if error.code == Some(100) {
+    if error.code == Some(code::LSPS1_OPTION_MISMATCH) {
         // Any get_info field is allowed; the expected ones are only named in the message.
         let property = check_property("error 100", &error, GET_INFO_FIELDS)?;
         if allowed.contains(&property.as_str()) {
@@ -545,7 +546,7 @@ async fn lsp_zero(ctx: CaseCtx) -> Result<String, Abort> {
             Ok("lsp_balance_sat 0".into())
         },
         &["min_initial_lsp_balance_sat", "min_channel_balance_sat"],
-        &[-32602],
+        &[code::INVALID_PARAMS],
     )
     .await
 }
@@ -674,7 +675,7 @@ async fn invalid_type(ctx: CaseCtx) -> Result<String, Abort> {
         let (_, error) = expect_error(
             &format!("lsps1.create_order with {key} = {bad}"),
             conn.call("lsps1.create_order", params).await?,
-            &[-32602],
+            &[code::INVALID_PARAMS],
         )?;
         // "MUST be one of the fields in the request body": any request field is allowed.
         let property = check_property("-32602", &error, REQUEST_FIELDS)?;
@@ -694,7 +695,7 @@ async fn invalid_token(ctx: CaseCtx) -> Result<String, Abort> {
     expect_error(
         "lsps1.create_order with an unknown token",
         conn.call("lsps1.create_order", params).await?,
-        &[102],
+        &[code::LSPS1_UNRECOGNIZED_OR_STALE_TOKEN],
     )?;
     Ok("102 for an unknown token".into())
 }
@@ -743,7 +744,7 @@ async fn get_order_unknown(ctx: CaseCtx) -> Result<String, Abort> {
         "lsps1.get_order of an unknown order_id",
         conn.call("lsps1.get_order", json!({"order_id": id}))
             .await?,
-        &[101],
+        &[code::LSPS1_NOT_FOUND],
     )?;
     Ok("101 for an unknown order_id".into())
 }
@@ -767,7 +768,7 @@ async fn get_order_other_peer(ctx: CaseCtx) -> Result<String, Abort> {
         other
             .call("lsps1.get_order", json!({"order_id": id}))
             .await?,
-        &[101],
+        &[code::LSPS1_NOT_FOUND],
     )?;
     Ok("101: orders are scoped to the peer that created them".into())
 }

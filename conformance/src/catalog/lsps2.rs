@@ -5,6 +5,7 @@ use super::{
     unless_refused,
 };
 use crate::case::{Case, Phase};
+use crate::code;
 use crate::ctx::{Abort, CaseCtx, Conn};
 use crate::procedure;
 use crate::verdict::Level;
@@ -254,7 +255,11 @@ async fn unknown_token(ctx: CaseCtx) -> Result<String, Abort> {
     let mut conn = ctx.connect().await?;
     let token = format!("zz-invalid-{}", crate::ctx::fresh_id());
     let reply = conn.call("lsps2.get_info", json!({"token": token})).await?;
-    expect_error("lsps2.get_info with an unknown token", reply, &[200])?;
+    expect_error(
+        "lsps2.get_info with an unknown token",
+        reply,
+        &[code::LSPS2_UNRECOGNIZED_OR_STALE_TOKEN],
+    )?;
     Ok("200 for an unrecognized token".into())
 }
 
@@ -271,7 +276,11 @@ async fn buy_unknown_param(ctx: CaseCtx) -> Result<String, Abort> {
         "opening_fee_params": entry.raw, "payment_size_msat": size.to_string(), "zz_unknown": 1}});
     drop(conn.send_raw(payload.to_string()));
     let reply = conn.reply_to(&id, "lsps2.buy").await?;
-    let (_, error) = expect_error("lsps2.buy with an unknown param", reply, &[-32602])?;
+    let (_, error) = expect_error(
+        "lsps2.buy with an unknown param",
+        reply,
+        &[code::INVALID_PARAMS],
+    )?;
     let names: Vec<&str> = error
         .data
         .as_ref()
@@ -340,7 +349,7 @@ async fn buy_with_size(ctx: CaseCtx) -> Result<String, Abort> {
     match expect_result_or(
         "lsps2.buy at max_payment_size_msat",
         buy(&mut conn, &entry.raw, Some(size)).await?,
-        &[203],
+        &[code::LSPS2_PAYMENT_SIZE_TOO_LARGE],
     )? {
         Ok(_) => Ok(format!("bought with payment_size_msat {size}")),
         Err(error) => Ok(format!(
@@ -388,7 +397,7 @@ async fn bounds_inclusive(ctx: CaseCtx) -> Result<String, Abort> {
             match expect_result_or(
                 &format!("lsps2.buy at the bound {size}"),
                 buy(&mut conn, &entry.raw, Some(size)).await?,
-                &[203],
+                &[code::LSPS2_PAYMENT_SIZE_TOO_LARGE],
             )? {
                 Ok(_) => bought.push(size.to_string()),
                 Err(error) => bought.push(format!("{size} ({}: no liquidity)", error.describe())),
@@ -417,7 +426,7 @@ async fn tampered_promise(ctx: CaseCtx) -> Result<String, Abort> {
     expect_error_graded(
         "lsps2.buy with one promise character changed",
         reply,
-        &[201],
+        &[code::LSPS2_INVALID_OPENING_FEE_PARAMS],
     )?;
     Ok("201 for a tampered promise".into())
 }
@@ -463,7 +472,7 @@ async fn tampered_params(ctx: CaseCtx) -> Result<String, Abort> {
         expect_error_graded(
             &format!("lsps2.buy with {field} changed and the promise kept"),
             reply,
-            &[201],
+            &[code::LSPS2_INVALID_OPENING_FEE_PARAMS],
         )?;
         checked.push(field);
     }
@@ -483,13 +492,21 @@ async fn expired(ctx: CaseCtx) -> Result<String, Abort> {
         // genuine promise, which isolates the expiry check from the promise check.
         tokio::time::sleep(std::time::Duration::from_millis(until - now + 200)).await;
         let reply = buy(&mut conn, &entry.raw, None).await?;
-        expect_error_graded("lsps2.buy with genuinely expired params", reply, &[201])?;
+        expect_error_graded(
+            "lsps2.buy with genuinely expired params",
+            reply,
+            &[code::LSPS2_INVALID_OPENING_FEE_PARAMS],
+        )?;
         return Ok("201 for genuinely expired params".into());
     }
     let mut raw = entry.raw.clone();
     raw["valid_until"] = Value::String("2020-01-01T00:00:00.000Z".into());
     let reply = buy(&mut conn, &raw, None).await?;
-    expect_error_graded("lsps2.buy with valid_until in the past", reply, &[201])?;
+    expect_error_graded(
+        "lsps2.buy with valid_until in the past",
+        reply,
+        &[code::LSPS2_INVALID_OPENING_FEE_PARAMS],
+    )?;
     Ok("201 for a past valid_until (forged: the promise check alone would also give 201)".into())
 }
 
@@ -517,7 +534,14 @@ async fn fee_not_below_size(ctx: CaseCtx) -> Result<String, Abort> {
         )));
     }
     // 203 (no liquidity) applies at any size, so a size that is also too small may get it.
-    let (_, error) = expect_error_graded(&what, reply, &[202, 203])?;
+    let (_, error) = expect_error_graded(
+        &what,
+        reply,
+        &[
+            code::LSPS2_PAYMENT_SIZE_TOO_SMALL,
+            code::LSPS2_PAYMENT_SIZE_TOO_LARGE,
+        ],
+    )?;
     Ok(format!(
         "{} at payment_size_msat {size}, where the fee is not below the size",
         error.describe()
@@ -534,7 +558,7 @@ async fn fee_boundary(ctx: CaseCtx) -> Result<String, Abort> {
     );
     let reply = unless_refused(&what, buy(&mut conn, &entry.raw, Some(f)).await?)?;
     if let crate::ctx::Incoming::Error { error, .. } = &reply
-        && error.code == Some(202)
+        && error.code == Some(code::LSPS2_PAYMENT_SIZE_TOO_SMALL)
     {
         // 202 says the fee is not below the size; by the MUST formula it is.
         return Err(Abort::Violation(format!(
@@ -542,7 +566,7 @@ async fn fee_boundary(ctx: CaseCtx) -> Result<String, Abort> {
             error.describe()
         )));
     }
-    match expect_result_or(&what, reply, &[203])? {
+    match expect_result_or(&what, reply, &[code::LSPS2_PAYMENT_SIZE_TOO_LARGE])? {
         Ok(_) => Ok(format!(
             "bought at payment_size_msat {f} (fee {})",
             fee(&entry.typed, f).unwrap_or(0)
@@ -592,7 +616,7 @@ async fn params_not_eight_fields(ctx: CaseCtx) -> Result<String, Abort> {
         let (_, error) = expect_error(
             &format!("lsps2.buy with opening_fee_params with {what}"),
             buy(&mut conn, &raw, None).await?,
-            &[-32602, 201],
+            &[code::INVALID_PARAMS, code::LSPS2_INVALID_OPENING_FEE_PARAMS],
         )?;
         seen.push(format!("{what}: {}", error.describe()));
     }

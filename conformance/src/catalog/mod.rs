@@ -7,6 +7,7 @@ mod lsps1;
 mod lsps2;
 
 use crate::case::Case;
+use crate::code;
 use crate::ctx::{Abort, Conn, ErrorReply, Incoming, Served};
 use crate::schema::json_kind;
 use serde_json::Value;
@@ -97,16 +98,18 @@ pub fn find(id: &str) -> Option<&'static Case> {
 /// request); anything else is returned for the case to judge.
 pub(crate) fn unless_refused(what: &str, msg: Incoming) -> Result<Incoming, Abort> {
     match msg {
-        Incoming::Error { error, .. } if error.code == Some(1) => Err(Abort::Refused(format!(
-            "{what}: {}",
-            error
-                .data
-                .as_ref()
-                .and_then(|d| d.get("message"))
-                .and_then(Value::as_str)
-                .or(error.message.as_deref())
-                .unwrap_or("no reason given")
-        ))),
+        Incoming::Error { error, .. } if error.code == Some(code::CLIENT_REJECTED) => {
+            Err(Abort::Refused(format!(
+                "{what}: {}",
+                error
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get("message"))
+                    .and_then(Value::as_str)
+                    .or(error.message.as_deref())
+                    .unwrap_or("no reason given")
+            )))
+        }
         other => Ok(other),
     }
 }
@@ -308,7 +311,7 @@ fn conn_timeout(conn: &Conn) -> std::time::Duration {
 
 /// Checks a -32700 reply: code -32700 and `id` exactly `null`.
 pub(crate) fn expect_parse_error(reply: Incoming) -> Result<String, Abort> {
-    let (id, _) = expect_error("bad message format", reply, &[-32700])?;
+    let (id, _) = expect_error("bad message format", reply, &[code::PARSE_ERROR])?;
     if id != Value::Null {
         return Err(Abort::Violation(format!(
             "-32700 must carry \"id\": null, got \"id\": {id}"

@@ -59,10 +59,25 @@ pub fn render(report: &Report) -> String {
         report.passed(),
         report.failed()
     );
-    let _ = writeln!(out, "| verdict | count |\n|---|---|");
-    for v in Verdict::ALL {
-        let _ = writeln!(out, "| {} | {} |", v.as_str(), report.summary.get(v));
+    let groups = report.per_protocol();
+    let _ = write!(out, "| verdict | all |");
+    for (protocol, _) in &groups {
+        let _ = write!(out, " {protocol} |");
     }
+    let _ = writeln!(out, "\n|---|---|{}", "---|".repeat(groups.len()));
+    for v in Verdict::ALL {
+        let _ = write!(out, "| {} | {} |", v.as_str(), report.summary.get(v));
+        for (_, summary) in &groups {
+            let _ = write!(out, " {} |", summary.get(v));
+        }
+        let _ = writeln!(out);
+    }
+    let effects = report.side_effects();
+    let _ = writeln!(
+        out,
+        "\nLeft on the target: {} LSPS1 order(s) (unpaid), {} LSPS2 buy(s) (SCIDs held until `valid_until`).",
+        effects.orders, effects.buys
+    );
     if !report.headline.is_empty() {
         let _ = writeln!(out, "\n## Headline\n");
         for line in &report.headline {

@@ -118,6 +118,25 @@ pub fn render(report: &Report) -> String {
             .map(|b| format!(", baseline {b}"))
             .unwrap_or_default()
     );
+    let effects = report.side_effects();
+    let _ = writeln!(
+        out,
+        "left on the target: {} LSPS1 order(s) (unpaid), {} LSPS2 buy(s) (SCIDs held until valid_until)",
+        effects.orders, effects.buys
+    );
+    let groups: Vec<String> = report
+        .per_protocol()
+        .iter()
+        .map(|(protocol, summary)| {
+            let counts: Vec<String> = Verdict::ALL
+                .iter()
+                .filter(|v| summary.get(**v) > 0)
+                .map(|v| format!("{} {}", summary.get(*v), v.as_str()))
+                .collect();
+            format!("{protocol}: {}", counts.join(", "))
+        })
+        .collect();
+    let _ = writeln!(out, "per protocol: {}", groups.join("; "));
     if !report.headline.is_empty() {
         let _ = writeln!(out, "\nHEADLINE");
         for line in &report.headline {
