@@ -116,3 +116,6 @@ pub mod types;
 
 #[cfg(feature = "ldk")]
 pub mod ldk;
+
+#[cfg(feature = "bolt8")]
+pub mod bolt8;

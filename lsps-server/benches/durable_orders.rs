@@ -3,36 +3,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use lsps_server::service::NodeOps;
 use lsps_server::store::{SqliteStore, SqliteStoreOptions};
+use lsps_server::testing::FakeNode;
 use lsps_server::transport::Dispatch;
 use serde_json::json;
 
 mod common;
-
-struct FakeNode(AtomicU64);
-
-impl NodeOps for FakeNode {
-    fn intercept_scid(&self) -> u64 {
-        self.0.fetch_add(1, Ordering::Relaxed)
-    }
-    fn bolt11_invoice(&self, amount_msat: u64, _d: &str, _e: u32) -> Result<String, String> {
-        // Invoice creation is LDK's cost, not the store's; a fixed-size stand-in keeps the row
-        // the size of a real one.
-        Ok(format!("lnbcrt{amount_msat}{}", "q".repeat(330)))
-    }
-    fn onchain_address(&self) -> Option<String> {
-        None
-    }
-    fn inbound_liquidity_msat(&self) -> u64 {
-        0
-    }
-}
 
 /// `n` distinct peers, made before any timing (a secp256k1 context costs far more than a
 /// store commit).
@@ -55,7 +35,7 @@ fn durable_orders(c: &mut Criterion) {
             dir.path().join("bench.sqlite"),
         )))
         .unwrap();
-    let dispatcher = common::dispatcher(Arc::new(FakeNode(AtomicU64::new(1))), Arc::new(store));
+    let dispatcher = common::dispatcher(Arc::new(FakeNode::new(1)), Arc::new(store));
     let payload = json!({"jsonrpc": "2.0", "id": "0123456789abcdef0123456789abcdef", "method": "lsps1.create_order",
         "params": {"lsp_balance_sat": "1000000", "client_balance_sat": "0", "required_channel_confirmations": 0,
                    "funding_confirms_within_blocks": 6, "channel_expiry_blocks": 144, "announce_channel": false}})

@@ -32,11 +32,16 @@ impl NodeOps for LdkOps {
     fn intercept_scid(&self) -> u64 {
         self.0.channel_manager.get_intercept_scid()
     }
-    fn bolt11_invoice(&self, _a: u64, _d: &str, _e: u32) -> Result<String, String> {
-        Err("not benchmarked".into())
+    fn bolt11_invoice(
+        &self,
+        _request: &lsps_server::service::InvoiceRequest,
+    ) -> Result<String, lsps_server::service::NodeError> {
+        Err(lsps_server::service::NodeError::Invoice(
+            "not benchmarked".into(),
+        ))
     }
-    fn onchain_address(&self) -> Option<String> {
-        None
+    fn onchain_address(&self) -> Result<String, lsps_server::service::NodeError> {
+        Err(lsps_server::service::NodeError::NoWallet)
     }
     fn inbound_liquidity_msat(&self) -> u64 {
         0
@@ -208,16 +213,17 @@ fn handlers(c: &mut Criterion) {
                 || with_fresh_id(our_payload, &mut n),
                 |payload| {
                     let request = service.decode(payload.as_bytes()).unwrap();
-                    let ctx = lsps_server::service::Ctx {
-                        now_ms: 1_800_000_000_000,
-                        entropy: [1; 16],
-                    };
-                    let outcome = dispatcher
+                    let ctx = lsps_server::service::Ctx::new(1_800_000_000_000, [1; 16]);
+                    let planned = dispatcher
                         .with_state(|state| {
-                            service.handle(state, &lsps_core::types::NodeId(peer()), request, ctx)
+                            service.plan(state, &lsps_core::types::NodeId(peer()), request, ctx)
                         })
                         .unwrap();
-                    service.encode(&outcome.response)
+                    // Reads only: a plan is always a reply here.
+                    match planned {
+                        lsps_server::service::Planned::Reply(response) => service.encode(&response),
+                        lsps_server::service::Planned::Write(_) => unreachable!("a read"),
+                    }
                 },
                 BatchSize::SmallInput,
             )

@@ -6,8 +6,11 @@
 //!   answered with code 1 `client_rejected` and a message naming the limit.
 //! - Requests without effects are answered inline; requests with effects (orders, buys) are
 //!   answered after the store has made them durable, then applied to the in-memory state.
+//! - A write runs as plan (pure) → node work (here, once per accepted request) → complete
+//!   (pure); see [`crate::service`]. Planning and the per-peer pending count are one atomic
+//!   step, so simultaneous writes of one peer cannot pass its quota together.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -17,8 +20,10 @@ use lsps_core::jsonrpc::{ErrorObject, Method, Request, RequestId, Response, code
 use lsps_core::types::NodeId;
 
 use crate::faults::Fault;
-use crate::service::{Ctx, Outcome, Service, ServiceState, StoredRow};
-use crate::store::{Store, StoreError};
+use crate::service::{
+    Ctx, NodeOps, NodeResources, NodeWork, Outcome, Planned, Service, ServiceState, WritePlan,
+};
+use crate::store::{Store, StoreError, StoredRow, to_stored};
 use crate::transport::{Dispatch, Dispatched};
 
 /// Time and randomness for the handlers; injected so tests can pin them.
@@ -61,7 +66,11 @@ type PeerKey = [u8; 33];
 
 struct Inner {
     service: Service,
+    node: Arc<dyn NodeOps>,
     state: RwLock<ServiceState>,
+    /// Planned writes not yet in `state`: per peer (quotas) and the SCIDs they hold. Locked
+    /// across planning, so check-and-reserve is one step.
+    pending: Mutex<PendingWrites>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     peers: Mutex<HashMap<PeerKey, PeerGate, foldhash::fast::RandomState>>,
@@ -95,6 +104,7 @@ impl Dispatcher {
     /// A dispatcher over `service`, starting from `state`, persisting to `store`.
     pub fn new(
         service: Service,
+        node: Arc<dyn NodeOps>,
         state: ServiceState,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
@@ -102,7 +112,9 @@ impl Dispatcher {
         Self {
             inner: Arc::new(Inner {
                 service,
+                node,
                 state: RwLock::new(state),
+                pending: Mutex::new(PendingWrites::default()),
                 store,
                 clock,
                 peers: Mutex::new(HashMap::default()),
@@ -196,9 +208,92 @@ impl Dispatcher {
     }
 }
 
-/// How often a request whose new row hits an existing key (order id, intercept SCID) in the
-/// store is handled again with fresh ids before it is answered -32603.
+/// How often a write whose new row hits an existing key (order id, intercept SCID) in the
+/// store is completed again with a fresh id before it is answered -32603.
 const MAX_DUPLICATE_RETRIES: usize = 3;
+
+/// How many intercept SCIDs the node work draws before it gives up on finding one that no live
+/// or pending buy holds. LDK's fake SCIDs come from a small space on a short dev chain, so a
+/// repeat is possible; several in a row mean the node is out of fresh SCIDs for now.
+pub const MAX_SCID_DRAWS: usize = 16;
+
+/// Writes that were planned but are not yet applied to the state.
+#[derive(Debug, Default)]
+pub struct PendingWrites {
+    per_peer: HashMap<PeerKey, usize, foldhash::fast::RandomState>,
+    scids: HashSet<u64>,
+}
+
+/// Holds one planned write's place in [`PendingWrites`] (its quota slot and its SCID, if any)
+/// until the write is applied to the state or abandoned.
+struct PendingSlot {
+    inner: Arc<Inner>,
+    peer: PeerKey,
+    scid: Option<u64>,
+}
+
+impl Drop for PendingSlot {
+    fn drop(&mut self) {
+        if let Ok(mut pending) = self.inner.pending.lock() {
+            if let Some(count) = pending.per_peer.get_mut(&self.peer) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    pending.per_peer.remove(&self.peer);
+                }
+            }
+            if let Some(scid) = self.scid {
+                pending.scids.remove(&scid);
+            }
+        }
+    }
+}
+
+/// Performs a plan's node work, each item once: the invoice, the address, an intercept SCID
+/// that no buy in `state` and no pending buy holds (reserved in `pending` on success), and the
+/// liquidity figure. A node that fails to mint an invoice fails the request (-32603 from
+/// `complete`); a missing address only drops the on-chain option.
+pub fn perform_node_work(
+    node: &dyn NodeOps,
+    needs: &NodeWork,
+    state: &ServiceState,
+    pending: &mut PendingWrites,
+) -> NodeResources {
+    let mut resources = NodeResources::default();
+    if let Some(invoice) = &needs.invoice {
+        match node.bolt11_invoice(invoice) {
+            Ok(text) => resources.invoice = Some(text),
+            Err(e) => tracing::error!("node work: {e}"),
+        }
+    }
+    if needs.onchain_address {
+        match node.onchain_address() {
+            Ok(address) => resources.onchain_address = Some(address),
+            Err(e) => tracing::warn!("node work: no on-chain option: {e}"),
+        }
+    }
+    if needs.intercept_scid {
+        resources.intercept_scid = draw_scid(node, state, pending);
+    }
+    if needs.inbound_liquidity {
+        resources.inbound_liquidity_msat = Some(node.inbound_liquidity_msat());
+    }
+    resources
+}
+
+fn draw_scid(
+    node: &dyn NodeOps,
+    state: &ServiceState,
+    pending: &mut PendingWrites,
+) -> Option<lsps_core::types::Scid> {
+    let found = (0..MAX_SCID_DRAWS).find_map(|_| {
+        let drawn = node.intercept_scid();
+        (state.buy(drawn).is_none() && pending.scids.insert(drawn)).then_some(drawn)
+    });
+    if found.is_none() {
+        tracing::warn!("lsps2.buy: no unused intercept SCID after {MAX_SCID_DRAWS} draws");
+    }
+    found.map(lsps_core::types::Scid)
+}
 
 async fn persist(store: &dyn Store, row: StoredRow) -> Result<(), StoreError> {
     match row {
@@ -207,30 +302,62 @@ async fn persist(store: &dyn Store, row: StoredRow) -> Result<(), StoreError> {
     }
 }
 
+/// A planned write after its node work: what `commit` needs to complete it (again).
+struct PreparedWrite {
+    plan: WritePlan,
+    resources: NodeResources,
+    slot: PendingSlot,
+}
+
 impl Dispatcher {
-    /// Handle `request` against the current state; if the state lock is poisoned, gives the
-    /// request id back for the -32603 answer.
-    fn handle(&self, peer: &PublicKey, request: Request, ctx: Ctx) -> Result<Outcome, RequestId> {
-        let Ok(state) = self.inner.state.read() else {
-            return Err(request.id);
+    /// Plan `request`; for a write, reserve its pending slot and perform its node work, all
+    /// under the pending lock (so the quota check and the reservation are one step). Gives the
+    /// request id back if a lock is poisoned.
+    fn plan(
+        &self,
+        peer_key: PeerKey,
+        peer: &NodeId,
+        request: Request,
+        now_ms: u64,
+        entropy: [u8; 16],
+    ) -> Result<Result<Response, PreparedWrite>, RequestId> {
+        let inner = &self.inner;
+        let id = request.id.clone();
+        let Ok(state) = inner.state.read() else {
+            return Err(id);
         };
-        Ok(self
-            .inner
-            .service
-            .handle(&state, &NodeId(*peer), request, ctx))
+        let Ok(mut pending) = inner.pending.lock() else {
+            return Err(id);
+        };
+        let ctx = Ctx {
+            now_ms,
+            entropy,
+            pending_writes: pending.per_peer.get(&peer_key).copied().unwrap_or(0),
+        };
+        let plan = match inner.service.plan(&state, peer, request, ctx) {
+            Planned::Reply(response) => return Ok(Ok(response)),
+            Planned::Write(plan) => plan,
+        };
+        let resources = perform_node_work(inner.node.as_ref(), &plan.needs, &state, &mut pending);
+        *pending.per_peer.entry(peer_key).or_default() += 1;
+        let slot = PendingSlot {
+            inner: inner.clone(),
+            peer: peer_key,
+            scid: resources.intercept_scid.map(|s| s.0),
+        };
+        Ok(Err(PreparedWrite {
+            plan,
+            resources,
+            slot,
+        }))
     }
 
-    /// Make `outcome`'s effects durable, apply them and return the response to send. A row whose
-    /// key the store already holds is never dropped silently: the request is handled again
-    /// (fresh order id / intercept SCID) a few times, then answered -32603 with the reason.
-    async fn commit(
-        &self,
-        peer: PublicKey,
-        request: Option<Request>,
-        mut outcome: Outcome,
-    ) -> Response {
-        // The id the handler answered (errors below answer the same request).
-        let request_id = outcome.response.id.clone();
+    /// Complete a prepared write, make its effects durable, apply them and return the response
+    /// to send. A row whose key the store already holds is never dropped silently: the write
+    /// is completed again with a fresh order id (same invoice and address) or a fresh SCID a
+    /// few times, then answered -32603 with the reason.
+    async fn commit(&self, mut write: PreparedWrite, mut entropy: [u8; 16]) -> Response {
+        let request_id = Some(write.plan.id.clone());
         let internal = |message: String| {
             Response::error(
                 request_id.clone(),
@@ -238,9 +365,13 @@ impl Dispatcher {
             )
         };
         let mut retries = 0;
-        'attempt: loop {
+        let outcome: Outcome = 'attempt: loop {
+            let outcome = self
+                .inner
+                .service
+                .complete(&write.plan, &write.resources, entropy);
             for effect in &outcome.effects {
-                let row = match effect.to_stored() {
+                let row = match to_stored(effect) {
                     Ok(row) => row,
                     Err(e) => {
                         tracing::error!("encoding {effect:?}: {e}");
@@ -249,27 +380,15 @@ impl Dispatcher {
                 };
                 match persist(self.inner.store.as_ref(), row).await {
                     Ok(()) => {}
-                    Err(StoreError::Duplicate(key))
-                        if retries < MAX_DUPLICATE_RETRIES
-                            && let Some(request) = &request =>
-                    {
+                    Err(StoreError::Duplicate(key)) if retries < MAX_DUPLICATE_RETRIES => {
                         // Effects are single rows today, so nothing of this attempt is durable.
                         retries += 1;
                         tracing::warn!(
-                            "store: duplicate key {key}; handling {} again ({retries}/{MAX_DUPLICATE_RETRIES})",
-                            request.method().name()
+                            "store: duplicate key {key}; completing the write again ({retries}/{MAX_DUPLICATE_RETRIES})"
                         );
-                        let ctx = Ctx {
-                            now_ms: self.inner.clock.now_ms(),
-                            entropy: self.inner.clock.entropy(),
-                        };
-                        outcome = match self.handle(&peer, request.clone(), ctx) {
-                            Ok(outcome) => outcome,
-                            Err(_) => return internal("Internal error: state unavailable".into()),
-                        };
-                        if outcome.effects.is_empty() {
-                            // Handled again, the request failed a rule (e.g. no free SCID).
-                            return outcome.response;
+                        entropy = self.inner.clock.entropy();
+                        if write.plan.needs.intercept_scid && !self.redraw_scid(&mut write) {
+                            return internal("Internal error: state unavailable".into());
                         }
                         continue 'attempt;
                     }
@@ -287,16 +406,32 @@ impl Dispatcher {
                     }
                 }
             }
-            break;
-        }
+            break outcome;
+        };
         if let Ok(mut state) = self.inner.state.write() {
             for effect in &outcome.effects {
                 state.apply(effect);
             }
         }
-        // Only now, with the buy in the state, may its SCID reservation go.
-        drop(outcome.scid_reservation);
+        // Only now, with the write in the state, may its pending slot (quota, SCID) go.
+        drop(write.slot);
         outcome.response
+    }
+
+    /// Replace a write's intercept SCID after the store refused it (another server sharing the
+    /// database holds it). The refused SCID stays out of the pending set until the slot goes.
+    fn redraw_scid(&self, write: &mut PreparedWrite) -> bool {
+        let (Ok(state), Ok(mut pending)) = (self.inner.state.read(), self.inner.pending.lock())
+        else {
+            return false;
+        };
+        let fresh = draw_scid(self.inner.node.as_ref(), &state, &mut pending);
+        if let Some(old) = write.slot.scid.take() {
+            pending.scids.remove(&old);
+        }
+        write.slot.scid = fresh.map(|s| s.0);
+        write.resources.intercept_scid = fresh;
+        true
     }
 }
 
@@ -328,32 +463,27 @@ impl Dispatch for Dispatcher {
                 return Dispatched::Reply(service.encode(&reply));
             }
         };
-        let ctx = Ctx {
-            now_ms,
-            // Only order ids are random; the RNG is not paid by requests that make none.
-            entropy: if method == Method::Lsps1CreateOrder {
-                self.inner.clock.entropy()
-            } else {
-                [0; 16]
-            },
+        // Only order ids are random; the RNG is not paid by requests that make none.
+        let entropy = if method == Method::Lsps1CreateOrder {
+            self.inner.clock.entropy()
+        } else {
+            [0; 16]
         };
-        // Only requests that write are ever handled again (see `commit`).
-        let retry_copy = writes.then(|| request.clone());
-        let outcome = match self.handle(&peer, request, ctx) {
-            Ok(outcome) => outcome,
+        let write = match self.plan(peer_key, &NodeId(peer), request, now_ms, entropy) {
+            Ok(Ok(response)) => {
+                drop(in_flight);
+                return Dispatched::Reply(service.encode(&response));
+            }
+            Ok(Err(write)) => write,
             Err(request_id) => {
                 let reply = Response::error(Some(request_id), ErrorObject::internal_error());
                 return Dispatched::Reply(service.encode(&reply));
             }
         };
-        if outcome.effects.is_empty() {
-            drop(in_flight);
-            return Dispatched::Reply(service.encode(&outcome.response));
-        }
         let this = self.clone();
         Dispatched::Pending(Box::pin(async move {
             let _in_flight = in_flight;
-            let response = this.commit(peer, retry_copy, outcome).await;
+            let response = this.commit(write, entropy).await;
             Some(this.inner.service.encode(&response))
         }))
     }
@@ -366,5 +496,267 @@ impl Dispatch for Dispatcher {
                 gate.muted = false;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use bitcoin::secp256k1::{Secp256k1, SecretKey};
+    use lsps_core::types::Scid;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::config::{Limits, Lsps1Config, Lsps2Config};
+    use crate::faults::FaultSet;
+    use crate::store::{MemoryStore, StoredBuy};
+    use crate::testing::{FakeNode, FixedClock};
+
+    const NOW: u64 = 1_800_000_000_000;
+
+    fn key(byte: u8) -> PublicKey {
+        PublicKey::from_secret_key(
+            &Secp256k1::new(),
+            &SecretKey::from_slice(&[byte; 32]).unwrap(),
+        )
+    }
+
+    fn generous_limits() -> Limits {
+        Limits {
+            peer_requests_per_sec: 1_000_000,
+            peer_burst: 1_000_000,
+            max_pending_per_peer: 1_000,
+            max_pending_total: 10_000,
+            ..Limits::default()
+        }
+    }
+
+    fn dispatcher_with(node: Arc<FakeNode>, store: Arc<MemoryStore>, limits: Limits) -> Dispatcher {
+        let service = Service::new(
+            &Lsps1Config::default(),
+            &Lsps2Config::default(),
+            &limits,
+            [7; 32],
+            FaultSet::NONE,
+        )
+        .unwrap();
+        Dispatcher::new(
+            service,
+            node,
+            ServiceState::default(),
+            store,
+            Arc::new(FixedClock::at(NOW + 1)),
+        )
+    }
+
+    fn dispatcher(node: Arc<FakeNode>, store: Arc<MemoryStore>) -> Dispatcher {
+        dispatcher_with(node, store, generous_limits())
+    }
+
+    async fn call(dispatcher: &Dispatcher, from: PublicKey, request: Value) -> Value {
+        let bytes = serde_json::to_vec(&request).unwrap();
+        let reply = dispatcher.dispatch(from, &bytes).resolve().await.unwrap();
+        serde_json::from_slice(&reply).unwrap()
+    }
+
+    async fn menu(dispatcher: &Dispatcher, from: PublicKey) -> Vec<Value> {
+        let reply = call(
+            dispatcher,
+            from,
+            json!({"jsonrpc": "2.0", "id": "m", "method": "lsps2.get_info", "params": {}}),
+        )
+        .await;
+        reply["result"]["opening_fee_params_menu"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn buy_request(n: usize, params: &Value) -> Value {
+        json!({
+            "jsonrpc": "2.0",
+            "id": format!("{n:032x}"),
+            "method": "lsps2.buy",
+            "params": {"opening_fee_params": params, "payment_size_msat": "50000000"},
+        })
+    }
+
+    fn order_request(n: usize) -> Value {
+        json!({
+            "jsonrpc": "2.0",
+            "id": format!("o{n}"),
+            "method": "lsps1.create_order",
+            "params": {
+                "lsp_balance_sat": "1000000",
+                "client_balance_sat": "0",
+                "required_channel_confirmations": 1,
+                "funding_confirms_within_blocks": 6,
+                "channel_expiry_blocks": 144,
+                "token": "",
+                "announce_channel": false
+            },
+        })
+    }
+
+    fn scid_of(reply: &Value) -> u64 {
+        reply["result"]["jit_channel_scid"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no result: {reply}"))
+            .parse::<Scid>()
+            .unwrap()
+            .0
+    }
+
+    #[tokio::test]
+    async fn concurrent_buys_with_repeating_scids_all_succeed_with_distinct_scids() {
+        // Every SCID comes twice in a row: without the reservation the second of each pair of
+        // concurrent buys collides with the first in the store (-32603).
+        let script: Vec<u64> = (0..200u64).flat_map(|i| [1000 + i, 1000 + i]).collect();
+        let node = Arc::new(FakeNode::with_scid_script(&script, 0));
+        let store = Arc::new(MemoryStore::new());
+        let dispatcher = dispatcher(node, store.clone());
+        let mut menus = Vec::new();
+        for p in 1..=5 {
+            menus.push(menu(&dispatcher, key(p)).await);
+        }
+        // All planned (SCIDs drawn) before any is durable.
+        let pending: Vec<_> = (0..50)
+            .map(|n| {
+                let bytes = serde_json::to_vec(&buy_request(n, &menus[n % 5][0])).unwrap();
+                dispatcher.dispatch(key(1 + (n % 5) as u8), &bytes)
+            })
+            .collect();
+        let mut scids = std::collections::BTreeSet::new();
+        for answer in pending {
+            let reply: Value = serde_json::from_slice(&answer.resolve().await.unwrap()).unwrap();
+            assert!(
+                scids.insert(scid_of(&reply)),
+                "SCID handed out twice: {reply}"
+            );
+        }
+        assert_eq!(scids.len(), 50);
+        assert_eq!(store.load_buys().await.unwrap().len(), 50);
+        assert_eq!(dispatcher.with_state(|s| s.buy_count()), Some(50));
+    }
+
+    #[tokio::test]
+    async fn a_scid_the_store_already_holds_is_drawn_again_not_lost() {
+        // The store holds a buy the state does not know (another server sharing the database):
+        // the uniqueness violation makes the dispatcher complete the buy with a fresh SCID.
+        const TAKEN: u64 = 7 << 40;
+        let store = Arc::new(MemoryStore::new());
+        let existing = StoredBuy {
+            jit_channel_scid: TAKEN,
+            peer_node_id: key(9).to_string(),
+            created_at_ms: NOW,
+            body: "{}".into(),
+        };
+        store.insert_buy(existing.clone()).await.unwrap();
+        let node = Arc::new(FakeNode::with_scid_script(&[TAKEN, TAKEN + 1], TAKEN));
+        let dispatcher = dispatcher(node.clone(), store.clone());
+        let offers = menu(&dispatcher, key(1)).await;
+        let reply = call(&dispatcher, key(1), buy_request(1, &offers[0])).await;
+        assert_eq!(scid_of(&reply), TAKEN + 1);
+        assert_eq!(store.get_buy(TAKEN).await.unwrap(), Some(existing.clone()));
+        assert!(store.get_buy(TAKEN + 1).await.unwrap().is_some());
+
+        // Only TAKEN from now on: the store refuses it, the redraws find nothing else, and the
+        // buy is refused with code 1 (a temporary condition, not a server fault), bounded.
+        let draws_before = node.scid_calls.load(Ordering::Relaxed);
+        let reply = call(&dispatcher, key(1), buy_request(2, &offers[1])).await;
+        assert_eq!(reply["error"]["code"], 1, "{reply}");
+        let message = reply["error"]["data"]["message"].as_str().unwrap();
+        assert!(message.contains("SCID"), "{message}");
+        let draws = node.scid_calls.load(Ordering::Relaxed) - draws_before;
+        assert!(
+            draws <= (MAX_DUPLICATE_RETRIES + 1) * MAX_SCID_DRAWS,
+            "{draws} draws"
+        );
+        assert_eq!(store.get_buy(TAKEN).await.unwrap(), Some(existing));
+        assert_eq!(store.load_buys().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn scid_exhaustion_is_answered_with_code_1_not_internal_error() {
+        const A: u64 = 42 << 40;
+        let node = Arc::new(FakeNode::with_scid_script(&[], A));
+        let dispatcher = dispatcher(node.clone(), Arc::new(MemoryStore::new()));
+        let offers = menu(&dispatcher, key(1)).await;
+        assert_eq!(
+            scid_of(&call(&dispatcher, key(1), buy_request(1, &offers[0])).await),
+            A
+        );
+        let reply = call(
+            &dispatcher,
+            key(2),
+            buy_request(2, &menu(&dispatcher, key(2)).await[0]),
+        )
+        .await;
+        assert_eq!(reply["error"]["code"], 1, "{reply}");
+        assert_eq!(
+            node.scid_calls.load(Ordering::Relaxed),
+            1 + MAX_SCID_DRAWS,
+            "bounded draws"
+        );
+    }
+
+    #[tokio::test]
+    async fn simultaneous_orders_cannot_pass_the_quota_together() {
+        let limits = Limits {
+            max_orders_per_peer: 5,
+            ..generous_limits()
+        };
+        let store = Arc::new(MemoryStore::new());
+        let dispatcher = dispatcher_with(Arc::new(FakeNode::new(1)), store.clone(), limits);
+        // 30 at once, none durable before all are planned.
+        let pending: Vec<_> = (0..30)
+            .map(|n| dispatcher.dispatch(key(1), &serde_json::to_vec(&order_request(n)).unwrap()))
+            .collect();
+        let mut accepted = 0;
+        let mut refused = 0;
+        for answer in pending {
+            let reply: Value = serde_json::from_slice(&answer.resolve().await.unwrap()).unwrap();
+            if reply.get("result").is_some() {
+                accepted += 1;
+            } else {
+                assert_eq!(reply["error"]["code"], 1, "{reply}");
+                refused += 1;
+            }
+        }
+        assert_eq!((accepted, refused), (5, 25));
+        assert_eq!(store.load_orders().await.unwrap().len(), 5);
+    }
+
+    #[tokio::test]
+    async fn a_store_retry_mints_no_second_invoice_or_address() {
+        // The first order id the clock's entropy makes is already in the store.
+        let store = Arc::new(MemoryStore::new());
+        let node = Arc::new(FakeNode::new(1));
+        let dispatcher = dispatcher(node.clone(), store.clone());
+        let first = call(&dispatcher, key(1), order_request(1)).await;
+        let taken = first["result"]["order_id"].as_str().unwrap().to_owned();
+        assert_eq!(node.invoice_calls.load(Ordering::Relaxed), 1);
+        // A second dispatcher over the same store and a clock that replays the same entropy.
+        let replay = dispatcher_with(node.clone(), store.clone(), generous_limits());
+        let mut request = order_request(2);
+        request["params"]["refund_onchain_address"] =
+            crate::testing::regtest_address().unwrap().into();
+        let reply = call(&replay, key(1), request).await;
+        let order_id = reply["result"]["order_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{reply}"));
+        assert_ne!(order_id, taken, "completed again with a fresh id");
+        assert_eq!(
+            node.invoice_calls.load(Ordering::Relaxed),
+            2,
+            "one invoice per accepted request"
+        );
+        assert_eq!(
+            node.address_calls.load(Ordering::Relaxed),
+            1,
+            "one address per accepted request"
+        );
+        assert_eq!(store.load_orders().await.unwrap().len(), 2);
     }
 }

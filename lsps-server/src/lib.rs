@@ -24,11 +24,15 @@ pub mod chain;
 pub mod config;
 pub mod dispatch;
 pub mod faults;
+mod ldk_ops;
 pub mod node;
 pub mod service;
 pub mod store;
 pub mod transport;
 pub mod variants;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -45,7 +49,7 @@ use crate::config::ServerConfig;
 use crate::dispatch::{Dispatcher, SystemClock};
 use crate::faults::FaultSet;
 use crate::node::Node;
-use crate::service::{Service, ServiceState};
+use crate::service::Service;
 use crate::store::{SqliteStore, SqliteStoreOptions, Store};
 use crate::transport::bolt8::LspsMessageHandler;
 use crate::transport::{Dispatch, Dispatched};
@@ -107,7 +111,7 @@ impl ReferenceServer {
         );
         let orders = store.load_orders().await?;
         let buys = store.load_buys().await?;
-        let state = ServiceState::from_rows(&orders, &buys).map_err(anyhow::Error::msg)?;
+        let state = crate::store::state_from_rows(&orders, &buys).context("reading the store")?;
 
         let late = Arc::new(LateDispatch::default());
         let handler = Arc::new(LspsMessageHandler::new(
@@ -121,10 +125,15 @@ impl ReferenceServer {
             &config.lsps2,
             &config.limits,
             derive_secret(node.seed(), b"lsps-server/lsps2-promise/v1"),
-            node.clone(),
             faults,
         )?;
-        let dispatcher = Dispatcher::new(service, state, store.clone(), Arc::new(SystemClock));
+        let dispatcher = Dispatcher::new(
+            service,
+            node.clone(),
+            state,
+            store.clone(),
+            Arc::new(SystemClock),
+        );
         // Spec-legal variations (if any) sit in front of the dispatcher on every transport.
         let front = variants.wrap(Arc::new(dispatcher.clone()));
         if late.0.set(front.clone()).is_err() {

@@ -1,6 +1,6 @@
 //! Every fault in `faults::ALL` is observable on the wire, and the same probe passes against the
 //! conformant server: the conformance self-test can rely on each fault to fail exactly its case.
-#![cfg(feature = "faults")]
+#![cfg(all(feature = "faults", feature = "testing"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -10,8 +10,9 @@ use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
 use lsps_server::config::{Limits, Lsps1Config, Lsps2Config, MenuEntryConfig};
 use lsps_server::dispatch::{Clock, Dispatcher};
 use lsps_server::faults::{ALL, Fault, FaultSet};
-use lsps_server::service::{NodeOps, Service, ServiceState};
+use lsps_server::service::{Service, ServiceState};
 use lsps_server::store::MemoryStore;
+use lsps_server::testing::FakeNode;
 use lsps_server::transport::{Dispatch, Dispatched};
 use serde_json::{Value, json};
 
@@ -25,23 +26,6 @@ impl Clock for TestClock {
     }
     fn entropy(&self) -> [u8; 16] {
         rand::random()
-    }
-}
-
-struct FakeNode(AtomicU64);
-
-impl NodeOps for FakeNode {
-    fn intercept_scid(&self) -> u64 {
-        self.0.fetch_add(1, Ordering::Relaxed)
-    }
-    fn bolt11_invoice(&self, amount_msat: u64, _d: &str, _e: u32) -> Result<String, String> {
-        Ok(format!("lnbcrt-fake-{amount_msat}"))
-    }
-    fn onchain_address(&self) -> Option<String> {
-        None
-    }
-    fn inbound_liquidity_msat(&self) -> u64 {
-        0
     }
 }
 
@@ -74,13 +58,13 @@ impl Probe {
             &lsps2,
             &Limits::default(),
             [3; 32],
-            Arc::new(FakeNode(AtomicU64::new(1 << 40))),
             faults,
         )
         .unwrap();
         let clock = Arc::new(TestClock(AtomicU64::new(T0)));
         let dispatcher = Dispatcher::new(
             service,
+            Arc::new(FakeNode::new(1 << 40)),
             ServiceState::default(),
             Arc::new(MemoryStore::new()),
             clock.clone(),

@@ -4,10 +4,15 @@
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask coverage [--open]
+const USAGE: &str = "usage: cargo xtask test [--plain] [-- <runner args>]
+       cargo xtask coverage [--open]
        cargo xtask instructions
 
 commands:
+  test          every test of the workspace with all features: the doc tests, then the
+                rest with cargo-nextest when it is installed (one process per test, in
+                parallel), otherwise with plain `cargo test`. `--plain` (or
+                LSPS_TEST_RUNNER=cargo) forces `cargo test`; .ci/run calls exactly this
   coverage      print requirements x {by case, by test, excluded, deferred, open} per
                 protocol and in total (rule: spec/README.md, section \"Coverage\")
   instructions  instructions per request of lsps-server's handler bench against
@@ -31,6 +36,7 @@ fn main() -> ExitCode {
             }
             print_report(xtask::coverage_report(&xtask::workspace_root(), list_open))
         }
+        Some("test") => run_tests(&args[1..]),
         Some("instructions") => print_report(xtask::instructions::instructions_report(
             &xtask::workspace_root(),
         )),
@@ -42,6 +48,75 @@ fn main() -> ExitCode {
             eprintln!("{USAGE}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `cargo xtask test`: doc tests, then nextest if available, else `cargo test`.
+fn run_tests(args: &[String]) -> ExitCode {
+    let (own, passed): (&[String], &[String]) = match args.iter().position(|a| a == "--") {
+        Some(i) => (&args[..i], &args[i + 1..]),
+        None => (args, &[]),
+    };
+    let mut plain = std::env::var("LSPS_TEST_RUNNER").is_ok_and(|v| v == "cargo");
+    for arg in own {
+        match arg.as_str() {
+            "--plain" => plain = true,
+            other => {
+                eprintln!("unknown option {other}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let run = |args: &[&str]| -> bool {
+        eprintln!("xtask: {cargo} {}", args.join(" "));
+        std::process::Command::new(&cargo)
+            .args(args)
+            .args(passed)
+            .current_dir(xtask::workspace_root())
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    // Doc tests first, so the run closes on the main runner's summary.
+    let docs_ok = {
+        eprintln!("xtask: {cargo} test --doc --workspace --all-features");
+        std::process::Command::new(&cargo)
+            .args(["test", "--doc", "--workspace", "--all-features"])
+            .current_dir(xtask::workspace_root())
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    let nextest = !plain
+        && std::process::Command::new(&cargo)
+            .args(["nextest", "--version"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+    let tests_ok = if nextest {
+        run(&[
+            "nextest",
+            "run",
+            "--workspace",
+            "--all-features",
+            "--no-fail-fast",
+        ])
+    } else {
+        eprintln!("xtask: cargo-nextest not found; running plain cargo test");
+        run(&[
+            "test",
+            "--workspace",
+            "--all-features",
+            "--no-fail-fast",
+            "--lib",
+            "--bins",
+            "--tests",
+        ])
+    };
+    if docs_ok && tests_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -22,19 +22,18 @@ use bitcoin::secp256k1::ecdh::SharedSecret;
 use bitcoin::secp256k1::ecdsa::{RecoverableSignature, Signature};
 use bitcoin::secp256k1::{PublicKey, Scalar, Secp256k1, SecretKey, schnorr};
 use lightning::bolt11_invoice::RawBolt11Invoice;
-use lightning::io;
 use lightning::ln::inbound_payment::ExpandedKey;
 use lightning::ln::msgs::{DecodeError, Init, LightningError, UnsignedGossipMessage};
 use lightning::ln::peer_handler::{
     CustomMessageHandler, ErroringMessageHandler, IgnoringMessageHandler, MessageHandler,
     PeerManager,
 };
-use lightning::ln::wire::{CustomMessageReader, Type};
+use lightning::ln::wire::CustomMessageReader;
 use lightning::offers::invoice::UnsignedBolt12Invoice;
 use lightning::sign::{NodeSigner, PeerStorageKey, ReceiveAuthKey, Recipient};
 use lightning::types::features::{InitFeatures, NodeFeatures};
 use lightning::util::logger::{Logger, Record};
-use lightning::util::ser::{LengthLimitedRead, Writeable, Writer};
+use lightning::util::ser::LengthLimitedRead;
 use lightning_net_tokio::SocketDescriptor;
 use tokio::sync::{mpsc, watch};
 
@@ -42,43 +41,7 @@ use super::{
     BoxFuture, ConnectionId, Transport, TransportError, TransportEvent, next_connection_id,
 };
 
-/// The LSPS0 BOLT8 message type (`lsps0_message_id`).
-pub const LSPS_MESSAGE_TYPE: u16 = 37913;
-
-/// Largest payload a BOLT8 message can carry (65535 minus the 2-byte type).
-pub const MAX_PAYLOAD_BYTES: usize = 65533;
-
-/// A 37913 payload as raw bytes: no UTF-8 requirement, so malformed payloads can be sent
-/// and received unchanged.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RawPayload(pub Vec<u8>);
-
-impl Writeable for RawPayload {
-    fn write<W: Writer>(&self, w: &mut W) -> Result<(), io::Error> {
-        w.write_all(&self.0)
-    }
-}
-
-impl Type for RawPayload {
-    fn type_id(&self) -> u16 {
-        LSPS_MESSAGE_TYPE
-    }
-}
-
-/// Reads a 37913 message as a [`RawPayload`], whatever its bytes; any other type is left to
-/// LDK (`Ok(None)`). The allocation is bounded by BOLT8's 65535-byte message limit.
-pub fn read_raw_payload<R: LengthLimitedRead>(
-    message_type: u16,
-    buffer: &mut R,
-) -> Result<Option<RawPayload>, DecodeError> {
-    if message_type != LSPS_MESSAGE_TYPE {
-        return Ok(None);
-    }
-    let len = usize::try_from(buffer.remaining_bytes()).map_err(|_| DecodeError::InvalidValue)?;
-    let mut payload = vec![0; len];
-    buffer.read_exact(&mut payload)?;
-    Ok(Some(RawPayload(payload)))
-}
+pub use lsps_core::bolt8::{LSPS_MESSAGE_TYPE, MAX_PAYLOAD_BYTES, RawPayload, read_raw_payload};
 
 /// 37913 messages queued for the `PeerManager`, which collects them on its next
 /// `process_events` (through [`RawMessageHandler`]'s `get_and_clear_pending_msg`).

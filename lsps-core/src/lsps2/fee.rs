@@ -1,6 +1,6 @@
 //! The LSPS2 opening fee and the menu-ordering rule.
 
-use crate::types::{Msat, Ppm};
+use crate::types::{Msat, Ppm, PpmOverflow};
 
 use super::OpeningFeeParams;
 
@@ -31,12 +31,12 @@ pub fn opening_fee(
     min_fee_msat: Msat,
     proportional: Ppm,
 ) -> Result<Msat, FeeOverflow> {
-    let product = payment_size_msat
-        .get()
-        .checked_mul(u64::from(proportional.get()))
-        .ok_or(FeeOverflow::Multiply)?;
-    let rounded = product.checked_add(999_999).ok_or(FeeOverflow::Add)?;
-    let fee = rounded / 1_000_000;
+    let fee = proportional
+        .share_of_rounded_up(payment_size_msat.get())
+        .map_err(|overflow| match overflow {
+            PpmOverflow::Multiply => FeeOverflow::Multiply,
+            PpmOverflow::Add => FeeOverflow::Add,
+        })?;
     Ok(Msat(fee.max(min_fee_msat.get())))
 }
 

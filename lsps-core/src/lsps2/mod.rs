@@ -5,12 +5,14 @@
 //! `jit_channel_scid` → the LSP opens a channel and forwards the payment minus
 //! [`opening_fee`]. The LSP's side of that last step is [`JitFlow`] ([`flow`]).
 
+mod buy;
 mod fee;
 pub mod flow;
 mod msgs;
 mod promise;
 mod state;
 
+pub use buy::BuyRejection;
 pub use fee::{FeeOverflow, MenuError, opening_fee, validate_menu};
 pub use flow::{JitAction, JitConfig, JitEvent, JitFlow, JitTerms};
 pub use msgs::{

@@ -18,7 +18,7 @@ pub use address::{AddressError, OnchainAddress};
 pub use amount::{AmountError, Msat, Sat, is_canonical_decimal};
 pub use datetime::{Datetime, DatetimeError, DatetimeMode};
 pub use node_id::{NodeId, NodeIdError};
-pub use number::{FeeRate, Ppm};
+pub use number::{FeeRate, Ppm, PpmOverflow};
 pub use outpoint::{Outpoint, OutpointError, Txid, TxidError};
 pub use scid::{Scid, ScidError};
 

@@ -19,6 +19,26 @@ impl Ppm {
     pub const fn get(self) -> u32 {
         self.0
     }
+
+    /// `ceil(amount × self / 10^6)`, computed as `(amount × ppm + 999999) / 1000000` with
+    /// both steps checked: the LSPS2 opening fee and the reference LSP's LSPS1 order fee are
+    /// this same rounding, so it exists once.
+    pub fn share_of_rounded_up(self, amount: u64) -> Result<u64, PpmOverflow> {
+        let product = amount
+            .checked_mul(u64::from(self.0))
+            .ok_or(PpmOverflow::Multiply)?;
+        let rounded = product.checked_add(999_999).ok_or(PpmOverflow::Add)?;
+        Ok(rounded / 1_000_000)
+    }
+}
+
+/// Which step of [`Ppm::share_of_rounded_up`] overflowed u64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PpmOverflow {
+    /// `amount × ppm`.
+    Multiply,
+    /// `amount × ppm + 999999`.
+    Add,
 }
 
 /// `LSPS0.onchain_fee_rate`: satoshis per 1000 weight units, as a JSON integer.

@@ -28,12 +28,12 @@ pub fn dispatcher(node: Arc<dyn NodeOps>, store: Arc<dyn Store>) -> Dispatcher {
         &Lsps2Config::default(),
         &unlimited(),
         [7; 32],
-        node,
         FaultSet::NONE,
     )
     .unwrap();
     Dispatcher::new(
         service,
+        node,
         ServiceState::default(),
         store,
         Arc::new(SystemClock),

@@ -3,7 +3,8 @@
 //! (bdk_wallet), and an event loop woken by LDK's own futures.
 //!
 //! The node does not know LSPS: it carries the 37913 handler it is given, and implements
-//! [`crate::service::NodeOps`] (intercept SCIDs, invoices, addresses) for the service.
+//! what [`crate::service::NodeOps`] needs (intercept SCIDs, invoices, addresses); the adapter
+//! is in `crate::ldk_ops`.
 
 mod wallet;
 
@@ -487,44 +488,5 @@ impl Node {
     /// Where LDK state lives.
     pub fn ldk_dir(data_dir: &Path) -> PathBuf {
         data_dir.join("ldk")
-    }
-}
-
-impl crate::service::NodeOps for Node {
-    fn intercept_scid(&self) -> u64 {
-        self.channel_manager.get_intercept_scid()
-    }
-
-    fn bolt11_invoice(
-        &self,
-        amount_msat: u64,
-        description: &str,
-        expiry_secs: u32,
-    ) -> Result<String, String> {
-        use lightning::ln::channelmanager::Bolt11InvoiceParameters;
-        use lightning_invoice::{Bolt11InvoiceDescription, Description};
-        let description = Description::new(description.to_owned()).map_err(|e| format!("{e:?}"))?;
-        let params = Bolt11InvoiceParameters {
-            amount_msats: Some(amount_msat),
-            description: Bolt11InvoiceDescription::Direct(description),
-            invoice_expiry_delta_secs: Some(expiry_secs),
-            ..Default::default()
-        };
-        self.channel_manager
-            .create_bolt11_invoice(params)
-            .map(|invoice| invoice.to_string())
-            .map_err(|e| format!("{e:?}"))
-    }
-
-    fn onchain_address(&self) -> Option<String> {
-        Some(self.wallet.new_address().to_string())
-    }
-
-    fn inbound_liquidity_msat(&self) -> u64 {
-        self.channel_manager
-            .list_usable_channels()
-            .iter()
-            .map(|c| c.inbound_capacity_msat)
-            .sum()
     }
 }

@@ -5,11 +5,12 @@ use lsps_core::lsps1::{
     Bolt11PaymentInfo, CreateOrderRequest, GetOrderRequest, OnchainPaymentInfo, OrderId,
     OrderResult, OrderState, PaymentInfo, PaymentState,
 };
+use lsps_core::types::Ppm;
 use lsps_core::types::{NodeId, OnchainAddress, Sat};
 
 use super::{
-    Ctx, Effect, Lsps1Service, OrderRecord, Outcome, Service, ServiceState, datetime,
-    internal_error, order_response,
+    Completion, Ctx, Effect, InvoiceRequest, Lsps1Service, NodeResources, NodeWork, OrderRecord,
+    Service, ServiceState, WriteKind, WritePlan, datetime, order_response,
 };
 use crate::faults::Fault;
 
@@ -24,47 +25,52 @@ pub(super) fn uuid_v4(entropy: [u8; 16]) -> String {
         .to_string()
 }
 
-/// `fee_base_sat + ceil(size × fee_ppm / 10^6)`, checked.
+/// `fee_base_sat + ceil(size × fee_ppm / 10^6)`, checked (the reference LSP's price; the
+/// rounding is `Ppm`'s, shared with the LSPS2 opening fee).
 fn order_fee(s: &Lsps1Service, channel_size: u64) -> Option<u64> {
-    let proportional = channel_size
-        .checked_mul(s.config.fee_ppm)?
-        .checked_add(999_999)?
-        / 1_000_000;
+    let ppm = Ppm(u32::try_from(s.config.fee_ppm).ok()?);
+    let proportional = ppm.share_of_rounded_up(channel_size).ok()?;
     s.config.fee_base_sat.checked_add(proportional)
 }
 
-pub(super) fn create_order(
+/// What `complete_create_order` needs besides the node's resources.
+#[derive(Debug, Clone)]
+pub(super) struct OrderPlan {
+    request: CreateOrderRequest,
+    fee_sat: u64,
+    total_sat: u64,
+}
+
+/// The rules of `lsps1.create_order` (pure): the plan and its node work, or the error to answer.
+pub(super) fn plan_create_order(
     service: &Service,
     s: &Lsps1Service,
     state: &ServiceState,
     peer: &NodeId,
-    id: RequestId,
     params: CreateOrderRequest,
     ctx: Ctx,
-) -> Outcome {
-    let error = |e: ErrorObject| Outcome::reply(Response::error(Some(id.clone()), e));
+) -> Result<(NodeWork, WriteKind), ErrorObject> {
     let faults = service.faults;
     if s.rejected.contains(peer) {
-        return error(ErrorObject::client_rejected("this node is not served"));
+        return Err(ErrorObject::client_rejected("this node is not served"));
     }
-    let held = state.orders_per_peer.get(peer).copied().unwrap_or(0);
+    let held = state.orders_of(peer).saturating_add(ctx.pending_writes);
     if held >= service.limits.max_orders_per_peer {
-        return error(ErrorObject::client_rejected(format!(
+        return Err(ErrorObject::client_rejected(format!(
             "order limit reached ({} orders per peer)",
             service.limits.max_orders_per_peer
         )));
     }
-    // bLIP-51 writes an absent token as "", so "" reads as no token.
-    if let Some(token) = params.order.token.as_deref().filter(|t| !t.is_empty())
+    if let Some(token) = params.order.effective_token()
         && !s.config.accepted_tokens.iter().any(|t| t == token)
         && !faults.has(Fault::Lsps1TokenIgnored)
     {
-        return error(ErrorObject::lsps1_unrecognized_or_stale_token());
+        return Err(ErrorObject::lsps1_unrecognized_or_stale_token());
     }
     if let Some(address) = &params.refund_onchain_address
         && !address.is_valid_for_network(NETWORK)
     {
-        return error(ErrorObject::invalid_param(
+        return Err(ErrorObject::invalid_param(
             "refund_onchain_address",
             format!("address is not for the {NETWORK} network"),
         ));
@@ -74,84 +80,115 @@ pub(super) fn create_order(
             && mismatch.property == "max_initial_lsp_balance_sat";
         if !skip {
             if faults.has(Fault::OptionMismatchWrongCode) {
-                return error(ErrorObject::invalid_param(
+                return Err(ErrorObject::invalid_param(
                     mismatch.property,
                     mismatch.message,
                 ));
             }
-            return error(mismatch.to_error_object());
+            return Err(mismatch.to_error_object());
         }
     }
 
     let order = &params.order;
     let client_balance = order.client_balance_sat.get();
-    let Some(channel_size) = order.lsp_balance_sat.get().checked_add(client_balance) else {
-        return internal_error(id, "channel size overflow after option check");
+    let overflow = |what: &str| {
+        tracing::error!("lsps1.create_order: {what} overflow after the option check");
+        ErrorObject::internal_error()
     };
-    let Some(fee) = order_fee(s, channel_size) else {
-        return internal_error(id, "order fee overflow");
-    };
-    let total = if faults.has(Fault::OrderTotalWrong) {
-        Some(fee)
+    let channel_size = order
+        .lsp_balance_sat
+        .get()
+        .checked_add(client_balance)
+        .ok_or_else(|| overflow("channel size"))?;
+    let fee_sat = order_fee(s, channel_size).ok_or_else(|| overflow("order fee"))?;
+    let total_sat = if faults.has(Fault::OrderTotalWrong) {
+        Some(fee_sat)
     } else {
-        fee.checked_add(client_balance)
+        fee_sat.checked_add(client_balance)
+    }
+    .ok_or_else(|| overflow("order total"))?;
+    let amount_msat = total_sat
+        .checked_mul(1000)
+        .ok_or_else(|| overflow("order total (msat)"))?;
+    let needs = NodeWork {
+        invoice: Some(InvoiceRequest {
+            amount_msat,
+            // No order id here: a retry after an id collision keeps this invoice.
+            description: format!("LSPS1 channel order, {channel_size} sat"),
+            expiry_secs: s.config.payment_expiry_secs,
+        }),
+        onchain_address: params.refund_onchain_address.is_some() && s.config.onchain_payment,
+        ..NodeWork::default()
     };
-    let Some(total) = total else {
-        return internal_error(id, "order total overflow");
-    };
-    let Some(total_msat) = total.checked_mul(1000) else {
-        return internal_error(id, "order total overflow (msat)");
-    };
-    let order_id = match OrderId::new(uuid_v4(ctx.entropy)) {
-        Ok(order_id) => order_id,
-        Err(e) => return internal_error(id, &e.to_string()),
-    };
+    Ok((
+        needs,
+        WriteKind::CreateOrder(Box::new(OrderPlan {
+            request: params,
+            fee_sat,
+            total_sat,
+        })),
+    ))
+}
+
+/// The order object and its effect, from the plan and the node's invoice and address (pure).
+pub(super) fn complete_create_order(
+    _service: &Service,
+    s: &Lsps1Service,
+    plan: &WritePlan,
+    order_plan: &OrderPlan,
+    resources: &NodeResources,
+    entropy: [u8; 16],
+) -> Result<(Response, Vec<Effect>), Completion> {
+    let OrderPlan {
+        request: params,
+        fee_sat,
+        total_sat,
+    } = order_plan;
+    let order_id = OrderId::new(uuid_v4(entropy))
+        .map_err(|e| Completion::Internal(format!("order id: {e}")))?;
+    let invoice = resources
+        .invoice
+        .clone()
+        .ok_or_else(|| Completion::Internal("no invoice for the order".into()))?;
     let expires_at = datetime(
-        ctx.now_ms
+        plan.now_ms
             .saturating_add(u64::from(s.config.payment_expiry_secs) * 1000),
     );
-    let invoice = match service.node.bolt11_invoice(
-        total_msat,
-        &format!("LSPS1 order {}", order_id.as_str()),
-        s.config.payment_expiry_secs,
-    ) {
-        Ok(invoice) => invoice,
-        Err(e) => return internal_error(id, &format!("invoice: {e}")),
-    };
-    let onchain = match (&params.refund_onchain_address, s.config.onchain_payment) {
-        (Some(refund), true) => service
-            .node
-            .onchain_address()
-            .and_then(|a| a.parse::<OnchainAddress>().ok())
-            .map(|address| OnchainPaymentInfo {
-                state: PaymentState::ExpectPayment,
-                expires_at,
-                fee_total_sat: Sat(fee),
-                order_total_sat: Sat(total),
-                address,
-                min_onchain_payment_confirmations: s.config.min_onchain_payment_confirmations,
-                // bLIP-51: must be absent when confirmations are required; the dev LSP does
-                // not accept 0-conf on-chain payments.
-                min_fee_for_0conf: None,
-                refund_onchain_address: Some(refund.clone()),
-            }),
+    let onchain = match (&params.refund_onchain_address, &resources.onchain_address) {
+        (Some(refund), Some(address)) => {
+            address
+                .parse::<OnchainAddress>()
+                .ok()
+                .map(|address| OnchainPaymentInfo {
+                    state: PaymentState::ExpectPayment,
+                    expires_at,
+                    fee_total_sat: Sat(*fee_sat),
+                    order_total_sat: Sat(*total_sat),
+                    address,
+                    min_onchain_payment_confirmations: s.config.min_onchain_payment_confirmations,
+                    // bLIP-51: must be absent when confirmations are required; the dev LSP does
+                    // not accept 0-conf on-chain payments.
+                    min_fee_for_0conf: None,
+                    refund_onchain_address: Some(refund.clone()),
+                })
+        }
         _ => None,
     };
     let mut mirrored = params.order.clone();
-    if mirrored.token.as_deref() == Some("") {
+    if mirrored.effective_token().is_none() {
         mirrored.token = None;
     }
     let result = OrderResult {
         order_id: order_id.clone(),
         order: mirrored,
-        created_at: datetime(ctx.now_ms),
+        created_at: datetime(plan.now_ms),
         order_state: OrderState::Created,
         payment: PaymentInfo {
             bolt11: Some(Bolt11PaymentInfo {
                 state: PaymentState::ExpectPayment,
                 expires_at,
-                fee_total_sat: Sat(fee),
-                order_total_sat: Sat(total),
+                fee_total_sat: Sat(*fee_sat),
+                order_total_sat: Sat(*total_sat),
                 invoice,
             }),
             bolt12: None,
@@ -160,18 +197,17 @@ pub(super) fn create_order(
         channel: None,
     };
     let record = OrderRecord {
-        peer: *peer,
+        peer: plan.peer,
         order: result.clone(),
     };
-    Outcome {
-        response: order_response(id, result, true),
-        effects: vec![Effect::InsertOrder {
+    Ok((
+        order_response(plan.id.clone(), result, true),
+        vec![Effect::InsertOrder {
             order_id,
             record: Box::new(record),
-            created_at_ms: ctx.now_ms,
+            created_at_ms: plan.now_ms,
         }],
-        scid_reservation: None,
-    }
+    ))
 }
 
 pub(super) fn get_order(
@@ -180,11 +216,11 @@ pub(super) fn get_order(
     peer: &NodeId,
     id: RequestId,
     params: GetOrderRequest,
-) -> Outcome {
+) -> Response {
     // Another peer's order is "not found" too: order ids are not capabilities to be shared.
     match state.order(&params.order_id) {
         Some(record) if record.peer == *peer || service.faults.has(Fault::OrdersNotScoped) => {
-            Outcome::reply(order_response(id, record.order.clone(), false))
+            order_response(id, record.order.clone(), false)
         }
         _ => {
             let error = if service.faults.has(Fault::UnknownOrderWrongCode) {
@@ -192,7 +228,7 @@ pub(super) fn get_order(
             } else {
                 ErrorObject::lsps1_not_found()
             };
-            Outcome::reply(Response::error(Some(id), error))
+            Response::error(Some(id), error)
         }
     }
 }

@@ -1,32 +1,43 @@
-//! Pure LSPS0/1/2 service handlers: `(state, peer, request, context) → (response, effects)`.
+//! Pure LSPS0/1/2 service handlers.
 //!
-//! No sockets, no clock, no randomness: the time and the entropy for ids come in a [`Ctx`], node
-//! operations (intercept SCIDs, invoices, addresses) through [`NodeOps`]. The dispatcher
-//! persists the [`Effect`]s before it sends the response, then applies them to the
-//! [`ServiceState`] with [`ServiceState::apply`].
+//! No sockets, no clock, no randomness, no node calls: the time and the entropy for ids come in
+//! a [`Ctx`]. A read is answered by [`Service::plan`] directly ([`Planned::Reply`]). A write
+//! (`lsps1.create_order`, `lsps2.buy`) is three steps:
+//!
+//! 1. [`Service::plan`] (pure) checks every rule and returns a [`WritePlan`] naming the node
+//!    work it needs ([`NodeWork`]: an invoice, an address, an intercept SCID, a liquidity
+//!    figure);
+//! 2. the dispatcher performs that work once and records it ([`NodeResources`]);
+//! 3. [`Service::complete`] (pure) turns plan + resources into the response and the
+//!    [`Effect`]s.
+//!
+//! The dispatcher persists the effects before it sends the response, then applies them to the
+//! [`ServiceState`] with [`ServiceState::apply`]. A retry after a store conflict calls
+//! `complete` again with fresh entropy and the same resources, so it mints no second invoice
+//! and reveals no second address.
 
 mod lsps1;
 mod lsps2;
 mod node_ops;
 mod wire;
 
-pub use node_ops::NodeOps;
+pub use node_ops::{InvoiceRequest, NodeError, NodeOps, NodeResources, NodeWork};
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeSet, HashMap};
 
 use lsps_core::jsonrpc::{
-    EncodedResult, ErrorObject, Request, RequestParams, Response, ResponseResult,
+    EncodedResult, ErrorObject, Request, RequestId, RequestParams, Response, ResponseResult,
 };
 use lsps_core::lsps0::ListProtocolsResult;
 use lsps_core::lsps1::{GetInfoResult as Lsps1Options, OrderId, OrderResult};
-use lsps_core::lsps2::{OpeningFeeParams, PromiseKey, PromiseSecret, RawOpeningFeeParams};
+use lsps_core::lsps2::{
+    JitState, OpeningFeeParams, PromiseKey, PromiseSecret, RawOpeningFeeParams,
+};
 use lsps_core::types::{Datetime, Msat, NodeId, Ppm, Sat, Scid};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Limits, Lsps1Config, Lsps2Config, MenuEntryConfig};
 use crate::faults::{Fault, FaultSet};
-use crate::store::{StoredBuy, StoredOrder};
 
 /// Per-request inputs that a pure handler may not produce itself.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +47,20 @@ pub struct Ctx {
     /// Fresh random bytes for order ids; the dispatcher draws them only for
     /// `lsps1.create_order` (zeros otherwise).
     pub entropy: [u8; 16],
+    /// Writes of this peer that were planned but are not yet in the [`ServiceState`]: the
+    /// per-peer quotas count them, so simultaneous requests cannot pass a quota together.
+    pub pending_writes: usize,
+}
+
+impl Ctx {
+    /// A context at `now_ms` with `entropy` and no pending writes.
+    pub fn new(now_ms: u64, entropy: [u8; 16]) -> Self {
+        Self {
+            now_ms,
+            entropy,
+            pending_writes: 0,
+        }
+    }
 }
 
 /// An LSPS1 order as the server keeps and persists it.
@@ -64,8 +89,19 @@ pub struct BuyRecord {
     pub client_trusts_lsp: bool,
     /// When the buy was accepted, Unix milliseconds.
     pub created_at_ms: u64,
-    /// JIT flow state name (`BOUGHT` when accepted).
-    pub state: String,
+    /// Where the JIT flow stands (`BOUGHT` when accepted).
+    pub state: JitState,
+}
+
+impl BuyRecord {
+    /// True while the buy holds its SCID and counts against the peer's live-buy quota: not
+    /// final, and (while still waiting for a payment) `valid_until` not passed.
+    pub fn is_live(&self, now_ms: u64) -> bool {
+        match self.state {
+            JitState::Bought => self.opening_fee_params.valid_until.unix_millis() >= now_ms,
+            state => !state.is_final(),
+        }
+    }
 }
 
 /// A state change a handler asks for; persisted before the response is sent.
@@ -84,70 +120,17 @@ pub enum Effect {
     InsertBuy(BuyRecord),
 }
 
-impl Effect {
-    /// The row the store persists for this effect.
-    pub fn to_stored(&self) -> Result<StoredRow, serde_json::Error> {
-        Ok(match self {
-            Effect::InsertOrder {
-                order_id,
-                record,
-                created_at_ms,
-            } => StoredRow::Order(StoredOrder {
-                order_id: order_id.as_str().to_owned(),
-                peer_node_id: record.peer.to_string(),
-                created_at_ms: *created_at_ms,
-                body: serde_json::to_string(record)?,
-            }),
-            Effect::InsertBuy(buy) => StoredRow::Buy(StoredBuy {
-                jit_channel_scid: buy.jit_channel_scid.0,
-                peer_node_id: buy.peer.to_string(),
-                created_at_ms: buy.created_at_ms,
-                body: serde_json::to_string(buy)?,
-            }),
-        })
-    }
-}
-
-/// A row to write.
-#[derive(Debug, Clone)]
-pub enum StoredRow {
-    /// An order row.
-    Order(StoredOrder),
-    /// A buy row.
-    Buy(StoredBuy),
-}
-
 /// What the handlers read: accepted orders and buys, and per-peer counts for the limits.
 #[derive(Debug, Default)]
 pub struct ServiceState {
     orders: HashMap<OrderId, OrderRecord>,
     buys: HashMap<u64, BuyRecord>,
     orders_per_peer: HashMap<NodeId, usize>,
-    buys_per_peer: HashMap<NodeId, usize>,
+    /// Each peer's buys (SCIDs), to count the live ones for the quota.
+    buys_by_peer: HashMap<NodeId, Vec<u64>>,
 }
 
 impl ServiceState {
-    /// Rebuild the state from persisted rows (start-up).
-    pub fn from_rows(orders: &[StoredOrder], buys: &[StoredBuy]) -> Result<Self, String> {
-        let mut state = Self::default();
-        for row in orders {
-            let record: OrderRecord = serde_json::from_str(&row.body)
-                .map_err(|e| format!("order {}: {e}", row.order_id))?;
-            let id = OrderId::new(row.order_id.clone()).map_err(|e| format!("order id: {e}"))?;
-            state.apply(&Effect::InsertOrder {
-                order_id: id,
-                record: Box::new(record),
-                created_at_ms: row.created_at_ms,
-            });
-        }
-        for row in buys {
-            let record: BuyRecord = serde_json::from_str(&row.body)
-                .map_err(|e| format!("buy {}: {e}", row.jit_channel_scid))?;
-            state.apply(&Effect::InsertBuy(record));
-        }
-        Ok(state)
-    }
-
     /// Apply a persisted effect.
     pub fn apply(&mut self, effect: &Effect) {
         match effect {
@@ -168,7 +151,10 @@ impl ServiceState {
                     .insert(buy.jit_channel_scid.0, buy.clone())
                     .is_none()
                 {
-                    *self.buys_per_peer.entry(buy.peer).or_default() += 1;
+                    self.buys_by_peer
+                        .entry(buy.peer)
+                        .or_default()
+                        .push(buy.jit_channel_scid.0);
                 }
             }
         }
@@ -182,6 +168,32 @@ impl ServiceState {
     /// A buy by SCID.
     pub fn buy(&self, scid: u64) -> Option<&BuyRecord> {
         self.buys.get(&scid)
+    }
+
+    /// Orders `peer` has created.
+    pub fn orders_of(&self, peer: &NodeId) -> usize {
+        self.orders_per_peer.get(peer).copied().unwrap_or(0)
+    }
+
+    /// Buys of `peer` that are live at `now_ms` ([`BuyRecord::is_live`]).
+    pub fn live_buys_of(&self, peer: &NodeId, now_ms: u64) -> usize {
+        self.buys_by_peer.get(peer).map_or(0, |scids| {
+            scids
+                .iter()
+                .filter_map(|scid| self.buys.get(scid))
+                .filter(|buy| buy.is_live(now_ms))
+                .count()
+        })
+    }
+
+    /// Every order with its id (admin views, reloading).
+    pub fn orders(&self) -> impl Iterator<Item = (&OrderId, &OrderRecord)> {
+        self.orders.iter()
+    }
+
+    /// Every buy (admin views).
+    pub fn buys(&self) -> impl Iterator<Item = &BuyRecord> {
+        self.buys.values()
     }
 
     /// Number of orders held.
@@ -202,10 +214,6 @@ pub struct Outcome {
     pub response: Response,
     /// State changes to persist first.
     pub effects: Vec<Effect>,
-    /// Keeps the intercept SCID of a new buy reserved until the outcome is dropped: the
-    /// dispatcher drops it only after the effect is applied to the state (or has failed), so
-    /// a concurrent buy can never be handed the same SCID in between.
-    pub scid_reservation: Option<ScidReservation>,
 }
 
 impl Outcome {
@@ -213,34 +221,41 @@ impl Outcome {
         Self {
             response,
             effects: Vec::new(),
-            scid_reservation: None,
         }
     }
 }
 
-/// Intercept SCIDs handed out by `lsps2.buy` whose buy is not yet in the [`ServiceState`].
-type ReservedScids = Arc<Mutex<HashSet<u64>>>;
-
-/// An intercept SCID reserved for one pending buy; released on drop.
+/// What [`Service::plan`] made of a request.
+// Reply is the hot path (every read); boxing it would cost an allocation per request, and a
+// plan lives only for the call.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
-pub struct ScidReservation {
-    reserved: ReservedScids,
-    scid: u64,
+pub enum Planned {
+    /// Answer now: a read, or a write refused by a rule. Nothing to persist.
+    Reply(Response),
+    /// A write that passed every rule and needs node work before it can be completed.
+    Write(WritePlan),
 }
 
-impl ScidReservation {
-    /// The reserved SCID (u64 form).
-    pub fn scid(&self) -> u64 {
-        self.scid
-    }
+/// A write that passed every rule: what it needs from the node, and what `complete` needs to
+/// build the answer.
+#[derive(Debug, Clone)]
+pub struct WritePlan {
+    /// The request id to answer.
+    pub id: RequestId,
+    /// The requesting peer.
+    pub peer: NodeId,
+    /// The time of the request.
+    pub now_ms: u64,
+    /// The node work to perform once.
+    pub needs: NodeWork,
+    kind: WriteKind,
 }
 
-impl Drop for ScidReservation {
-    fn drop(&mut self) {
-        if let Ok(mut reserved) = self.reserved.lock() {
-            reserved.remove(&self.scid);
-        }
-    }
+#[derive(Debug, Clone)]
+enum WriteKind {
+    CreateOrder(Box<lsps1::OrderPlan>),
+    Buy(Box<lsps2::BuyPlan>),
 }
 
 /// Why the service configuration is unusable.
@@ -265,9 +280,7 @@ pub struct Service {
     lsps1: Option<Lsps1Service>,
     lsps2: Option<Lsps2Service>,
     limits: Limits,
-    node: Arc<dyn NodeOps>,
     faults: FaultSet,
-    reserved_scids: ReservedScids,
     /// What `list_protocols` answers, fixed by the configuration.
     protocols: Vec<u16>,
     /// The configuration-fixed results (`list_protocols`, `lsps1.get_info`), serialized once.
@@ -304,7 +317,6 @@ impl Service {
         lsps2: &Lsps2Config,
         limits: &Limits,
         default_promise_secret: [u8; 32],
-        node: Arc<dyn NodeOps>,
         faults: FaultSet,
     ) -> Result<Self, ConfigError> {
         let lsps1 = if lsps1.enabled {
@@ -395,18 +407,7 @@ impl Service {
             lsps1,
             lsps2,
             limits: limits.clone(),
-            node,
             faults,
-            reserved_scids: ReservedScids::default(),
-        })
-    }
-
-    /// Reserve `scid` for a pending buy unless another pending buy holds it.
-    fn reserve_scid(&self, scid: u64) -> Option<ScidReservation> {
-        let mut reserved = self.reserved_scids.lock().ok()?;
-        reserved.insert(scid).then(|| ScidReservation {
-            reserved: self.reserved_scids.clone(),
-            scid,
         })
     }
 
@@ -431,50 +432,105 @@ impl Service {
         }
     }
 
-    /// Answer one decoded request from `peer`.
-    pub fn handle(
-        &self,
-        state: &ServiceState,
-        peer: &NodeId,
-        request: Request,
-        ctx: Ctx,
-    ) -> Outcome {
+    /// Plan one decoded request from `peer` (pure): the answer of a read or a refused
+    /// write, or the [`WritePlan`] of a write that passed every rule.
+    pub fn plan(&self, state: &ServiceState, peer: &NodeId, request: Request, ctx: Ctx) -> Planned {
         let Request { id, params } = request;
-        let result = match params {
-            RequestParams::Lsps0ListProtocols(_) => Ok(Outcome::reply(Response::result(
+        let planned = match params {
+            RequestParams::Lsps0ListProtocols(_) => Ok(Planned::Reply(Response::result(
                 id,
                 ListProtocolsResult {
                     protocols: self.protocols.clone(),
                 },
             ))),
             RequestParams::Lsps1GetInfo(_) => match &self.lsps1 {
-                Some(s) => Ok(Outcome::reply(Response::result(id, s.options.clone()))),
+                Some(s) => Ok(Planned::Reply(Response::result(id, s.options.clone()))),
                 None => Err(id),
             },
             RequestParams::Lsps1CreateOrder(params) => match &self.lsps1 {
-                Some(s) => Ok(lsps1::create_order(self, s, state, peer, id, params, ctx)),
+                Some(s) => Ok(self.write_or_reply(
+                    id,
+                    peer,
+                    ctx,
+                    lsps1::plan_create_order(self, s, state, peer, params, ctx),
+                )),
                 None => Err(id),
             },
             RequestParams::Lsps1GetOrder(params) => match &self.lsps1 {
-                Some(_) => Ok(lsps1::get_order(self, state, peer, id, params)),
+                Some(_) => Ok(Planned::Reply(lsps1::get_order(
+                    self, state, peer, id, params,
+                ))),
                 None => Err(id),
             },
             RequestParams::Lsps2GetInfo(params) => match &self.lsps2 {
-                Some(s) => Ok(lsps2::get_info(self, s, peer, id, params, ctx)),
+                Some(s) => Ok(Planned::Reply(lsps2::get_info(
+                    self, s, peer, id, params, ctx,
+                ))),
                 None => Err(id),
             },
             RequestParams::Lsps2Buy(params) => match &self.lsps2 {
-                Some(s) => Ok(lsps2::buy(self, s, state, peer, id, params, ctx)),
+                Some(s) => Ok(self.write_or_reply(
+                    id,
+                    peer,
+                    ctx,
+                    lsps2::plan_buy(self, s, state, peer, params, ctx),
+                )),
                 None => Err(id),
             },
         };
         // A method of a protocol that is not offered is an unknown method (LSPS0-R43).
-        result.unwrap_or_else(|id| {
-            Outcome::reply(Response::error(
+        planned.unwrap_or_else(|id| {
+            Planned::Reply(Response::error(
                 Some(id),
                 wire::method_not_found(self.faults),
             ))
         })
+    }
+
+    fn write_or_reply(
+        &self,
+        id: RequestId,
+        peer: &NodeId,
+        ctx: Ctx,
+        planned: Result<(NodeWork, WriteKind), ErrorObject>,
+    ) -> Planned {
+        match planned {
+            Ok((needs, kind)) => Planned::Write(WritePlan {
+                id,
+                peer: *peer,
+                now_ms: ctx.now_ms,
+                needs,
+                kind,
+            }),
+            Err(error) => Planned::Reply(Response::error(Some(id), error)),
+        }
+    }
+
+    /// Complete a planned write with the node's `resources` (pure): the response and the
+    /// effects to persist before it is sent. `entropy` makes the order id, so a retry after a
+    /// store conflict passes fresh entropy and the same resources.
+    pub fn complete(
+        &self,
+        plan: &WritePlan,
+        resources: &NodeResources,
+        entropy: [u8; 16],
+    ) -> Outcome {
+        let id = plan.id.clone();
+        let completed = match (&plan.kind, &self.lsps1, &self.lsps2) {
+            (WriteKind::CreateOrder(order), Some(s), _) => {
+                lsps1::complete_create_order(self, s, plan, order, resources, entropy)
+            }
+            (WriteKind::Buy(buy), _, Some(s)) => lsps2::complete_buy(self, s, plan, buy, resources),
+            // A plan is only made for an offered protocol.
+            _ => Err(Completion::Internal(
+                "plan for a protocol that is not offered".into(),
+            )),
+        };
+        match completed {
+            Ok((response, effects)) => Outcome { response, effects },
+            Err(Completion::Refused(error)) => Outcome::reply(Response::error(Some(id), error)),
+            Err(Completion::Internal(why)) => internal_error(id, &why),
+        }
     }
 
     /// Encode a response for the wire (applying wire-level faults, if any are on).
@@ -516,7 +572,7 @@ fn datetime(ms: u64) -> Datetime {
 }
 
 /// The response for an order result (create or get).
-fn order_response(id: lsps_core::jsonrpc::RequestId, order: OrderResult, create: bool) -> Response {
+fn order_response(id: RequestId, order: OrderResult, create: bool) -> Response {
     let result = if create {
         ResponseResult::Lsps1CreateOrder(order)
     } else {
@@ -528,7 +584,16 @@ fn order_response(id: lsps_core::jsonrpc::RequestId, order: OrderResult, create:
     }
 }
 
-fn internal_error(id: lsps_core::jsonrpc::RequestId, why: &str) -> Outcome {
+/// Why `complete` could not produce the normal answer.
+#[derive(Debug)]
+enum Completion {
+    /// A rule that needed the node's resources refused the request (e.g. 203 for liquidity).
+    Refused(ErrorObject),
+    /// Something that should not happen (an overflow after the checks, a missing resource).
+    Internal(String),
+}
+
+fn internal_error(id: RequestId, why: &str) -> Outcome {
     tracing::error!("internal error: {why}");
     Outcome::reply(Response::error(Some(id), ErrorObject::internal_error()))
 }

@@ -1,7 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
 use lsps_core::jsonrpc::code;
@@ -9,24 +8,41 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::config::{Limits, Lsps1Config, Lsps2Config};
+use crate::dispatch::{PendingWrites, perform_node_work};
+use crate::store::{StoredRow, state_from_rows, to_stored};
+use crate::testing::FakeNode;
 
-struct FakeNode {
-    next_scid: AtomicU64,
-    inbound_msat: u64,
+/// A service with the fake node its writes' node work goes to.
+struct Harness {
+    service: Service,
+    node: FakeNode,
 }
 
-impl NodeOps for FakeNode {
-    fn intercept_scid(&self) -> u64 {
-        self.next_scid.fetch_add(1, Ordering::Relaxed)
+impl std::ops::Deref for Harness {
+    type Target = Service;
+    fn deref(&self) -> &Service {
+        &self.service
     }
-    fn bolt11_invoice(&self, amount_msat: u64, _d: &str, _e: u32) -> Result<String, String> {
-        Ok(format!("lnbcrt-fake-{amount_msat}"))
-    }
-    fn onchain_address(&self) -> Option<String> {
-        Some(regtest_address())
-    }
-    fn inbound_liquidity_msat(&self) -> u64 {
-        self.inbound_msat
+}
+
+/// What the dispatcher does for one request, without persistence: plan, node work, complete.
+fn handle(
+    harness: &Harness,
+    state: &ServiceState,
+    from: &NodeId,
+    request: Request,
+    ctx: Ctx,
+) -> Outcome {
+    match harness.service.plan(state, from, request, ctx) {
+        Planned::Reply(response) => Outcome {
+            response,
+            effects: Vec::new(),
+        },
+        Planned::Write(plan) => {
+            let mut pending = PendingWrites::default();
+            let resources = perform_node_work(&harness.node, &plan.needs, state, &mut pending);
+            harness.service.complete(&plan, &resources, ctx.entropy)
+        }
     }
 }
 
@@ -57,15 +73,14 @@ fn service_with(
     lsps2: Lsps2Config,
     limits: Limits,
     inbound_msat: u64,
-) -> Service {
-    let node = Arc::new(FakeNode {
-        next_scid: AtomicU64::new(1 << 40),
-        inbound_msat,
-    });
-    Service::new(&lsps1, &lsps2, &limits, [7; 32], node, FaultSet::NONE).unwrap()
+) -> Harness {
+    let mut node = FakeNode::new(1 << 40);
+    node.inbound_msat = inbound_msat;
+    let service = Service::new(&lsps1, &lsps2, &limits, [7; 32], FaultSet::NONE).unwrap();
+    Harness { service, node }
 }
 
-fn service() -> Service {
+fn service() -> Harness {
     service_with(
         Lsps1Config::default(),
         Lsps2Config::default(),
@@ -75,15 +90,12 @@ fn service() -> Service {
 }
 
 fn ctx(now_ms: u64) -> Ctx {
-    Ctx {
-        now_ms,
-        entropy: [now_ms as u8; 16],
-    }
+    Ctx::new(now_ms, [now_ms as u8; 16])
 }
 
 /// Decode and handle one request given as JSON; returns the reply as JSON and the effects.
 fn call_at(
-    service: &Service,
+    service: &Harness,
     state: &ServiceState,
     from: &NodeId,
     request: Value,
@@ -92,7 +104,7 @@ fn call_at(
     let bytes = serde_json::to_vec(&request).unwrap();
     match service.decode(&bytes) {
         Ok(request) => {
-            let outcome = service.handle(state, from, request, ctx(now_ms));
+            let outcome = handle(service, state, from, request, ctx(now_ms));
             (
                 serde_json::from_slice(&service.encode(&outcome.response)).unwrap(),
                 outcome.effects,
@@ -106,7 +118,7 @@ fn call_at(
 }
 
 fn call(
-    service: &Service,
+    service: &Harness,
     state: &ServiceState,
     from: &NodeId,
     request: Value,
@@ -171,7 +183,13 @@ fn fixed_results_are_written_byte_for_byte_as_typed_ones() {
     let state = ServiceState::default();
     for method in ["lsps0.list_protocols", "lsps1.get_info", "lsps2.get_info"] {
         let bytes = serde_json::to_vec(&req(method, json!({}))).unwrap();
-        let outcome = service.handle(&state, &peer(1), service.decode(&bytes).unwrap(), ctx(NOW));
+        let outcome = handle(
+            &service,
+            &state,
+            &peer(1),
+            service.decode(&bytes).unwrap(),
+            ctx(NOW),
+        );
         assert_eq!(
             service.encode(&outcome.response),
             outcome.response.to_bytes(),
@@ -231,7 +249,8 @@ fn create_order_prices_mirrors_and_persists() {
     let bolt11 = &r["payment"]["bolt11"];
     assert_eq!(bolt11["fee_total_sat"], "6100");
     assert_eq!(bolt11["order_total_sat"], "26100");
-    assert_eq!(bolt11["invoice"], "lnbcrt-fake-26100000");
+    let invoice = bolt11["invoice"].as_str().unwrap();
+    assert!(invoice.starts_with("lnbcrt26100000"), "{invoice}");
     assert_eq!(bolt11["state"], "EXPECT_PAYMENT");
     assert!(
         r["payment"].get("onchain").is_none(),
@@ -393,7 +412,7 @@ fn order_limit_answers_client_rejected() {
     assert!(reply.get("result").is_some());
 }
 
-fn menu_for(service: &Service, from: &NodeId, now_ms: u64) -> Vec<Value> {
+fn menu_for(service: &Harness, from: &NodeId, now_ms: u64) -> Vec<Value> {
     let (reply, _) = call_at(
         service,
         &ServiceState::default(),
@@ -437,7 +456,7 @@ fn lsps2_get_info_menu_is_ordered_fresh_and_bound_to_the_peer() {
 }
 
 fn buy(
-    service: &Service,
+    service: &Harness,
     state: &ServiceState,
     from: &NodeId,
     params: Value,
@@ -477,7 +496,7 @@ fn lsps2_buy_accepts_a_valid_promise_and_persists() {
     };
     assert_eq!(record.jit_channel_scid, scid);
     assert_eq!(record.payment_size_msat, Some(Msat(50_000_000)));
-    assert_eq!(record.state, "BOUGHT");
+    assert_eq!(record.state, JitState::Bought);
     // No size: no-MPP+var-invoice mode is accepted too.
     let (reply, _) = buy(&service, &state, &peer(1), menu[1].clone(), None, NOW + 1);
     assert!(reply.get("result").is_some(), "{reply}");
@@ -680,7 +699,7 @@ fn lsps2_rejected_peers_and_buy_limit_answer_code_1() {
     let (_, effects) = buy(&service, &state, &peer(1), entry.clone(), None, NOW);
     effects.iter().for_each(|e| state.apply(e));
     assert_eq!(state.buy_count(), 1);
-    let (reply, _) = buy(&service, &state, &peer(1), entry, None, NOW);
+    let (reply, _) = buy(&service, &state, &peer(1), entry.clone(), None, NOW);
     assert_eq!(error_code(&reply), 1);
     assert!(
         reply["error"]["data"]["message"]
@@ -688,6 +707,67 @@ fn lsps2_rejected_peers_and_buy_limit_answer_code_1() {
             .unwrap()
             .contains("limit")
     );
+    // An unused buy stops counting at its valid_until: a fresh offer can be bought after it.
+    let valid_until: Datetime = serde_json::from_value(entry["valid_until"].clone()).unwrap();
+    let later = valid_until.unix_millis() + 1;
+    assert_eq!(state.live_buys_of(&peer(1), later), 0);
+    let fresh = menu_for(&service, &peer(1), later)[0].clone();
+    let (reply, effects) = buy(&service, &state, &peer(1), fresh, None, later);
+    assert!(reply.get("result").is_some(), "{reply}");
+    assert_eq!(effects.len(), 1);
+}
+
+#[test]
+fn pending_writes_count_against_the_quotas() {
+    let limits = Limits {
+        max_orders_per_peer: 2,
+        max_buys_per_peer: 2,
+        ..Default::default()
+    };
+    let service = service_with(Lsps1Config::default(), Lsps2Config::default(), limits, 0);
+    let state = ServiceState::default();
+    let bytes = serde_json::to_vec(&req("lsps1.create_order", order_params())).unwrap();
+    let plan = |pending_writes| {
+        let request = service.decode(&bytes).unwrap();
+        let ctx = Ctx {
+            pending_writes,
+            ..ctx(NOW)
+        };
+        service.plan(&state, &peer(1), request, ctx)
+    };
+    assert!(matches!(plan(1), Planned::Write(_)));
+    let Planned::Reply(refused) = plan(2) else {
+        panic!("two pending orders fill a quota of two")
+    };
+    assert_eq!(refused.body.unwrap_err().code, code::CLIENT_REJECTED);
+}
+
+#[test]
+fn a_retried_completion_reuses_the_invoice_and_address() {
+    let service = service();
+    let state = ServiceState::default();
+    let mut params = order_params();
+    params["refund_onchain_address"] = regtest_address().into();
+    let bytes = serde_json::to_vec(&req("lsps1.create_order", params)).unwrap();
+    let Planned::Write(plan) =
+        service.plan(&state, &peer(1), service.decode(&bytes).unwrap(), ctx(NOW))
+    else {
+        panic!("not a write")
+    };
+    let mut pending = PendingWrites::default();
+    let resources = perform_node_work(&service.node, &plan.needs, &state, &mut pending);
+    let first = service.complete(&plan, &resources, [1; 16]);
+    let again = service.complete(&plan, &resources, [2; 16]);
+    let order = |o: &Outcome| match &o.response.body {
+        Ok(ResponseResult::Lsps1CreateOrder(order)) => order.clone(),
+        other => panic!("{other:?}"),
+    };
+    let (first, again) = (order(&first), order(&again));
+    assert_ne!(first.order_id, again.order_id, "fresh entropy, fresh id");
+    assert_eq!(first.payment.bolt11, again.payment.bolt11, "same invoice");
+    assert_eq!(first.payment.onchain, again.payment.onchain, "same address");
+    assert_eq!(service.node.invoice_calls.load(Ordering::Relaxed), 1);
+    assert_eq!(service.node.address_calls.load(Ordering::Relaxed), 1);
 }
 
 #[test]
@@ -706,12 +786,12 @@ fn state_round_trips_through_store_rows() {
     let mut buys = Vec::new();
     for effect in &effects {
         state.apply(effect);
-        match effect.to_stored().unwrap() {
+        match to_stored(effect).unwrap() {
             StoredRow::Order(o) => orders.push(o),
             StoredRow::Buy(b) => buys.push(b),
         }
     }
-    let reloaded = ServiceState::from_rows(&orders, &buys).unwrap();
+    let reloaded = state_from_rows(&orders, &buys).unwrap();
     assert_eq!(reloaded.order_count(), 1);
     assert_eq!(reloaded.buy_count(), 1);
     let Effect::InsertOrder {
@@ -727,279 +807,12 @@ fn state_round_trips_through_store_rows() {
 fn bad_menu_config_is_refused() {
     let mut lsps2 = Lsps2Config::default();
     lsps2.menu.reverse();
-    let node = Arc::new(FakeNode {
-        next_scid: AtomicU64::new(1),
-        inbound_msat: 0,
-    });
     let err = Service::new(
         &Lsps1Config::default(),
         &lsps2,
         &Limits::default(),
         [0; 32],
-        node,
         FaultSet::NONE,
     );
     assert!(matches!(err, Err(ConfigError::Lsps2Menu(_))));
-}
-
-// --- Intercept SCID uniqueness among live buys -------------------------------------------------
-
-/// A node whose `intercept_scid` replays a script, then repeats `fallback` forever, the way
-/// LDK's fake SCIDs can repeat on a short dev chain.
-struct RepeatingScids {
-    script: std::sync::Mutex<std::collections::VecDeque<u64>>,
-    fallback: u64,
-    draws: AtomicU64,
-}
-
-impl RepeatingScids {
-    fn new(script: &[u64], fallback: u64) -> Arc<Self> {
-        Arc::new(Self {
-            script: std::sync::Mutex::new(script.iter().copied().collect()),
-            fallback,
-            draws: AtomicU64::new(0),
-        })
-    }
-}
-
-impl NodeOps for RepeatingScids {
-    fn intercept_scid(&self) -> u64 {
-        self.draws.fetch_add(1, Ordering::Relaxed);
-        self.script
-            .lock()
-            .unwrap()
-            .pop_front()
-            .unwrap_or(self.fallback)
-    }
-    fn bolt11_invoice(&self, _a: u64, _d: &str, _e: u32) -> Result<String, String> {
-        Err("no invoices here".into())
-    }
-    fn onchain_address(&self) -> Option<String> {
-        None
-    }
-    fn inbound_liquidity_msat(&self) -> u64 {
-        0
-    }
-}
-
-fn service_on(node: Arc<dyn NodeOps>) -> Service {
-    Service::new(
-        &Lsps1Config::default(),
-        &Lsps2Config::default(),
-        &Limits::default(),
-        [7; 32],
-        node,
-        FaultSet::NONE,
-    )
-    .unwrap()
-}
-
-/// Handle one `lsps2.buy` and keep the whole outcome (with its SCID reservation).
-fn buy_outcome(service: &Service, state: &ServiceState, from: &NodeId, params: &Value) -> Outcome {
-    let bytes = serde_json::to_vec(&req(
-        "lsps2.buy",
-        json!({"opening_fee_params": params, "payment_size_msat": "50000000"}),
-    ))
-    .unwrap();
-    let request = service.decode(&bytes).unwrap();
-    service.handle(state, from, request, ctx(NOW + 1))
-}
-
-fn bought_scid(outcome: &Outcome) -> u64 {
-    match &outcome.response.body {
-        Ok(ResponseResult::Lsps2Buy(result)) => result.jit_channel_scid.0,
-        other => panic!("not a buy result: {other:?}"),
-    }
-}
-
-#[test]
-fn lsps2_buy_redraws_a_scid_held_by_a_pending_or_accepted_buy() {
-    const A: u64 = 1_099_544_592_389;
-    const B: u64 = A + 1;
-    const C: u64 = A + 2;
-    let node = RepeatingScids::new(&[A, A, A, B, A, B, C], 0);
-    let service = service_on(node.clone());
-    let mut state = ServiceState::default();
-    let menu = menu_for(&service, &peer(1), NOW);
-
-    let first = buy_outcome(&service, &state, &peer(1), &menu[0]);
-    assert_eq!(bought_scid(&first), A);
-    // `first` is not durable yet (not in the state) but its SCID is taken.
-    let second = buy_outcome(&service, &state, &peer(1), &menu[1]);
-    assert_eq!(bought_scid(&second), B, "A is reserved by the pending buy");
-    for effect in &first.effects {
-        state.apply(effect);
-    }
-    drop(first);
-    // A is now held by an accepted buy, B by a pending one.
-    let third = buy_outcome(&service, &state, &peer(1), &menu[0]);
-    assert_eq!(bought_scid(&third), C);
-    assert_eq!(node.draws.load(Ordering::Relaxed), 7);
-    let [Effect::InsertBuy(record)] = third.effects.as_slice() else {
-        panic!("{:?}", third.effects)
-    };
-    assert_eq!(record.jit_channel_scid.0, C);
-}
-
-#[test]
-fn lsps2_buy_gives_up_with_a_clear_error_when_every_draw_repeats() {
-    const A: u64 = 42 << 40;
-    let node = RepeatingScids::new(&[], A);
-    let service = service_on(node.clone());
-    let mut state = ServiceState::default();
-    let menu = menu_for(&service, &peer(1), NOW);
-    let first = buy_outcome(&service, &state, &peer(1), &menu[0]);
-    for effect in &first.effects {
-        state.apply(effect);
-    }
-    drop(first);
-    let second = buy_outcome(&service, &state, &peer(1), &menu[1]);
-    let Err(error) = &second.response.body else {
-        panic!("{:?}", second.response)
-    };
-    assert_eq!(error.code, code::INTERNAL_ERROR);
-    assert!(
-        error.message.contains("intercept SCID"),
-        "{}",
-        error.message
-    );
-    assert!(second.effects.is_empty() && second.scid_reservation.is_none());
-    assert_eq!(
-        node.draws.load(Ordering::Relaxed),
-        1 + super::lsps2::MAX_SCID_DRAWS as u64,
-        "bounded retries"
-    );
-    assert_eq!(state.buy(A).unwrap().peer, peer(1), "the first buy is kept");
-}
-
-mod dispatcher {
-    use super::*;
-    use crate::dispatch::{Clock, Dispatcher};
-    use crate::store::{MemoryStore, Store, StoredBuy};
-    use crate::transport::Dispatch;
-
-    struct FixedClock(AtomicU64);
-
-    impl Clock for FixedClock {
-        fn now_ms(&self) -> u64 {
-            NOW + 1
-        }
-        fn entropy(&self) -> [u8; 16] {
-            (self.0.fetch_add(1, Ordering::Relaxed) as u128).to_le_bytes()
-        }
-    }
-
-    fn dispatcher(node: Arc<dyn NodeOps>, store: Arc<MemoryStore>) -> Dispatcher {
-        let limits = Limits {
-            peer_requests_per_sec: 1_000_000,
-            peer_burst: 1_000_000,
-            max_pending_per_peer: 1_000,
-            max_pending_total: 10_000,
-            ..Limits::default()
-        };
-        let service = Service::new(
-            &Lsps1Config::default(),
-            &Lsps2Config::default(),
-            &limits,
-            [7; 32],
-            node,
-            FaultSet::NONE,
-        )
-        .unwrap();
-        Dispatcher::new(
-            service,
-            ServiceState::default(),
-            store,
-            Arc::new(FixedClock(AtomicU64::new(0))),
-        )
-    }
-
-    fn buy_bytes(n: usize, params: &Value) -> Vec<u8> {
-        serde_json::to_vec(&json!({
-            "jsonrpc": "2.0",
-            "id": format!("{n:032x}"),
-            "method": "lsps2.buy",
-            "params": {"opening_fee_params": params, "payment_size_msat": "50000000"},
-        }))
-        .unwrap()
-    }
-
-    fn scid_of(reply: &Value) -> u64 {
-        reply["result"]["jit_channel_scid"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no result: {reply}"))
-            .parse::<Scid>()
-            .unwrap()
-            .0
-    }
-
-    #[tokio::test]
-    async fn concurrent_buys_with_repeating_scids_all_succeed_with_distinct_scids() {
-        // Every SCID comes twice in a row: without the reservation the second of each pair of
-        // concurrent buys collides with the first in the store (-32603).
-        let script: Vec<u64> = (0..200u64).flat_map(|i| [1000 + i, 1000 + i]).collect();
-        let node = RepeatingScids::new(&script, 0);
-        let store = Arc::new(MemoryStore::new());
-        let dispatcher = dispatcher(node.clone(), store.clone());
-        let menus: Vec<Vec<Value>> = (1..=5)
-            .map(|p| menu_for(dispatcher.service(), &peer(p), NOW))
-            .collect();
-        // All handled (SCIDs drawn) before any is durable.
-        let pending: Vec<_> = (0..50)
-            .map(|n| dispatcher.dispatch(key(1 + (n % 5) as u8), &buy_bytes(n, &menus[n % 5][0])))
-            .collect();
-        let mut scids = std::collections::BTreeSet::new();
-        for answer in pending {
-            let bytes = answer.resolve().await.unwrap();
-            let reply: Value = serde_json::from_slice(&bytes).unwrap();
-            assert!(
-                scids.insert(scid_of(&reply)),
-                "SCID handed out twice: {reply}"
-            );
-        }
-        assert_eq!(scids.len(), 50);
-        assert_eq!(store.load_buys().await.unwrap().len(), 50);
-        assert_eq!(dispatcher.with_state(|s| s.buy_count()), Some(50));
-    }
-
-    #[tokio::test]
-    async fn a_scid_the_store_already_holds_is_drawn_again_not_lost() {
-        // The store holds a buy the state does not know (state and store diverged): the
-        // uniqueness violation makes the dispatcher handle the buy again with a fresh SCID.
-        const TAKEN: u64 = 7 << 40;
-        let store = Arc::new(MemoryStore::new());
-        let existing = StoredBuy {
-            jit_channel_scid: TAKEN,
-            peer_node_id: peer(9).to_string(),
-            created_at_ms: NOW,
-            body: "{}".into(),
-        };
-        store.insert_buy(existing.clone()).await.unwrap();
-        let node = RepeatingScids::new(&[TAKEN, TAKEN + 1], TAKEN);
-        let dispatcher = dispatcher(node, store.clone());
-        let menu = menu_for(dispatcher.service(), &peer(1), NOW);
-        let bytes = dispatcher
-            .dispatch(key(1), &buy_bytes(1, &menu[0]))
-            .resolve()
-            .await
-            .unwrap();
-        let reply: Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(scid_of(&reply), TAKEN + 1);
-        assert_eq!(store.get_buy(TAKEN).await.unwrap(), Some(existing.clone()));
-        assert!(store.get_buy(TAKEN + 1).await.unwrap().is_some());
-
-        // Only TAKEN from now on: the store refuses it, the redraws (while the refused SCID
-        // stays reserved) find nothing else, and the answer is -32603 that says why.
-        let bytes = dispatcher
-            .dispatch(key(1), &buy_bytes(2, &menu[1]))
-            .resolve()
-            .await
-            .unwrap();
-        let reply: Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(error_code(&reply), -32603, "{reply}");
-        let message = reply["error"]["message"].as_str().unwrap();
-        assert!(message.contains("no unused intercept SCID"), "{message}");
-        assert_eq!(store.get_buy(TAKEN).await.unwrap(), Some(existing));
-        assert_eq!(store.load_buys().await.unwrap().len(), 2);
-    }
 }

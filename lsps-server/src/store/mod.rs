@@ -2,14 +2,15 @@
 //!
 //! The [`Store`] trait is what the dispatcher needs; [`SqliteStore`] is the default backend
 //! (WAL, `synchronous=FULL`, one writer task that group-commits) and [`MemoryStore`] serves
-//! tests. A PostgreSQL backend implements the same trait. Rows carry the JSON body the service
-//! produced, so the store does not depend on protocol types and a schema change in a body needs
+//! tests. Rows carry the JSON body the service produced, so the store does not depend on protocol types and a schema change in a body needs
 //! no migration.
 
 mod memory;
+mod records;
 mod sqlite;
 
 pub use memory::MemoryStore;
+pub use records::{RowError, StoredRow, state_from_rows, to_stored};
 pub use sqlite::{SqliteStore, SqliteStoreOptions};
 
 use async_trait::async_trait;

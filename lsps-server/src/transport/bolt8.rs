@@ -11,35 +11,15 @@ use std::sync::{Arc, Mutex};
 use bitcoin::secp256k1::PublicKey;
 use lightning::ln::msgs::{DecodeError, Init, LightningError};
 use lightning::ln::peer_handler::{APeerManager, CustomMessageHandler};
-use lightning::ln::wire::{CustomMessageReader, Type};
-use lightning::util::ser::{LengthLimitedRead, Writeable, Writer};
+use lightning::ln::wire::CustomMessageReader;
+use lightning::util::ser::LengthLimitedRead;
 use lightning_types::features::{InitFeatures, NodeFeatures};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
 use super::{Dispatch, Dispatched};
 
-/// The LSPS0 message type (`lsps0_message_id`).
-pub const LSPS_MESSAGE_TYPE: u16 = 37913;
-
-/// The `option_supports_lsps` feature bit an LSP may set in `init` and `node_announcement`.
-pub const LSPS_FEATURE_BIT: usize = 729;
-
-/// One 37913 message: the raw payload bytes, no length prefix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawLspsMessage(pub Vec<u8>);
-
-impl Writeable for RawLspsMessage {
-    fn write<W: Writer>(&self, w: &mut W) -> Result<(), lightning::io::Error> {
-        w.write_all(&self.0)
-    }
-}
-
-impl Type for RawLspsMessage {
-    fn type_id(&self) -> u16 {
-        LSPS_MESSAGE_TYPE
-    }
-}
+pub use lsps_core::bolt8::{LSPS_FEATURE_BIT, LSPS_MESSAGE_TYPE, RawPayload as RawLspsMessage};
 
 /// The `CustomMessageHandler` for 37913. Payload validation is the dispatcher's job: every byte
 /// sequence is accepted here so that malformed JSON (even invalid UTF-8) gets the LSPS0 answer
@@ -82,15 +62,7 @@ impl CustomMessageReader for LspsMessageHandler {
         message_type: u16,
         buffer: &mut R,
     ) -> Result<Option<RawLspsMessage>, DecodeError> {
-        if message_type != LSPS_MESSAGE_TYPE {
-            return Ok(None);
-        }
-        // BOLT8 caps a message at 65535 bytes, so this allocation is bounded.
-        let mut payload = vec![0u8; buffer.remaining_bytes() as usize];
-        buffer
-            .read_exact(&mut payload)
-            .map_err(|_| DecodeError::ShortRead)?;
-        Ok(Some(RawLspsMessage(payload)))
+        lsps_core::bolt8::read_raw_payload(message_type, buffer)
     }
 }
 

@@ -1,0 +1,104 @@
+//! The mapping between the service's records and the store's rows: which row an
+//! [`Effect`] writes, and how the [`ServiceState`] is rebuilt from the rows at start-up.
+
+use lsps_core::lsps1::OrderId;
+
+use super::{StoredBuy, StoredOrder};
+use crate::service::{BuyRecord, Effect, OrderRecord, ServiceState};
+
+/// A row to write.
+#[derive(Debug, Clone)]
+pub enum StoredRow {
+    /// An order row.
+    Order(StoredOrder),
+    /// A buy row.
+    Buy(StoredBuy),
+}
+
+/// A persisted row the server cannot read back.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RowError {
+    /// The JSON body of an order row does not decode.
+    #[error("order {order_id}: body does not decode")]
+    OrderBody {
+        /// The row's key.
+        order_id: String,
+        /// The decoder's complaint.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The key of an order row is not a valid order id.
+    #[error("order {order_id}: not a valid order id")]
+    OrderId {
+        /// The row's key.
+        order_id: String,
+        /// Why it is not valid.
+        #[source]
+        source: lsps_core::lsps1::OrderIdError,
+    },
+    /// The JSON body of a buy row does not decode.
+    #[error("buy {jit_channel_scid}: body does not decode")]
+    BuyBody {
+        /// The row's key.
+        jit_channel_scid: u64,
+        /// The decoder's complaint.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// The row `effect` writes.
+pub fn to_stored(effect: &Effect) -> Result<StoredRow, serde_json::Error> {
+    Ok(match effect {
+        Effect::InsertOrder {
+            order_id,
+            record,
+            created_at_ms,
+        } => StoredRow::Order(StoredOrder {
+            order_id: order_id.as_str().to_owned(),
+            peer_node_id: record.peer.to_string(),
+            created_at_ms: *created_at_ms,
+            body: serde_json::to_string(record)?,
+        }),
+        Effect::InsertBuy(buy) => StoredRow::Buy(StoredBuy {
+            jit_channel_scid: buy.jit_channel_scid.0,
+            peer_node_id: buy.peer.to_string(),
+            created_at_ms: buy.created_at_ms,
+            body: serde_json::to_string(buy)?,
+        }),
+    })
+}
+
+/// Rebuild the service state from persisted rows (start-up).
+pub fn state_from_rows(
+    orders: &[StoredOrder],
+    buys: &[StoredBuy],
+) -> Result<ServiceState, RowError> {
+    let mut state = ServiceState::default();
+    for row in orders {
+        let record: OrderRecord =
+            serde_json::from_str(&row.body).map_err(|source| RowError::OrderBody {
+                order_id: row.order_id.clone(),
+                source,
+            })?;
+        let order_id = OrderId::new(row.order_id.clone()).map_err(|source| RowError::OrderId {
+            order_id: row.order_id.clone(),
+            source,
+        })?;
+        state.apply(&Effect::InsertOrder {
+            order_id,
+            record: Box::new(record),
+            created_at_ms: row.created_at_ms,
+        });
+    }
+    for row in buys {
+        let record: BuyRecord =
+            serde_json::from_str(&row.body).map_err(|source| RowError::BuyBody {
+                jit_channel_scid: row.jit_channel_scid,
+                source,
+            })?;
+        state.apply(&Effect::InsertBuy(record));
+    }
+    Ok(state)
+}
