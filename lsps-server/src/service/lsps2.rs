@@ -4,7 +4,7 @@ use lsps_core::jsonrpc::{ErrorObject, RequestId, Response};
 use lsps_core::lsps2::{
     BuyRejection, BuyRequest, BuyResult, GetInfoRequest, GetInfoResult, JitState, OpeningFeeParams,
 };
-use lsps_core::types::NodeId;
+use lsps_core::types::{Msat, NodeId};
 
 use super::{
     BuyRecord, Completion, Ctx, Effect, Lsps2Service, NodeResources, NodeWork, Service,
@@ -102,12 +102,18 @@ pub(super) fn plan_buy(
     if !promise_ok && !faults.has(Fault::PromiseNotChecked) {
         return Err(ErrorObject::lsps2_invalid_opening_fee_params());
     }
-    if let Err(rejection) = fee_params.check_buy(params.payment_size_msat, datetime(ctx.now_ms)) {
+    let checked = if faults.has(Fault::SizeRangeNotChecked) {
+        // The fault skips only the range; the fee rules still apply to the size.
+        let mut unbounded = fee_params.clone();
+        unbounded.min_payment_size_msat = Msat(0);
+        unbounded.max_payment_size_msat = Msat(u64::MAX);
+        unbounded.check_buy(params.payment_size_msat, datetime(ctx.now_ms))
+    } else {
+        fee_params.check_buy(params.payment_size_msat, datetime(ctx.now_ms))
+    };
+    if let Err(rejection) = checked {
         let waived = match rejection {
             BuyRejection::Expired { .. } => faults.has(Fault::ExpiredParamsAccepted),
-            BuyRejection::SizeBelowMinimum { .. } | BuyRejection::SizeAboveMaximum { .. } => {
-                faults.has(Fault::SizeRangeNotChecked)
-            }
             BuyRejection::FeeNotBelowSize { fee, size } => {
                 faults.has(Fault::FeeEqualsSizeAccepted) && fee == size
             }
