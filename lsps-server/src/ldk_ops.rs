@@ -27,7 +27,10 @@ impl NodeOps for Node {
     }
 
     fn onchain_address(&self) -> Result<String, NodeError> {
-        Ok(self.wallet.new_address().to_string())
+        self.wallet
+            .new_address()
+            .map(|address| address.to_string())
+            .map_err(|e| NodeError::Wallet(e.to_string()))
     }
 
     fn inbound_liquidity_msat(&self) -> u64 {

@@ -5,7 +5,8 @@
 //! - [`service`]: pure handlers `(state, peer, request, ctx) → (response, effects)`;
 //! - [`dispatch`]: the one dispatcher behind every transport (limits, persistence, answers);
 //! - [`transport`]: BOLT8 and HTTP/WebSocket bindings;
-//! - [`node`]: the LDK node; [`chain`]: the embedded dev chain; [`store`]: SQLite;
+//! - [`node`]: the LDK node (built with the `lsps_node` kit); [`chain`]: chain sources (the
+//!   kit's, re-exported); [`store`]: SQLite;
 //! - [`config`]: TOML/flags/env configuration; [`faults`]: deliberate violations for self-tests.
 //!
 //! Start one in-process (as the conformance runner's `--spawn-reference` does):
@@ -39,7 +40,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use bitcoin::hashes::{Hash, HashEngine, sha256};
 use bitcoin::secp256k1::PublicKey;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -80,19 +80,13 @@ pub struct ReferenceServer;
 /// A running server.
 pub struct ServerHandle {
     node: Arc<Node>,
+    dev_chain: Option<Arc<chain::DevChain>>,
     dispatcher: Dispatcher,
     store: Arc<dyn Store>,
     bolt8_addr: SocketAddr,
     http_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-}
-
-fn derive_secret(seed: &[u8; 32], domain: &[u8]) -> [u8; 32] {
-    let mut engine = sha256::Hash::engine();
-    engine.input(domain);
-    engine.input(seed);
-    sha256::Hash::from_engine(engine).to_byte_array()
 }
 
 impl ReferenceServer {
@@ -119,12 +113,14 @@ impl ReferenceServer {
             tokio::runtime::Handle::current(),
         ));
         let wake = handler.wake_handle();
-        let node = Node::start(&config.data_dir, handler)?;
+        let dev_chain = node::open_dev_chain(&config.data_dir)?;
+        let node = node::start(&config.data_dir, dev_chain.clone(), handler).await?;
+        node::bootstrap_dev_chain(&node, &dev_chain)?;
         let service = Service::new(
             &config.lsps1,
             &config.lsps2,
             &config.limits,
-            derive_secret(node.seed(), b"lsps-server/lsps2-promise/v1"),
+            lsps_node::seed::derive_secret(node.seed(), b"lsps-server/lsps2-promise/v1"),
             faults,
         )?;
         let dispatcher = Dispatcher::new(
@@ -166,7 +162,7 @@ impl ReferenceServer {
                 node.peer_manager.clone(),
                 shutdown_rx.clone(),
             )),
-            tokio::spawn(node.clone().run_events(shutdown_rx.clone())),
+            tokio::spawn(node::run_events(node.clone(), shutdown_rx.clone())),
         ];
         if let Some(http) = http {
             tasks.push(tokio::spawn(transport::http::serve(
@@ -178,6 +174,7 @@ impl ReferenceServer {
         tracing::info!(node_id = %node.node_id(), %bolt8_addr, ?http_addr, "LSP started");
         Ok(ServerHandle {
             node,
+            dev_chain: Some(dev_chain),
             dispatcher,
             store,
             bolt8_addr,
@@ -212,6 +209,11 @@ impl ServerHandle {
     /// The LDK node.
     pub fn node(&self) -> &Arc<Node> {
         &self.node
+    }
+
+    /// The embedded dev chain, when the server runs on one.
+    pub fn dev_chain(&self) -> Option<&Arc<chain::DevChain>> {
+        self.dev_chain.as_ref()
     }
 
     /// The dispatcher (for in-process callers and tests).

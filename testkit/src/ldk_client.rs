@@ -99,6 +99,7 @@ impl LdkClient {
         let node = Arc::new(build_node(UserConfig::default(), None, Some(client_config)).await?);
         let waiters = Arc::new(Mutex::new(Waiters::default()));
         let tasks = vec![
+            node.spawn_events(),
             tokio::spawn(message_pump(Arc::clone(&node))),
             tokio::spawn(event_loop(Arc::clone(&node), Arc::clone(&waiters))),
         ];
@@ -198,7 +199,7 @@ impl LdkClient {
     ) -> Result<
         &lightning_liquidity::lsps2::client::LSPS2ClientHandler<
             Arc<lightning::sign::KeysManager>,
-            lightning::util::persist::KVStoreSyncWrapper<Arc<crate::ldk_node::MemStore>>,
+            crate::ldk_node::LiquidityStore,
         >,
         LdkClientError,
     > {

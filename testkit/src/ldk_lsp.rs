@@ -1,5 +1,5 @@
 //! An in-process LDK 0.2.7 node running lightning-liquidity 0.2.7's LSPS0 + LSPS2 *service*
-//! on 127.0.0.1 (spike.md §1), with no bitcoind.
+//! on 127.0.0.1, on its own in-memory dev chain (no bitcoind).
 //!
 //! `lsps2.get_info` is answered with the configured menu (two entries by default, `valid_until`
 //! computed at answer time), `lsps2.buy` with a fresh intercept SCID from the ChannelManager.
@@ -130,6 +130,7 @@ impl LdkLsp {
         let addr = listener.local_addr()?;
 
         let tasks = vec![
+            node.spawn_events(),
             tokio::spawn(accept_inbound(listener, Arc::clone(&node.peer_manager))),
             tokio::spawn(message_pump(Arc::clone(&node))),
             tokio::spawn(event_loop(Arc::clone(&node), config)),

@@ -6,9 +6,10 @@
 //!   *client*, for interop tests against other LSPs.
 //! - [`scripted_lsp`]: a raw BOLT8 endpoint answering 37913 messages with scripted bytes, to
 //!   drive client-side checks with crafted replies.
-//! - [`ldk_node`]: the node both LDK fixtures are built on.
+//! - [`ldk_node`]: the node both LDK fixtures are built on (the workspace's node kit,
+//!   `lsps_node`, with lightning-liquidity as its custom-message handler).
 //!
-//! Set `TESTKIT_LDK_LOG=1` to see LDK's log on stderr.
+//! LDK's log goes to `tracing` (target `ldk`); install a subscriber in a test to see it.
 #![deny(missing_docs)]
 
 pub mod ldk_client;

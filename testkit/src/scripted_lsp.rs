@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::ldk_node::{StderrLogger, accept_inbound};
+use crate::ldk_node::{LdkLogger, accept_inbound};
 
 /// The LSPS0 BOLT8 message type and its raw payload (lsps-client's, which carries any bytes).
 pub use lsps_client::transport::bolt8::{LSPS_MESSAGE_TYPE, RawPayload};
@@ -159,7 +159,7 @@ type ScriptedPeerManager = PeerManager<
     Arc<ErroringMessageHandler>,
     IgnoringMessageHandler,
     IgnoringMessageHandler,
-    Arc<StderrLogger>,
+    Arc<LdkLogger>,
     Arc<RawMessageHandler<ScriptHandler>>,
     Arc<KeysManager>,
     IgnoringMessageHandler,
@@ -208,7 +208,7 @@ impl ScriptedLsp {
             send_only_message_handler: IgnoringMessageHandler {},
         };
         let ephemeral: [u8; 32] = rand::random();
-        let logger = Arc::new(StderrLogger::from_env());
+        let logger = Arc::new(LdkLogger);
         let peer_manager: Arc<ScriptedPeerManager> = Arc::new(PeerManager::new(
             handlers,
             started.as_secs() as u32,

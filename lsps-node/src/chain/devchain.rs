@@ -1,16 +1,17 @@
-//! The embedded regtest chain (devchain.md): blocks are built, ground to regtest difficulty and
-//! fed to the listeners in-process; blocks are appended to a file so a restart sees the same
-//! chain its persisted LDK state was synced to.
+//! The embedded regtest chain: blocks are built, ground to regtest difficulty and fed to the
+//! listeners in-process; blocks are appended to a file so a restart sees the same chain its
+//! persisted LDK and wallet state was synced to.
 //!
 //! The mempool checks inputs exist (UTXO set or mempool), no double spend, coinbase maturity,
-//! value out ≤ value in. It does not run script verification (devchain.md used
-//! libbitcoinconsensus; it needs a C++ build and is left for the channel-flow step).
+//! value out ≤ value in. It does not verify scripts or signatures (libbitcoinconsensus needs a
+//! C++ build), apply relay policy (dust, standardness, fee floors, RBF rules) or reorganise:
+//! there is one miner and its chain is final.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bitcoin::absolute::LockTime;
@@ -24,10 +25,17 @@ use bitcoin::{
     TxIn, TxMerkleNode, TxOut, Txid, Witness,
 };
 
-use super::{ChainListener, ChainSource};
+use lightning::chain::chaininterface::ConfirmationTarget;
+use lightning::chain::{BestBlock, Listen};
+
+use super::{ChainError, ChainSource, SharedListener};
 
 /// Coinbase outputs are spendable from 100 blocks after the block that created them.
 const COINBASE_MATURITY: u32 = 100;
+
+/// The dev chain has no fee market: every target gets 1000 sat/kWU (4 sat/vB), above LDK's
+/// 253 floor.
+pub const DEV_FEE_RATE_SAT_PER_KW: u32 = 1000;
 
 /// Why the mempool refused a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,7 +76,7 @@ struct State {
 /// The embedded regtest chain.
 pub struct DevChain {
     state: Mutex<State>,
-    listeners: Mutex<Vec<Arc<dyn ChainListener>>>,
+    listeners: Mutex<Vec<SharedListener>>,
     /// Broadcasts arrive here first so LDK can broadcast from inside `block_connected` while the
     /// chain is locked; they are validated before the next block and on [`DevChain::flush`].
     queued: Mutex<Vec<Transaction>>,
@@ -214,28 +222,17 @@ impl DevChain {
     }
 }
 
-impl ChainSource for DevChain {
-    fn network(&self) -> Network {
-        Network::Regtest
-    }
-
-    fn tip(&self) -> (BlockHash, u32) {
+impl DevChain {
+    /// The current tip, read without waiting on anything but the chain lock.
+    pub fn best_block(&self) -> BestBlock {
         match self.state.lock() {
-            Ok(state) => match state.blocks.last() {
-                Some(b) => (b.block_hash(), state.blocks.len() as u32 - 1),
-                None => (
-                    bitcoin::constants::genesis_block(Network::Regtest).block_hash(),
-                    0,
-                ),
-            },
-            Err(_) => (
-                bitcoin::constants::genesis_block(Network::Regtest).block_hash(),
-                0,
-            ),
+            Ok(state) => tip_of(&state),
+            Err(_) => BestBlock::from_network(Network::Regtest),
         }
     }
 
-    fn blocks_after(&self, after: u32) -> Vec<(u32, Block)> {
+    /// Blocks with height in `(after, tip]`, in order.
+    pub fn blocks_after(&self, after: u32) -> Vec<(u32, Block)> {
         let Ok(state) = self.state.lock() else {
             return Vec::new();
         };
@@ -248,16 +245,94 @@ impl ChainSource for DevChain {
             .collect()
     }
 
-    fn subscribe(&self, listener: Arc<dyn ChainListener>) {
-        if let Ok(mut listeners) = self.listeners.lock() {
-            listeners.push(listener);
+    /// [`ChainSource::catch_up`] without waiting: each listener gets the blocks after its best
+    /// block, under the chain lock.
+    pub fn catch_up_now(
+        &self,
+        listeners: &[(BestBlock, &(dyn Listen + Send + Sync))],
+    ) -> Result<BestBlock, ChainError> {
+        let state = self.state.lock().map_err(|_| ChainError::Poisoned)?;
+        for (from, listener) in listeners {
+            feed_after(&state, *from, *listener)?;
         }
+        Ok(tip_of(&state))
+    }
+
+    /// [`ChainSource::subscribe`] without waiting: the blocks after `from` are fed and the
+    /// listener registered under one hold of the chain lock, so no block falls in between.
+    pub fn subscribe_now(&self, from: BestBlock, live: SharedListener) -> Result<(), ChainError> {
+        let state = self.state.lock().map_err(|_| ChainError::Poisoned)?;
+        feed_after(&state, from, &*live)?;
+        self.listeners
+            .lock()
+            .map_err(|_| ChainError::Poisoned)?
+            .push(live);
+        Ok(())
+    }
+}
+
+fn feed_after(
+    state: &State,
+    from: BestBlock,
+    listener: &(dyn Listen + Send + Sync),
+) -> Result<(), ChainError> {
+    let on_chain = state
+        .blocks
+        .get(from.height as usize)
+        .is_some_and(|b| b.block_hash() == from.block_hash);
+    if !on_chain {
+        return Err(ChainError::NotOnThisChain {
+            hash: from.block_hash,
+            height: from.height,
+        });
+    }
+    for (height, block) in state
+        .blocks
+        .iter()
+        .enumerate()
+        .skip(from.height as usize + 1)
+    {
+        listener.block_connected(block, height as u32);
+    }
+    Ok(())
+}
+
+fn tip_of(state: &State) -> BestBlock {
+    match state.blocks.last() {
+        Some(b) => BestBlock::new(b.block_hash(), state.blocks.len() as u32 - 1),
+        None => BestBlock::from_network(Network::Regtest),
+    }
+}
+
+#[async_trait::async_trait]
+impl ChainSource for DevChain {
+    fn network(&self) -> Network {
+        Network::Regtest
+    }
+
+    async fn tip(&self) -> Result<BestBlock, ChainError> {
+        Ok(self.best_block())
+    }
+
+    async fn catch_up(
+        &self,
+        listeners: &[(BestBlock, &(dyn Listen + Send + Sync))],
+    ) -> Result<BestBlock, ChainError> {
+        self.catch_up_now(listeners)
+    }
+
+    async fn subscribe(&self, from: BestBlock, live: SharedListener) -> Result<(), ChainError> {
+        self.subscribe_now(from, live)
     }
 
     fn broadcast(&self, tx: &Transaction) {
         if let Ok(mut q) = self.queued.lock() {
             q.push(tx.clone());
         }
+    }
+
+    fn fee_rate_sat_per_kw(&self, _target: ConfirmationTarget) -> u32 {
+        DEV_FEE_RATE_SAT_PER_KW
     }
 }
 
@@ -433,11 +508,20 @@ fn build_block(state: &State, height: u32, coinbase_script: &ScriptBuf) -> Block
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use std::sync::Arc;
 
     struct Count(Mutex<Vec<u32>>);
-    impl ChainListener for Count {
-        fn block_connected(&self, _block: &Block, height: u32) {
+    impl Listen for Count {
+        fn filtered_block_connected(
+            &self,
+            _header: &Header,
+            _txdata: &lightning::chain::transaction::TransactionData,
+            height: u32,
+        ) {
             self.0.lock().unwrap().push(height);
+        }
+        fn blocks_disconnected(&self, _fork_point: BestBlock) {
+            unreachable!("the dev chain never reorganises")
         }
     }
 
@@ -446,19 +530,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let script = ScriptBuf::new_op_return([1u8; 4]);
         let chain = DevChain::open(dir.path()).unwrap();
+        chain.mine(1, &script).unwrap();
+        // Catch-up from genesis and the live feed meet without a gap or a repeat.
+        let late = Count(Mutex::new(Vec::new()));
         let seen = Arc::new(Count(Mutex::new(Vec::new())));
-        chain.subscribe(seen.clone());
-        chain.mine(3, &script).unwrap();
-        assert_eq!(*seen.0.lock().unwrap(), [1, 2, 3]);
-        let (tip, height) = chain.tip();
-        assert_eq!(height, 3);
+        let genesis = BestBlock::from_network(Network::Regtest);
+        let tip = chain.catch_up_now(&[(genesis, &late)]).unwrap();
+        assert_eq!(*late.0.lock().unwrap(), [1]);
+        chain.mine(1, &script).unwrap();
+        chain.subscribe_now(tip, seen.clone()).unwrap();
+        chain.mine(1, &script).unwrap();
+        assert_eq!(*seen.0.lock().unwrap(), [2, 3]);
+        let tip = chain.best_block();
+        assert_eq!(tip.height, 3);
         for (h, b) in chain.blocks_after(0) {
             assert!(b.check_merkle_root(), "height {h}");
             b.header.validate_pow(b.header.target()).unwrap();
         }
         drop(chain);
         let again = DevChain::open(dir.path()).unwrap();
-        assert_eq!(again.tip(), (tip, 3));
+        assert_eq!(again.best_block(), tip);
+        let elsewhere = BestBlock::new(BlockHash::all_zeros(), 2);
+        assert!(matches!(
+            again.catch_up_now(&[(elsewhere, &Count(Mutex::new(Vec::new())))]),
+            Err(ChainError::NotOnThisChain { height: 2, .. })
+        ));
         assert_eq!(again.blocks_after(1).len(), 2);
     }
 

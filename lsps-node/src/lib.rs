@@ -1,0 +1,29 @@
+//! The one LDK node kit of the workspace. Everything here is LSPS-agnostic; the server, testkit
+//! and the runner build their nodes from it:
+//!
+//! - [`seed`]: the 32-byte node seed persisted in the data dir (keys, wallet and other secrets
+//!   are derived from it);
+//! - [`node`]: `KeysManager`, `ChainMonitor` and `ChannelManager` persisted in a
+//!   `FilesystemStore`, a `PeerManager` carrying whatever custom-message handler the caller
+//!   gives it, the event loop (woken by LDK's futures), channel opens funded by the wallet;
+//! - [`wallet`]: the on-chain wallet (bdk_wallet) whose change set is appended to a file;
+//! - [`chain`]: where blocks come from and transactions go ([`chain::ChainSource`]): the
+//!   embedded dev chain;
+//! - [`net`]: BOLT8 sockets with TCP_NODELAY;
+//! - [`logger`]: LDK's log into `tracing`.
+#![deny(missing_docs)]
+
+pub mod chain;
+pub mod logger;
+pub mod net;
+pub mod node;
+pub mod seed;
+pub mod wallet;
+
+pub use lightning_persister::fs_store::FilesystemStore;
+pub use logger::LdkLogger;
+pub use node::{
+    ChainBroadcaster, ChainFeeEstimator, ChainMonitor, ChannelManager, Node, NodeConfig, NodeCore,
+    NodeError, OpenChannel, PeerManager,
+};
+pub use wallet::{OnchainWallet, WalletError};

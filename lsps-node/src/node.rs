@@ -1,0 +1,788 @@
+//! The LDK node: keys from the persisted seed, ChannelManager and ChainMonitor persisted in a
+//! `FilesystemStore`, the on-chain wallet, a chain source behind [`ChainSource`], and a
+//! PeerManager carrying the custom-message handler the caller gives it (the server's LSPS
+//! handler, lightning-liquidity in testkit).
+//!
+//! Built in two steps because some custom-message handlers need the ChannelManager first:
+//! [`NodeCore::open`] (everything but the PeerManager), then [`Node::new`].
+//!
+//! Data dir layout: `seed`, `ldk/` (LDK's KVStore), `wallet.log` (the wallet's change sets).
+
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bitcoin::secp256k1::{PublicKey, Secp256k1};
+use bitcoin::{Amount, Block, BlockHash, Network, Transaction};
+use lightning::chain::chaininterface::{BroadcasterInterface, ConfirmationTarget, FeeEstimator};
+use lightning::chain::chainmonitor;
+use lightning::chain::channelmonitor::ChannelMonitor;
+use lightning::chain::transaction::TransactionData;
+use lightning::chain::{BestBlock, Filter, Listen};
+use lightning::events::{Event, EventsProvider, ReplayEvent};
+use lightning::ln::channel_state::ChannelDetails;
+use lightning::ln::channelmanager::{
+    ChainParameters, ChannelManagerReadArgs, SimpleArcChannelManager,
+};
+use lightning::ln::msgs::DecodeError;
+use lightning::ln::peer_handler::{
+    CustomMessageHandler, IgnoringMessageHandler, MessageHandler, PeerManager as LdkPeerManager,
+};
+use lightning::ln::types::ChannelId;
+use lightning::onion_message::messenger::DefaultMessageRouter;
+use lightning::routing::gossip::NetworkGraph;
+use lightning::routing::router::DefaultRouter;
+use lightning::routing::scoring::{
+    ProbabilisticScorer, ProbabilisticScoringDecayParameters, ProbabilisticScoringFeeParameters,
+};
+use lightning::sign::{EntropySource, InMemorySigner, KeysManager, NodeSigner, OutputSpender};
+use lightning::util::config::UserConfig;
+use lightning::util::errors::APIError;
+use lightning::util::persist::{
+    CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+    CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE, KVStoreSync, read_channel_monitors,
+};
+use lightning::util::ser::{ReadableArgs, Writeable};
+use lightning_net_tokio::SocketDescriptor;
+use lightning_persister::fs_store::FilesystemStore;
+use tokio::sync::watch;
+
+use crate::chain::{ChainError, ChainSource, MIN_FEE_RATE_SAT_PER_KW};
+use crate::logger::LdkLogger;
+use crate::seed::{SeedError, load_or_create_seed};
+use crate::wallet::{OnchainWallet, WalletError};
+
+/// Why the node could not start or do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The data dir could not be created.
+    #[error("data dir {path}: {source}")]
+    DataDir {
+        /// The data dir.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The seed could not be loaded or created.
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+    /// The wallet failed.
+    #[error(transparent)]
+    Wallet(#[from] WalletError),
+    /// The chain source failed.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// LDK's store could not be read or written.
+    #[error("LDK store: {0}")]
+    LdkStore(#[source] lightning::io::Error),
+    /// The persisted ChannelManager could not be decoded.
+    #[error("decoding the channel manager: {0:?}")]
+    DecodeManager(DecodeError),
+    /// Channel monitors exist but no ChannelManager: starting would lose track of channels.
+    #[error("channel monitors exist but the channel manager is missing; refusing to start")]
+    ManagerMissing,
+    /// A persisted ChannelMonitor could not be handed to the ChainMonitor.
+    #[error("loading channel monitor {0}")]
+    LoadMonitor(ChannelId),
+    /// The wallet cannot fund the requested channel.
+    #[error("the wallet has {available} sat confirmed, {needed} sat needed")]
+    InsufficientFunds {
+        /// Confirmed (and trusted pending) balance, sat.
+        available: u64,
+        /// Requested channel value, sat.
+        needed: u64,
+    },
+    /// LDK refused the call.
+    #[error("LDK refused: {0:?}")]
+    Api(APIError),
+}
+
+/// Hands LDK's (and the wallet's) transactions to the chain source.
+pub struct ChainBroadcaster(pub Arc<dyn ChainSource>);
+
+impl BroadcasterInterface for ChainBroadcaster {
+    fn broadcast_transactions(&self, txs: &[&Transaction]) {
+        for tx in txs {
+            self.0.broadcast(tx);
+        }
+    }
+}
+
+/// Fee rates from the chain source (fixed on the dev chain, `estimatesmartfee` on Core).
+pub struct ChainFeeEstimator(pub Arc<dyn ChainSource>);
+
+impl FeeEstimator for ChainFeeEstimator {
+    fn get_est_sat_per_1000_weight(&self, target: ConfirmationTarget) -> u32 {
+        self.0
+            .fee_rate_sat_per_kw(target)
+            .max(MIN_FEE_RATE_SAT_PER_KW)
+    }
+}
+
+/// The ChainMonitor type of every node.
+pub type ChainMonitor = chainmonitor::ChainMonitor<
+    InMemorySigner,
+    Arc<dyn Filter + Send + Sync>,
+    Arc<ChainBroadcaster>,
+    Arc<ChainFeeEstimator>,
+    Arc<LdkLogger>,
+    Arc<FilesystemStore>,
+    Arc<KeysManager>,
+>;
+
+/// The ChannelManager type of every node.
+pub type ChannelManager =
+    SimpleArcChannelManager<ChainMonitor, ChainBroadcaster, ChainFeeEstimator, LdkLogger>;
+
+/// The PeerManager of a node whose custom messages (37913) go to `H`: channel messages go to
+/// the ChannelManager; gossip and onion messages are ignored.
+pub type PeerManager<H> = LdkPeerManager<
+    SocketDescriptor,
+    Arc<ChannelManager>,
+    Arc<IgnoringMessageHandler>,
+    Arc<IgnoringMessageHandler>,
+    Arc<LdkLogger>,
+    Arc<H>,
+    Arc<KeysManager>,
+    Arc<IgnoringMessageHandler>,
+>;
+
+type Graph = NetworkGraph<Arc<LdkLogger>>;
+type Router = DefaultRouter<
+    Arc<Graph>,
+    Arc<LdkLogger>,
+    Arc<KeysManager>,
+    Arc<RwLock<ProbabilisticScorer<Arc<Graph>, Arc<LdkLogger>>>>,
+    ProbabilisticScoringFeeParameters,
+    ProbabilisticScorer<Arc<Graph>, Arc<LdkLogger>>,
+>;
+type MonitorListener = (
+    ChannelMonitor<InMemorySigner>,
+    Arc<ChainBroadcaster>,
+    Arc<ChainFeeEstimator>,
+    Arc<LdkLogger>,
+);
+
+/// How to build a node.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Seed, LDK state and wallet live here.
+    pub data_dir: PathBuf,
+    /// LDK's configuration. `manually_accept_inbound_channels` is always switched on: the
+    /// event loop accepts each request (with zero confirmations from `zero_conf_peers`).
+    pub user_config: UserConfig,
+    /// Inbound channels from these peers are accepted with zero confirmations.
+    pub zero_conf_peers: Vec<PublicKey>,
+}
+
+impl NodeConfig {
+    /// A config with LDK's defaults.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            user_config: UserConfig::default(),
+            zero_conf_peers: Vec::new(),
+        }
+    }
+}
+
+/// A channel to open (see [`NodeCore::open_channel`]).
+#[derive(Clone, Debug)]
+pub struct OpenChannel {
+    /// The (connected) peer.
+    pub peer: PublicKey,
+    /// Channel value, funded by the wallet.
+    pub amount_sat: u64,
+    /// Given to the peer at open.
+    pub push_msat: u64,
+    /// Send `channel_ready` before the funding confirms when the peer allows it (it accepts
+    /// with zero confirmations): we trust our own funding transaction.
+    pub zero_conf: bool,
+    /// Announce the channel to the network.
+    pub announce: bool,
+}
+
+/// Everything of a node except its PeerManager.
+pub struct NodeCore {
+    /// Node keys (seed in `<data_dir>/seed`).
+    pub keys: Arc<KeysManager>,
+    /// LDK's channel state machine.
+    pub channel_manager: Arc<ChannelManager>,
+    /// LDK's chain monitor.
+    pub chain_monitor: Arc<ChainMonitor>,
+    /// Where blocks come from and transactions go.
+    pub chain: Arc<dyn ChainSource>,
+    /// The on-chain wallet.
+    pub wallet: Arc<OnchainWallet>,
+    /// Fee rates as LDK sees them.
+    pub fee_estimator: Arc<ChainFeeEstimator>,
+    network: Network,
+    user_config: UserConfig,
+    zero_conf_peers: Vec<PublicKey>,
+    kv_store: Arc<FilesystemStore>,
+    seed: [u8; 32],
+    /// Bumped on every block and channel event, so waiters re-check without polling.
+    changes: watch::Sender<u64>,
+}
+
+struct NodeChainListener {
+    chain_monitor: Arc<ChainMonitor>,
+    channel_manager: Arc<ChannelManager>,
+    wallet: Arc<OnchainWallet>,
+    changes: watch::Sender<u64>,
+}
+
+impl Listen for NodeChainListener {
+    fn filtered_block_connected(
+        &self,
+        header: &bitcoin::block::Header,
+        txdata: &TransactionData,
+        height: u32,
+    ) {
+        self.chain_monitor
+            .filtered_block_connected(header, txdata, height);
+        self.channel_manager
+            .filtered_block_connected(header, txdata, height);
+        self.wallet.filtered_block_connected(header, txdata, height);
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    fn block_connected(&self, block: &Block, height: u32) {
+        // ChainMonitor first, as LDK's own tests do.
+        self.chain_monitor.block_connected(block, height);
+        self.channel_manager.block_connected(block, height);
+        self.wallet.block_connected(block, height);
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    fn blocks_disconnected(&self, fork_point: BestBlock) {
+        self.chain_monitor.blocks_disconnected(fork_point);
+        self.channel_manager.blocks_disconnected(fork_point);
+        self.wallet.blocks_disconnected(fork_point);
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
+fn since_epoch() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+impl NodeCore {
+    /// Open (or create) the node in `config.data_dir` on `chain`: every persisted part is
+    /// caught up from its own best block to the chain's tip, then fed live.
+    pub async fn open(config: NodeConfig, chain: Arc<dyn ChainSource>) -> Result<Self, NodeError> {
+        let data_dir = config.data_dir.as_path();
+        std::fs::create_dir_all(data_dir).map_err(|source| NodeError::DataDir {
+            path: data_dir.to_owned(),
+            source,
+        })?;
+        let seed = load_or_create_seed(&data_dir.join("seed"))?;
+        let network = chain.network();
+        let now = since_epoch();
+        let keys = Arc::new(KeysManager::new(
+            &seed,
+            now.as_secs(),
+            now.subsec_nanos(),
+            true,
+        ));
+        let logger = Arc::new(LdkLogger);
+        let kv_store = Arc::new(FilesystemStore::new(ldk_dir(data_dir)));
+        let broadcaster = Arc::new(ChainBroadcaster(chain.clone()));
+        let fee_estimator = Arc::new(ChainFeeEstimator(chain.clone()));
+        let wallet = Arc::new(OnchainWallet::open(
+            &data_dir.join("wallet.log"),
+            &seed,
+            network,
+        )?);
+        let mut user_config = config.user_config.clone();
+        user_config.manually_accept_inbound_channels = true;
+
+        let chain_monitor: Arc<ChainMonitor> = Arc::new(chainmonitor::ChainMonitor::new(
+            None,
+            broadcaster.clone(),
+            logger.clone(),
+            fee_estimator.clone(),
+            kv_store.clone(),
+            keys.clone(),
+            keys.get_peer_storage_key(),
+        ));
+        let graph = Arc::new(NetworkGraph::new(network, logger.clone()));
+        let scorer = Arc::new(RwLock::new(ProbabilisticScorer::new(
+            ProbabilisticScoringDecayParameters::default(),
+            graph.clone(),
+            logger.clone(),
+        )));
+        let router: Arc<Router> = Arc::new(DefaultRouter::new(
+            graph.clone(),
+            logger.clone(),
+            keys.clone(),
+            scorer,
+            ProbabilisticScoringFeeParameters::default(),
+        ));
+        let message_router = Arc::new(DefaultMessageRouter::new(graph.clone(), keys.clone()));
+
+        let monitors = read_channel_monitors(kv_store.clone(), keys.clone(), keys.clone())
+            .map_err(NodeError::LdkStore)?;
+        let manager_bytes = match kv_store.read(
+            CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+            CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+            CHANNEL_MANAGER_PERSISTENCE_KEY,
+        ) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(NodeError::LdkStore(e)),
+        };
+        let channel_manager: Arc<ChannelManager> = match manager_bytes {
+            Some(bytes) => {
+                let args = ChannelManagerReadArgs::new(
+                    keys.clone(),
+                    keys.clone(),
+                    keys.clone(),
+                    fee_estimator.clone(),
+                    chain_monitor.clone(),
+                    broadcaster.clone(),
+                    router.clone(),
+                    message_router.clone(),
+                    logger.clone(),
+                    user_config.clone(),
+                    monitors.iter().map(|(_, m)| m).collect(),
+                );
+                let (_hash, manager) = <(BlockHash, ChannelManager)>::read(
+                    &mut lightning::io::Cursor::new(bytes),
+                    args,
+                )
+                .map_err(NodeError::DecodeManager)?;
+                Arc::new(manager)
+            }
+            None => {
+                if !monitors.is_empty() {
+                    return Err(NodeError::ManagerMissing);
+                }
+                let tip = chain.tip().await?;
+                Arc::new(ChannelManager::new(
+                    fee_estimator.clone(),
+                    chain_monitor.clone(),
+                    broadcaster.clone(),
+                    router.clone(),
+                    message_router.clone(),
+                    logger.clone(),
+                    keys.clone(),
+                    keys.clone(),
+                    keys.clone(),
+                    user_config.clone(),
+                    ChainParameters {
+                        network,
+                        best_block: tip,
+                    },
+                    now.as_secs() as u32,
+                ))
+            }
+        };
+
+        // Each part resumes from its own best block (monitors are persisted on their own
+        // schedule, the wallet on every block, the manager by the event loop).
+        let monitor_listeners: Vec<MonitorListener> = monitors
+            .into_iter()
+            .map(|(_, monitor)| {
+                (
+                    monitor,
+                    broadcaster.clone(),
+                    fee_estimator.clone(),
+                    logger.clone(),
+                )
+            })
+            .collect();
+        let mut catch_up: Vec<(BestBlock, &(dyn Listen + Send + Sync))> = monitor_listeners
+            .iter()
+            .map(|l| (l.0.current_best_block(), l as &(dyn Listen + Send + Sync)))
+            .collect();
+        catch_up.push((channel_manager.current_best_block(), &*channel_manager));
+        catch_up.push((wallet.best_block()?, &*wallet));
+        let tip = chain.catch_up(&catch_up).await?;
+        drop(catch_up);
+        for (monitor, ..) in monitor_listeners {
+            let channel_id = monitor.channel_id();
+            chain_monitor
+                .load_existing_monitor(channel_id, monitor)
+                .map_err(|()| NodeError::LoadMonitor(channel_id))?;
+        }
+        let (changes, _) = watch::channel(0u64);
+        chain
+            .subscribe(
+                tip,
+                Arc::new(NodeChainListener {
+                    chain_monitor: chain_monitor.clone(),
+                    channel_manager: channel_manager.clone(),
+                    wallet: wallet.clone(),
+                    changes: changes.clone(),
+                }),
+            )
+            .await?;
+
+        let core = Self {
+            keys,
+            channel_manager,
+            chain_monitor,
+            chain,
+            wallet,
+            fee_estimator,
+            network,
+            user_config,
+            zero_conf_peers: config.zero_conf_peers,
+            kv_store,
+            seed,
+            changes,
+        };
+        core.persist_channel_manager()?;
+        Ok(core)
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> PublicKey {
+        self.channel_manager.get_our_node_id()
+    }
+
+    /// The chain's network.
+    pub fn network(&self) -> Network {
+        self.network
+    }
+
+    /// LDK's KVStore of this node (other LDK components, e.g. lightning-liquidity, keep their
+    /// state beside the ChannelManager's).
+    pub fn kv_store(&self) -> Arc<FilesystemStore> {
+        self.kv_store.clone()
+    }
+
+    /// Network and current best block, as LDK components built after the node want them.
+    pub fn chain_parameters(&self) -> ChainParameters {
+        ChainParameters {
+            network: self.network,
+            best_block: self.channel_manager.current_best_block(),
+        }
+    }
+
+    /// A broadcaster into this node's chain source.
+    pub fn broadcaster(&self) -> Arc<ChainBroadcaster> {
+        Arc::new(ChainBroadcaster(self.chain.clone()))
+    }
+
+    /// The persisted seed, for deriving other long-lived secrets
+    /// ([`crate::seed::derive_secret`]).
+    pub fn seed(&self) -> &[u8; 32] {
+        &self.seed
+    }
+
+    /// Write the ChannelManager to the KVStore.
+    pub fn persist_channel_manager(&self) -> Result<(), NodeError> {
+        self.kv_store
+            .write(
+                CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+                CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+                CHANNEL_MANAGER_PERSISTENCE_KEY,
+                self.channel_manager.encode(),
+            )
+            .map_err(NodeError::LdkStore)
+    }
+
+    /// Open a channel to a connected peer, funded by the wallet when LDK asks for the funding
+    /// transaction (the event loop must be running). Returns the temporary channel id and the
+    /// `user_channel_id` that LDK's later events carry.
+    pub fn open_channel(&self, open: &OpenChannel) -> Result<(ChannelId, u128), NodeError> {
+        let balance = self.wallet.balance();
+        let available = (balance.confirmed + balance.trusted_pending).to_sat();
+        if available < open.amount_sat {
+            return Err(NodeError::InsufficientFunds {
+                available,
+                needed: open.amount_sat,
+            });
+        }
+        let mut config = self.user_config.clone();
+        config.channel_handshake_limits.trust_own_funding_0conf = open.zero_conf;
+        config.channel_handshake_config.announce_for_forwarding = open.announce;
+        let user_channel_id: u128 = rand::random();
+        let channel_id = self
+            .channel_manager
+            .create_channel(
+                open.peer,
+                open.amount_sat,
+                open.push_msat,
+                user_channel_id,
+                None,
+                Some(config),
+            )
+            .map_err(NodeError::Api)?;
+        Ok((channel_id, user_channel_id))
+    }
+
+    /// Wait until `done(channels)` holds, re-checking after every block and channel event.
+    pub async fn wait_for_channels(&self, done: impl Fn(&[ChannelDetails]) -> bool) {
+        let mut changes = self.changes.subscribe();
+        loop {
+            changes.borrow_and_update();
+            if done(&self.channel_manager.list_channels()) {
+                return;
+            }
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Wait until the chain feed has delivered a block at `height` or above.
+    pub async fn wait_for_height(&self, height: u32) {
+        let mut changes = self.changes.subscribe();
+        loop {
+            changes.borrow_and_update();
+            if self.channel_manager.current_best_block().height >= height {
+                return;
+            }
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn bump(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// The kit's part of event handling: funding, channel acceptance, sweeps. Every event is
+    /// then offered to the application.
+    fn handle_event(
+        &self,
+        event: Event,
+        app: &(dyn Fn(&Event) -> Result<(), ReplayEvent> + Send + Sync),
+    ) -> Result<(), ReplayEvent> {
+        match &event {
+            Event::FundingGenerationReady {
+                temporary_channel_id,
+                counterparty_node_id,
+                channel_value_satoshis,
+                output_script,
+                ..
+            } => {
+                let rate = self
+                    .fee_estimator
+                    .get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
+                let funded = self.wallet.pay_to_script(
+                    output_script.clone(),
+                    Amount::from_sat(*channel_value_satoshis),
+                    rate,
+                );
+                match funded {
+                    Ok(tx) => {
+                        if let Err(e) = self.channel_manager.funding_transaction_generated(
+                            *temporary_channel_id,
+                            *counterparty_node_id,
+                            tx,
+                        ) {
+                            tracing::error!(%temporary_channel_id, "funding refused: {e:?}");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(%temporary_channel_id, "cannot fund channel: {e}");
+                        if let Err(e) = self.channel_manager.force_close_broadcasting_latest_txn(
+                            temporary_channel_id,
+                            counterparty_node_id,
+                            "funding failed".to_owned(),
+                        ) {
+                            tracing::warn!("closing the unfunded channel: {e:?}");
+                        }
+                    }
+                }
+            }
+            Event::OpenChannelRequest {
+                temporary_channel_id,
+                counterparty_node_id,
+                ..
+            } => {
+                let user_channel_id: u128 = rand::random();
+                let accepted = if self.zero_conf_peers.contains(counterparty_node_id) {
+                    self.channel_manager
+                        .accept_inbound_channel_from_trusted_peer_0conf(
+                            temporary_channel_id,
+                            counterparty_node_id,
+                            user_channel_id,
+                            None,
+                        )
+                } else {
+                    self.channel_manager.accept_inbound_channel(
+                        temporary_channel_id,
+                        counterparty_node_id,
+                        user_channel_id,
+                        None,
+                    )
+                };
+                if let Err(e) = accepted {
+                    tracing::warn!(%temporary_channel_id, "accepting channel: {e:?}");
+                }
+            }
+            Event::SpendableOutputs { outputs, .. } => {
+                // Swept into the wallet at once (ldk's OutputSweeper would also re-broadcast;
+                // the dev chain and Core keep the transaction in their mempool).
+                let descriptors: Vec<_> = outputs.iter().collect();
+                let rate = self
+                    .fee_estimator
+                    .get_est_sat_per_1000_weight(ConfirmationTarget::OutputSpendingFee);
+                match self.wallet.new_address() {
+                    Ok(address) => match self.keys.spend_spendable_outputs(
+                        &descriptors,
+                        Vec::new(),
+                        address.script_pubkey(),
+                        rate,
+                        None,
+                        &Secp256k1::new(),
+                    ) {
+                        Ok(tx) => self.chain.broadcast(&tx),
+                        Err(()) => tracing::error!("cannot sweep spendable outputs"),
+                    },
+                    Err(e) => tracing::error!("cannot sweep spendable outputs: {e}"),
+                }
+            }
+            Event::ChannelPending { .. }
+            | Event::ChannelReady { .. }
+            | Event::ChannelClosed { .. } => self.bump(),
+            _ => {}
+        }
+        let result = app(&event);
+        if !matches!(
+            event,
+            Event::FundingGenerationReady { .. } | Event::OpenChannelRequest { .. }
+        ) {
+            tracing::debug!("LDK event: {event:?}");
+        }
+        result
+    }
+}
+
+/// A node: its core and a PeerManager whose custom messages go to `H`.
+pub struct Node<H: CustomMessageHandler + Send + Sync + 'static> {
+    core: NodeCore,
+    /// LDK's peer manager.
+    pub peer_manager: Arc<PeerManager<H>>,
+}
+
+impl<H: CustomMessageHandler + Send + Sync + 'static> Deref for Node<H> {
+    type Target = NodeCore;
+
+    fn deref(&self) -> &NodeCore {
+        &self.core
+    }
+}
+
+impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
+    /// Give `core` its PeerManager, with `custom` answering custom messages.
+    pub fn new(core: NodeCore, custom: Arc<H>) -> Arc<Self> {
+        let ephemeral: [u8; 32] = core.keys.get_secure_random_bytes();
+        let peer_manager = Arc::new(LdkPeerManager::new(
+            MessageHandler {
+                chan_handler: core.channel_manager.clone(),
+                route_handler: Arc::new(IgnoringMessageHandler {}),
+                onion_message_handler: Arc::new(IgnoringMessageHandler {}),
+                custom_message_handler: custom,
+                send_only_message_handler: Arc::new(IgnoringMessageHandler {}),
+            },
+            since_epoch().as_secs() as u32,
+            &ephemeral,
+            Arc::new(LdkLogger),
+            core.keys.clone(),
+        ));
+        Arc::new(Self { core, peer_manager })
+    }
+
+    /// [`NodeCore::open`] then [`Node::new`].
+    pub async fn start(
+        config: NodeConfig,
+        chain: Arc<dyn ChainSource>,
+        custom: Arc<H>,
+    ) -> Result<Arc<Self>, NodeError> {
+        Ok(Self::new(NodeCore::open(config, chain).await?, custom))
+    }
+
+    /// The core (for callers holding an `Arc<Node<H>>` that want the parts).
+    pub fn core(&self) -> &NodeCore {
+        &self.core
+    }
+
+    /// Dial a peer (TCP_NODELAY) and wait until the BOLT8 handshake and `init` are done, at most
+    /// `timeout`.
+    pub async fn connect(
+        &self,
+        peer: PublicKey,
+        addr: std::net::SocketAddr,
+        timeout: Duration,
+    ) -> std::io::Result<()> {
+        crate::net::connect_outbound(self.peer_manager.clone(), peer, addr).await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        // The ChannelManager's event future fires when a peer's `init` arrives (it has
+        // messages to send then); a 20 ms backstop covers a wake-up that raced the check.
+        loop {
+            let woken = self
+                .channel_manager
+                .get_event_or_persistence_needed_future();
+            if self.peer_manager.peer_by_node_id(&peer).is_some() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("BOLT8 connection to {peer} not established"),
+                ));
+            }
+            tokio::select! {
+                _ = woken => {}
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
+        }
+    }
+
+    /// Process LDK events and persistence until `shutdown` flips; woken by LDK's futures (and a
+    /// timer for LDK's periodic ticks), never by polling. Every event passes through the kit
+    /// (funding, acceptance, sweeps) and then `app`.
+    pub async fn run_events<F>(self: Arc<Self>, mut shutdown: watch::Receiver<bool>, app: F)
+    where
+        F: Fn(&Event) -> Result<(), ReplayEvent> + Send + Sync + 'static,
+    {
+        let mut ticks = tokio::time::interval(Duration::from_secs(10));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tick_count: u64 = 0;
+        loop {
+            self.channel_manager
+                .process_pending_events(&|e| self.core.handle_event(e, &app));
+            self.chain_monitor
+                .process_pending_events(&|e| self.core.handle_event(e, &app));
+            if self.channel_manager.get_and_clear_needs_persistence()
+                && let Err(e) = self.persist_channel_manager()
+            {
+                tracing::error!("{e}");
+            }
+            self.peer_manager.process_events();
+            tokio::select! {
+                _ = self.channel_manager.get_event_or_persistence_needed_future() => {}
+                _ = self.chain_monitor.get_update_future() => {}
+                _ = ticks.tick() => {
+                    tick_count += 1;
+                    self.peer_manager.timer_tick_occurred();
+                    if tick_count.is_multiple_of(6) {
+                        self.channel_manager.timer_tick_occurred();
+                    }
+                }
+                _ = shutdown.changed() => break,
+            }
+        }
+        self.peer_manager.disconnect_all_peers();
+        if let Err(e) = self.persist_channel_manager() {
+            tracing::error!("{e}");
+        }
+    }
+}
+
+/// Where LDK state lives in a data dir.
+pub fn ldk_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("ldk")
+}
