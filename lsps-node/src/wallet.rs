@@ -66,16 +66,16 @@ pub enum WalletError {
     Key(#[from] bitcoin::bip32::Error),
     /// The transaction could not be built (not enough confirmed funds, dust, ...).
     #[error("building the transaction: {0}")]
-    Build(#[from] bdk_wallet::error::CreateTxError),
+    Build(#[source] Box<bdk_wallet::error::CreateTxError>),
     /// An input could not be signed.
     #[error("signing the transaction: {0}")]
     Sign(String),
     /// An input could not be finalized.
     #[error("finalizing the transaction: {0}")]
-    Finalize(#[from] bdk_wallet::signer::SignerError),
+    Finalize(#[source] Box<bdk_wallet::signer::SignerError>),
     /// The signed PSBT could not be turned into a transaction.
     #[error("extracting the transaction: {0}")]
-    Extract(#[from] bitcoin::psbt::ExtractTxError),
+    Extract(#[source] Box<bitcoin::psbt::ExtractTxError>),
     /// The wallet lock was poisoned by a panic elsewhere.
     #[error("wallet lock poisoned")]
     Poisoned,
@@ -328,14 +328,19 @@ impl OnchainWallet {
             builder
                 .add_recipient(script, amount)
                 .fee_rate(FeeRate::from_sat_per_kwu(u64::from(fee_rate_sat_per_kw)));
-            builder.finish()?
+            builder
+                .finish()
+                .map_err(|e| WalletError::Build(Box::new(e)))?
         };
         psbt.sign(&self.master, inner.wallet.secp_ctx())
             .map_err(|(_, errors)| WalletError::Sign(format!("{errors:?}")))?;
         inner
             .wallet
-            .finalize_psbt(&mut psbt, SignOptions::default())?;
-        let tx = psbt.extract_tx()?;
+            .finalize_psbt(&mut psbt, SignOptions::default())
+            .map_err(|e| WalletError::Finalize(Box::new(e)))?;
+        let tx = psbt
+            .extract_tx()
+            .map_err(|e| WalletError::Extract(Box::new(e)))?;
         inner
             .wallet
             .apply_unconfirmed_txs([(Arc::new(tx.clone()), now_secs())]);
