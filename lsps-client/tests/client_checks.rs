@@ -205,7 +205,7 @@ async fn payment_size_outside_range_is_refused_before_buy_is_sent() {
 
 #[tokio::test]
 async fn fee_overflow_is_refused() {
-    // spec-catalog §4.3 edge vector: 18446744073709 × 1000000 fits, + 999999 overflows.
+    // bLIP-52 fee edge vectors: 18446744073709 × 1000000 fits, + 999999 overflows.
     let offer = FeeOffer::from_params(params(with(
         with(
             with(

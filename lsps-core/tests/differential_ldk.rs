@@ -869,7 +869,7 @@ mod differences {
     }
 
     /// A response to an unknown id: lsps-core's client-side classifier reports it (LSPS0:
-    /// ignore), where LDK's parser fails the whole message and mutes the peer (spike.md §2).
+    /// ignore), where LDK's parser fails the whole message and mutes the peer (docs/ldk-notes.md §2).
     #[test]
     fn response_with_unknown_id_is_classified_not_rejected() {
         let payload = br#"{"jsonrpc":"2.0","id":"nobody","result":{"protocols":[2]}}"#;

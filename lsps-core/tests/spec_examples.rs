@@ -1,4 +1,4 @@
-//! Every JSON example of the current bLIPs (spec-catalog §8, blips @ ba7a34b), copied
+//! Every JSON example of the current bLIPs (pinned in spec/README.md: blips @ ba7a34b), copied
 //! verbatim into `tests/data/spec_examples/`, goes through lsps-core: params through the
 //! LSP's request classifier, results through the client's response classifier, whole
 //! messages as they are. Where an example breaks a rule of its own spec, the test names the
@@ -282,7 +282,7 @@ fn e1_3() -> OrderResult {
     }
 }
 
-/// E1.3 parses, and breaks three rules of bLIP-51/LSPS0 (spec-catalog §8 notes the first
+/// E1.3 parses, and breaks three rules of bLIP-51/LSPS0 (spec/README.md notes the first
 /// two): the bolt12 `order_total_sat` is not `fee_total_sat + client_balance_sat`; as the
 /// reply to E1.2 it does not mirror `funding_confirms_within_blocks` (1 vs 6) or
 /// `channel_expiry_blocks` (12 vs 144); and the bolt12 `expires_at` has no milliseconds

@@ -96,7 +96,7 @@ fn order_params() -> Value {
     })
 }
 
-/// The bad-input classes of LSPS0 (spec-catalog §2.2–2.4) and what must come back.
+/// The bad-input classes of LSPS0 (spec/requirements, LSPS0) and what must come back.
 fn bad_inputs() -> Vec<(&'static str, Vec<u8>, Option<i64>)> {
     let parse = Some(-32700);
     vec![

@@ -2,7 +2,7 @@
 //! bytes a test wants an LSP to send (valid, malformed, late, with foreign ids, several or
 //! none), so client-side checks and the conformance runner's harness can be driven by them.
 //!
-//! It is an LDK `PeerManager` without a ChannelManager (spike.md §2 shape, server side),
+//! It is an LDK `PeerManager` without a ChannelManager (docs/ldk-notes.md §2 shape, server side),
 //! listening on 127.0.0.1 with TCP_NODELAY on accepted sockets.
 //!
 //! ```no_run

@@ -22,7 +22,7 @@ async fn ldk_client_lists_gets_info_and_buys_from_ldk_lsp() {
     assert_eq!(bought.cltv_expiry_delta, 144);
     assert_ne!(bought.intercept_scid, 0);
 
-    // Below min_payment_size_msat: LDK answers 202 (spike.md §2).
+    // Below min_payment_size_msat: LDK answers 202 (docs/ldk-notes.md §2).
     let err = client
         .lsps2_buy(menu[0].clone(), Some(1))
         .await

@@ -2,7 +2,7 @@
 //! ChannelManager (channel messages are answered with `ErroringMessageHandler`, gossip and
 //! onion messages ignored), so the client is a bare Lightning peer with its own node key.
 //!
-//! Every socket gets TCP_NODELAY (spike.md §3: without it each fresh connection waits ~40 ms
+//! Every socket gets TCP_NODELAY (docs/ldk-notes.md §3: without it each fresh connection waits ~40 ms
 //! on a delayed ACK). We open the `TcpStream` ourselves and hand it to
 //! `lightning_net_tokio::setup_outbound`, because `connect_outbound` gives no access to it.
 //!

@@ -1,4 +1,4 @@
-//! LSPS1 order and payment state machines (bLIP-51; spec-catalog §3.6).
+//! LSPS1 order and payment state machines (bLIP-51; spec/README.md).
 
 use super::{OrderState, PaymentState};
 

@@ -83,7 +83,7 @@ mod tests {
     use super::*;
     use crate::types::Datetime;
 
-    /// spec-catalog §4.3 vectors: (payment_size_msat, min_fee_msat, proportional, expected).
+    /// bLIP-52 fee vectors: (payment_size_msat, min_fee_msat, proportional, expected).
     const VECTORS: &[(u64, u64, u32, Result<u64, FeeOverflow>)] = &[
         (42_000, 546_000, 1200, Ok(546_000)),
         (1_000_000, 546_000, 1200, Ok(546_000)),

@@ -154,7 +154,7 @@ impl DevChain {
     }
 
     /// Validate queued broadcasts into the mempool. Rejections are logged, never fatal
-    /// (devchain.md pitfall 3).
+    /// (docs/devchain.md, pitfall 3).
     pub fn flush(&self) {
         let queued: Vec<Transaction> = match self.queued.lock() {
             Ok(mut q) => std::mem::take(&mut *q),
@@ -188,7 +188,7 @@ impl DevChain {
     }
 
     /// Mine `count` blocks paying the coinbase to `coinbase_script`, feeding each to every
-    /// listener in order (devchain.md pitfall 5: one block at a time, under the chain lock).
+    /// listener in order (docs/devchain.md, pitfall 5: one block at a time, under the chain lock).
     pub fn mine(&self, count: u32, coinbase_script: &ScriptBuf) -> std::io::Result<Vec<BlockHash>> {
         let mut hashes = Vec::with_capacity(count as usize);
         for _ in 0..count {

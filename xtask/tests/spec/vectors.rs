@@ -548,7 +548,7 @@ fn every_vector_decodes_through_lsps_core_as_stated() {
 
 #[test]
 fn every_lsps0_bad_input_class_has_a_vector() {
-    // The bad-input classes of LSPS0 (spec-catalog §2.2/§2.3 and issue 2), by file stem.
+    // The bad-input classes of LSPS0 (spec/requirements, LSPS0), by file stem.
     let stems: BTreeSet<String> = vectors()
         .iter()
         .map(|v| v.path.file_stem().unwrap().to_string_lossy().to_string())
