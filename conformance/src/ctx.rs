@@ -506,7 +506,12 @@ impl Conn {
                 .get(id.as_str())
                 .and_then(|(method, _)| lsps_core::jsonrpc::Method::from_name(method))
         };
-        match lsps_core::jsonrpc::decode_response(bytes, &lookup) {
+        // The bLIP-MUST-only reading: this project's extra strictness is no ground for a FAIL.
+        match lsps_core::jsonrpc::decode_response_with(
+            bytes,
+            &lookup,
+            lsps_core::jsonrpc::Strictness::BlipMust,
+        ) {
             Ok(_) => {}
             Err(lsps_core::jsonrpc::BadMessage::InvalidResult { method, error, .. }) => self
                 .finding(

@@ -143,6 +143,21 @@ pub enum BadMessage {
     },
 }
 
+/// How strictly a client-side classifier reads what an LSP sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Strictness {
+    /// This project's reading (spec/README D1–D31), used by its own client: on top of the
+    /// bLIP MUSTs, a response object has no member besides `jsonrpc`, `id`, `result` and
+    /// `error`.
+    #[default]
+    Project,
+    /// Only what a bLIP or JSON-RPC 2.0 MUST makes wrong, for the conformance runner, which
+    /// may fail an LSP only for a MUST it can quote: members JSON-RPC 2.0 does not define are
+    /// ignored.
+    BlipMust,
+}
+
 /// Members a response object may have.
 const RESPONSE_MEMBERS: [&str; 4] = ["jsonrpc", "id", "result", "error"];
 /// Members a notification object may have.
@@ -166,6 +181,15 @@ pub fn decode_response(
     payload: &[u8],
     lookup: &dyn Fn(&RequestId) -> Option<Method>,
 ) -> Result<IncomingMessage, BadMessage> {
+    decode_response_with(payload, lookup, Strictness::Project)
+}
+
+/// [`decode_response`] with a chosen [`Strictness`].
+pub fn decode_response_with(
+    payload: &[u8],
+    lookup: &dyn Fn(&RequestId) -> Option<Method>,
+    strictness: Strictness,
+) -> Result<IncomingMessage, BadMessage> {
     match fast::response(payload, lookup) {
         FastResponse::Result {
             id, method: None, ..
@@ -185,8 +209,8 @@ pub fn decode_response(
             method: Some(method),
             result: None,
             ..
-        } => classify_response(payload, &|_| Some(method)),
-        FastResponse::GiveUp => classify_response(payload, lookup),
+        } => classify_response(payload, &|_| Some(method), strictness),
+        FastResponse::GiveUp => classify_response(payload, lookup, strictness),
     }
 }
 
@@ -194,6 +218,7 @@ pub fn decode_response(
 pub(super) fn classify_response(
     payload: &[u8],
     lookup: &dyn Fn(&RequestId) -> Option<Method>,
+    strictness: Strictness,
 ) -> Result<IncomingMessage, BadMessage> {
     let obj = parse_message(payload)?;
     let bad = |s: &str| BadMessage::NotResponseOrNotification(s.to_owned());
@@ -203,7 +228,9 @@ pub(super) fn classify_response(
     if obj.contains_key("method") {
         return decode_notification(obj);
     }
-    if let Some(extra) = obj.keys().find(|k| !RESPONSE_MEMBERS.contains(&k.as_str())) {
+    if strictness == Strictness::Project
+        && let Some(extra) = obj.keys().find(|k| !RESPONSE_MEMBERS.contains(&k.as_str()))
+    {
         return Err(BadMessage::NotResponseOrNotification(format!(
             "unexpected member `{extra}` in a response"
         )));
@@ -690,6 +717,23 @@ mod tests {
         bytes
     }
 
+    /// The runner's reading ignores members JSON-RPC 2.0 does not define; ours rejects them.
+    #[test]
+    fn strictness_decides_extra_response_members() {
+        let payload = br#"{"jsonrpc":"2.0","id":"l","result":{"protocols":[1]},"x":1}"#;
+        assert!(matches!(
+            decode_response(payload, &lookup),
+            Err(BadMessage::NotResponseOrNotification(_))
+        ));
+        assert!(matches!(
+            decode_response_with(payload, &lookup, Strictness::BlipMust),
+            Ok(IncomingMessage::Response { .. })
+        ));
+        // A bLIP MUST still holds in the lenient reading: `result` is an object.
+        let bad = br#"{"jsonrpc":"2.0","id":"l","result":[1]}"#;
+        assert!(decode_response_with(bad, &lookup, Strictness::BlipMust).is_err());
+    }
+
     /// The fast paths must give exactly what the full classifiers give.
     fn assert_same(payload: &[u8], lookup: &dyn Fn(&RequestId) -> Option<Method>) {
         assert_eq!(
@@ -700,7 +744,7 @@ mod tests {
         );
         assert_eq!(
             decode_response(payload, lookup),
-            classify_response(payload, lookup),
+            classify_response(payload, lookup, Strictness::Project),
             "{}",
             String::from_utf8_lossy(payload)
         );

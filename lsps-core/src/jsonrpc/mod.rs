@@ -19,7 +19,9 @@ mod parse;
 #[path = "../../tests/common/strategies.rs"]
 mod test_strategies;
 
-pub use decode::{BadMessage, IncomingMessage, decode_request, decode_response};
+pub use decode::{
+    BadMessage, IncomingMessage, Strictness, decode_request, decode_response, decode_response_with,
+};
 pub use error::{ErrorObject, code};
 pub use id::RequestId;
 pub use message::{EncodedResult, Notification, Request, RequestParams, Response, ResponseResult};
