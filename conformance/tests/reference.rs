@@ -58,3 +58,27 @@ async fn reference_server_passes_every_must_case_over_http() {
     assert!(report.summary.get(Verdict::Pass) > 20);
     reference.stop().await;
 }
+
+/// `ws://` targets (parsed by lsps-client like `lsps` does): the WebSocket binding is a session,
+/// so the same MUST cases pass over it as over BOLT8.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_server_passes_every_must_case_over_websocket() {
+    let reference = Reference::start(&[], self_test_config).await.unwrap();
+    let url = reference.server.http_url().expect("HTTP binding on");
+    let ws = format!("{}/ws", url.replacen("http://", "ws://", 1));
+    let target = lsps_conformance::transport::open(&ws, None).unwrap();
+    assert_eq!(target.info().transport, "ws");
+    let config = RunConfig {
+        level: LevelFilter::Must,
+        ..config()
+    };
+    let report = run(target, &config, &|_| {}).await.unwrap();
+    let bad: Vec<String> = report
+        .cases
+        .iter()
+        .filter(|c| c.level == Level::Must && c.verdict != Verdict::Pass)
+        .map(|c| format!("{} {}: {}", c.verdict, c.id, c.message))
+        .collect();
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    reference.stop().await;
+}
