@@ -229,3 +229,31 @@ async fn two_live_runs_diff_cleanly_after_normalizing() {
         .unwrap();
     assert_eq!(unknown_param.verdict, Verdict::Fail);
 }
+
+/// The JSON report follows its own versioned schema (`conformance/schema/report.v1.json`):
+/// the synthetic report with every verdict, and a live run.
+#[tokio::test]
+async fn json_reports_follow_the_report_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schema/report.v1.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let config = RunConfig {
+        timeout: Duration::from_millis(300),
+        ..RunConfig::default()
+    };
+    let live = run(Arc::new(MemoryTarget::new(tiny_lsp)), &config, &|_| {})
+        .await
+        .unwrap();
+    for report in [synthetic(), live] {
+        let json: serde_json::Value = serde_json::from_str(&Format::Json.render(&report)).unwrap();
+        assert_eq!(
+            json["schema_version"],
+            lsps_conformance::report::SCHEMA_VERSION
+        );
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+    }
+}
