@@ -257,3 +257,64 @@ async fn json_reports_follow_the_report_schema() {
         assert!(errors.is_empty(), "{}", errors.join("\n"));
     }
 }
+
+/// The HTML report as a browser reads it (headless Chromium's DOM): spec links and the
+/// verdict filter are elements, transcripts are collapsible, and text from the target (a
+/// `<script>` in a message) stays text. Skipped, saying so, when no Chromium is installed
+/// (`apt-get install chromium`).
+#[test]
+fn html_report_in_headless_chromium() {
+    let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        eprintln!("skipped: no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    let path = std::env::temp_dir().join(format!("lsps-report-{}.html", std::process::id()));
+    std::fs::write(&path, Format::Html.render(&synthetic())).unwrap();
+    let mut child = std::process::Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", path.display()))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Bounded: a browser that hangs must not hang the test suite.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("chromium did not finish within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let dom = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        dom.contains("<a class=\"spec\" href=\"https://github.com/lightning/blips/blob/ba7a34b"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<details><summary>transcript</summary>"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<input type=\"radio\" name=\"filter\" id=\"f-FAIL\""),
+        "{dom}"
+    );
+    assert!(dom.contains("<h2>Interop</h2>"), "{dom}");
+    assert!(
+        !dom.contains("<script"),
+        "text from the target became markup: {dom}"
+    );
+    assert!(
+        dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{dom}"
+    );
+}
