@@ -27,6 +27,29 @@ pub struct ServerConfig {
     pub faults: Vec<String>,
     /// Spec-legal variations of the server's answers (see `variants::ALL`).
     pub variants: Vec<String>,
+    /// The embedded dev chain.
+    pub dev_chain: DevChainConfig,
+}
+
+/// The embedded dev chain: its Bitcoin Core RPC, for other processes on the machine (URL and
+/// cookie are written to `<data_dir>/devchain/rpc.url` and `.cookie`), and how often it mines.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DevChainConfig {
+    /// RPC listen address (loopback only; port 0 picks a free port).
+    pub rpc_listen: SocketAddr,
+    /// Mine one block this often, paying the node's wallet; 0: only on demand
+    /// (`lsps-server dev mine`).
+    pub block_interval_secs: u64,
+}
+
+impl Default for DevChainConfig {
+    fn default() -> Self {
+        Self {
+            rpc_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            block_interval_secs: 10,
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -40,6 +63,7 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             faults: Vec::new(),
             variants: Vec::new(),
+            dev_chain: DevChainConfig::default(),
         }
     }
 }
@@ -57,6 +81,11 @@ impl ServerConfig {
             data_dir: data_dir.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            // Tests mine when they need a block.
+            dev_chain: DevChainConfig {
+                block_interval_secs: 0,
+                ..DevChainConfig::default()
+            },
             ..Self::default()
         }
     }

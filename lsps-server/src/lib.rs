@@ -81,6 +81,7 @@ pub struct ReferenceServer;
 pub struct ServerHandle {
     node: Arc<Node>,
     dev_chain: Option<Arc<chain::DevChain>>,
+    dev_service: Option<lsps_node::chain::dev_service::DevChainService>,
     dispatcher: Dispatcher,
     store: Arc<dyn Store>,
     bolt8_addr: SocketAddr,
@@ -116,6 +117,18 @@ impl ReferenceServer {
         let dev_chain = node::open_dev_chain(&config.data_dir)?;
         let node = node::start(&config.data_dir, dev_chain.clone(), handler).await?;
         node::bootstrap_dev_chain(&node, &dev_chain)?;
+        let dev_service = lsps_node::chain::dev_service::DevChainService::serve(
+            dev_chain.clone(),
+            node.wallet.clone(),
+            lsps_node::chain::dev_service::DevChainServiceConfig {
+                dir: config.data_dir.join("devchain"),
+                rpc_listen: config.dev_chain.rpc_listen,
+                block_interval: Some(Duration::from_secs(config.dev_chain.block_interval_secs)),
+                user_password: None,
+            },
+        )
+        .await
+        .context("serving the dev chain's RPC")?;
         let service = Service::new(
             &config.lsps1,
             &config.lsps2,
@@ -175,6 +188,7 @@ impl ReferenceServer {
         Ok(ServerHandle {
             node,
             dev_chain: Some(dev_chain),
+            dev_service: Some(dev_service),
             dispatcher,
             store,
             bolt8_addr,
@@ -216,6 +230,13 @@ impl ServerHandle {
         self.dev_chain.as_ref()
     }
 
+    /// The embedded dev chain's Bitcoin Core RPC: URL and cookie file.
+    pub fn dev_chain_rpc(&self) -> Option<(String, std::path::PathBuf)> {
+        self.dev_service
+            .as_ref()
+            .map(|s| (s.rpc_url(), s.cookie_file().to_owned()))
+    }
+
     /// The dispatcher (for in-process callers and tests).
     pub fn dispatcher(&self) -> &Dispatcher {
         &self.dispatcher
@@ -231,6 +252,9 @@ impl ServerHandle {
             {
                 tracing::warn!("a server task did not stop within 10 s");
             }
+        }
+        if let Some(dev_service) = self.dev_service {
+            dev_service.shutdown().await;
         }
         self.store.close().await;
     }

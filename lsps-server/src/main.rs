@@ -124,6 +124,159 @@ struct Args {
     /// Log filter (tracing-subscriber EnvFilter syntax).
     #[arg(long, env = "RUST_LOG", default_value = "info,ldk=warn")]
     log: String,
+
+    /// Dev-chain RPC listen address (loopback; port 0 picks a free port) [default:
+    /// 127.0.0.1:0]; URL and cookie are written to <data-dir>/devchain/rpc.url and .cookie.
+    #[arg(long, env = "LSPS_DEV_RPC_LISTEN")]
+    dev_rpc_listen: Option<SocketAddr>,
+
+    /// Mine a dev-chain block this often (0: only on demand) [default: 10].
+    #[arg(long, env = "LSPS_BLOCK_INTERVAL_SECS")]
+    block_interval_secs: Option<u64>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Dev tools: the standalone regtest chain, mining and its faucet.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum DevCommand {
+    /// Run the dev chain alone, serving Bitcoin Core's RPC on loopback, so several processes
+    /// (LSPs, wallets, the conformance runner) follow one chain.
+    Chain {
+        /// Chain dir: blocks, rpc.url, .cookie, the faucet's wallet.
+        #[arg(long, default_value = "lsps-chain")]
+        data_dir: PathBuf,
+        /// RPC listen address (loopback only).
+        #[arg(long, default_value = "127.0.0.1:18443")]
+        rpc_listen: SocketAddr,
+        /// Mine one block to the faucet this often (0: only on demand).
+        #[arg(long, default_value_t = 10)]
+        block_interval_secs: u64,
+        /// Write {"rpc_url","cookie_file"} as JSON here once the RPC answers.
+        #[arg(long)]
+        ready_file: Option<PathBuf>,
+        /// Also accept this RPC user (with --rpc-password) besides the cookie.
+        #[arg(long, requires = "rpc_password")]
+        rpc_user: Option<String>,
+        /// Password of --rpc-user.
+        #[arg(long, requires = "rpc_user")]
+        rpc_password: Option<String>,
+    },
+    /// Mine blocks on a running dev chain (paying its faucet); prints the block hashes.
+    Mine {
+        /// How many blocks.
+        blocks: u32,
+        #[command(flatten)]
+        rpc: ChainRpcArgs,
+    },
+    /// Send from the dev chain's faucet to an address; prints the txid (mine a block to
+    /// confirm it).
+    Send {
+        /// Regtest address.
+        address: String,
+        /// Amount in sat.
+        sat: u64,
+        #[command(flatten)]
+        rpc: ChainRpcArgs,
+    },
+}
+
+/// Which dev chain to talk to: its dir (reads rpc.url and .cookie), or a URL and cookie file.
+#[derive(Debug, clap::Args)]
+struct ChainRpcArgs {
+    /// Chain dir holding rpc.url and .cookie [default: lsps-data/devchain, the embedded chain
+    /// of a dev server started with defaults].
+    #[arg(long, conflicts_with = "rpc")]
+    chain_dir: Option<PathBuf>,
+    /// RPC URL (http://IP:PORT); needs --cookie.
+    #[arg(long, requires = "cookie")]
+    rpc: Option<String>,
+    /// Cookie file for --rpc.
+    #[arg(long)]
+    cookie: Option<PathBuf>,
+}
+
+impl ChainRpcArgs {
+    fn client(&self) -> anyhow::Result<lsps_node::chain::rpc_client::RpcClient> {
+        use lsps_node::chain::dev_service::{COOKIE_FILE, RPC_URL_FILE};
+        use lsps_node::chain::rpc_client::RpcClient;
+        if let (Some(url), Some(cookie)) = (&self.rpc, &self.cookie) {
+            return Ok(RpcClient::with_cookie(url, cookie)?);
+        }
+        let dir = self
+            .chain_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("lsps-data").join("devchain"));
+        let url_file = dir.join(RPC_URL_FILE);
+        let url = std::fs::read_to_string(&url_file)
+            .with_context(|| format!("reading {} (is the chain running?)", url_file.display()))?;
+        Ok(RpcClient::with_cookie(url.trim(), &dir.join(COOKIE_FILE))?)
+    }
+}
+
+async fn run_dev(command: DevCommand, log: &str) -> anyhow::Result<()> {
+    use lsps_node::chain::dev_service::{DevChainService, DevChainServiceConfig};
+    use serde_json::json;
+    match command {
+        DevCommand::Chain {
+            data_dir,
+            rpc_listen,
+            block_interval_secs,
+            ready_file,
+            rpc_user,
+            rpc_password,
+        } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::try_new(log).unwrap_or_default())
+                .with_writer(std::io::stderr)
+                .init();
+            let service = DevChainService::start(DevChainServiceConfig {
+                dir: data_dir,
+                rpc_listen,
+                block_interval: Some(std::time::Duration::from_secs(block_interval_secs)),
+                user_password: rpc_user.zip(rpc_password),
+            })
+            .await?;
+            println!("rpc:    {}", service.rpc_url());
+            println!("cookie: {}", service.cookie_file().display());
+            println!("height: {}", service.chain.best_block().height);
+            if let Some(path) = &ready_file {
+                let ready = json!({
+                    "rpc_url": service.rpc_url(),
+                    "cookie_file": service.cookie_file(),
+                });
+                let tmp = path.with_extension("tmp");
+                std::fs::write(&tmp, ready.to_string())?;
+                std::fs::rename(&tmp, path)?;
+            }
+            wait_for_signal().await;
+            service.shutdown().await;
+        }
+        DevCommand::Mine { blocks, rpc } => {
+            let client = rpc.client()?;
+            let address = client.call("getnewaddress", json!([])).await?;
+            let hashes = client
+                .call("generatetoaddress", json!([blocks, address]))
+                .await?;
+            for hash in hashes.as_array().into_iter().flatten() {
+                println!("{}", hash.as_str().unwrap_or_default());
+            }
+        }
+        DevCommand::Send { address, sat, rpc } => {
+            let client = rpc.client()?;
+            let btc = bitcoin::Amount::from_sat(sat).to_btc();
+            let txid = client.call("sendtoaddress", json!([address, btc])).await?;
+            println!("{}", txid.as_str().unwrap_or_default());
+        }
+    }
+    Ok(())
 }
 
 fn parse_menu_entry(text: &str) -> Result<MenuEntryConfig, String> {
@@ -215,6 +368,12 @@ fn build_config(args: &Args) -> anyhow::Result<ServerConfig> {
     if let Some(v) = args.max_pending_total {
         config.limits.max_pending_total = v;
     }
+    if let Some(addr) = args.dev_rpc_listen {
+        config.dev_chain.rpc_listen = addr;
+    }
+    if let Some(secs) = args.block_interval_secs {
+        config.dev_chain.block_interval_secs = secs;
+    }
     config.faults.extend(args.faults.iter().cloned());
     config.variants.extend(args.variants.iter().cloned());
     Ok(config)
@@ -244,7 +403,10 @@ async fn wait_for_signal() {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Some(Command::Dev(dev)) = args.command.take() {
+        return run_dev(dev, &args.log).await;
+    }
     if args.list_faults {
         for fault in lsps_server::faults::ALL {
             println!(
@@ -281,11 +443,20 @@ async fn main() -> anyhow::Result<()> {
         Some(url) => println!("http:    {url}  (POST /, WebSocket /ws, header X-Lsps-Node-Id)"),
         None => println!("http:    disabled"),
     }
+    let chain_rpc = server.dev_chain_rpc();
+    if let Some((url, cookie)) = &chain_rpc {
+        println!(
+            "chain:   {url}  (Bitcoin Core RPC, cookie {})",
+            cookie.display()
+        );
+    }
     if let Some(path) = &args.ready_file {
         let ready = serde_json::json!({
             "node_id": server.node_id().to_string(),
             "bolt8": server.bolt8_addr().to_string(),
             "http": http,
+            "chain_rpc": chain_rpc.as_ref().map(|(url, _)| url),
+            "chain_cookie": chain_rpc.as_ref().map(|(_, cookie)| cookie),
         });
         // Written via a temp file and rename so a watcher never reads half a file.
         let tmp = path.with_extension("tmp");

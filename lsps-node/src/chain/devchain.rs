@@ -22,7 +22,7 @@ use bitcoin::script::Builder;
 use bitcoin::transaction::Version as TxVersion;
 use bitcoin::{
     Amount, Block, BlockHash, CompactTarget, Network, OutPoint, ScriptBuf, Sequence, Transaction,
-    TxIn, TxMerkleNode, TxOut, Txid, Witness,
+    TxIn, TxMerkleNode, TxOut, Txid, Witness, Work,
 };
 
 use lightning::chain::chaininterface::ConfirmationTarget;
@@ -67,7 +67,13 @@ struct Utxo {
 struct State {
     blocks: Vec<Block>,
     utxos: HashMap<OutPoint, Utxo>,
-    confirmed: HashSet<Txid>,
+    /// Confirmed transactions: height and position in the block (a full index, as Core with
+    /// `-txindex`).
+    confirmed: HashMap<Txid, (u32, usize)>,
+    /// Height of every block by hash.
+    heights: HashMap<BlockHash, u32>,
+    /// Cumulative chain work up to each height (Core's `chainwork`).
+    chainwork: Vec<Work>,
     mempool: Vec<Transaction>,
     mempool_spent: HashSet<OutPoint>,
     file: Option<File>,
@@ -131,7 +137,9 @@ impl DevChain {
         let mut state = State {
             blocks: Vec::new(),
             utxos: HashMap::new(),
-            confirmed: HashSet::new(),
+            confirmed: HashMap::new(),
+            heights: HashMap::new(),
+            chainwork: Vec::new(),
             mempool: Vec::new(),
             mempool_spent: HashSet::new(),
             file,
@@ -297,6 +305,133 @@ fn feed_after(
     Ok(())
 }
 
+/// Where a transaction is, for `getrawtransaction`.
+#[derive(Debug, Clone)]
+pub struct FoundTx {
+    /// The transaction.
+    pub tx: Transaction,
+    /// Block hash, height and block time when confirmed; `None` in the mempool.
+    pub block: Option<(BlockHash, u32, u32)>,
+}
+
+/// An unspent output, for `gettxout`.
+#[derive(Debug, Clone)]
+pub struct FoundUtxo {
+    /// The output.
+    pub output: TxOut,
+    /// Confirmation height; `None` when created by a mempool transaction.
+    pub height: Option<u32>,
+    /// Created by a coinbase.
+    pub coinbase: bool,
+}
+
+impl DevChain {
+    /// The block at `height`.
+    pub fn block_at(&self, height: u32) -> Option<Block> {
+        let state = self.state.lock().ok()?;
+        state.blocks.get(height as usize).cloned()
+    }
+
+    /// Height of the block `hash`, if it is on the chain.
+    pub fn height_of(&self, hash: &BlockHash) -> Option<u32> {
+        let state = self.state.lock().ok()?;
+        state.heights.get(hash).copied()
+    }
+
+    /// Cumulative chain work up to `height`.
+    pub fn chainwork_at(&self, height: u32) -> Option<Work> {
+        let state = self.state.lock().ok()?;
+        state.chainwork.get(height as usize).copied()
+    }
+
+    /// Median time of the 11 blocks ending at `height` (Core's `mediantime`).
+    pub fn median_time_at(&self, height: u32) -> Option<u32> {
+        let state = self.state.lock().ok()?;
+        let end = height as usize + 1;
+        if end > state.blocks.len() {
+            return None;
+        }
+        let mut times: Vec<u32> = state.blocks[end.saturating_sub(11)..end]
+            .iter()
+            .map(|b| b.header.time)
+            .collect();
+        times.sort_unstable();
+        times.get(times.len() / 2).copied()
+    }
+
+    /// Bytes of the block file (Core's `size_on_disk`).
+    pub fn size_on_disk(&self) -> u64 {
+        self.path
+            .as_deref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map_or(0, |m| m.len())
+    }
+
+    /// A confirmed or mempool transaction.
+    pub fn find_tx(&self, txid: &Txid) -> Option<FoundTx> {
+        self.flush();
+        let state = self.state.lock().ok()?;
+        if let Some(&(height, index)) = state.confirmed.get(txid) {
+            let block = state.blocks.get(height as usize)?;
+            return Some(FoundTx {
+                tx: block.txdata.get(index)?.clone(),
+                block: Some((block.block_hash(), height, block.header.time)),
+            });
+        }
+        state
+            .mempool
+            .iter()
+            .find(|t| t.compute_txid() == *txid)
+            .map(|tx| FoundTx {
+                tx: tx.clone(),
+                block: None,
+            })
+    }
+
+    /// Txids in the mempool, in arrival order.
+    pub fn mempool_txids(&self) -> Vec<Txid> {
+        self.flush();
+        match self.state.lock() {
+            Ok(state) => state
+                .mempool
+                .iter()
+                .map(Transaction::compute_txid)
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// An unspent output; with `include_mempool`, outputs spent by the mempool are gone and
+    /// outputs of mempool transactions are found.
+    pub fn utxo(&self, outpoint: &OutPoint, include_mempool: bool) -> Option<FoundUtxo> {
+        self.flush();
+        let state = self.state.lock().ok()?;
+        if include_mempool && state.mempool_spent.contains(outpoint) {
+            return None;
+        }
+        if let Some(utxo) = state.utxos.get(outpoint) {
+            return Some(FoundUtxo {
+                output: utxo.output.clone(),
+                height: Some(utxo.height),
+                coinbase: utxo.coinbase,
+            });
+        }
+        if !include_mempool {
+            return None;
+        }
+        state
+            .mempool
+            .iter()
+            .find(|t| t.compute_txid() == outpoint.txid)
+            .and_then(|t| t.output.get(outpoint.vout as usize))
+            .map(|output| FoundUtxo {
+                output: output.clone(),
+                height: None,
+                coinbase: false,
+            })
+    }
+}
+
 fn tip_of(state: &State) -> BestBlock {
     match state.blocks.last() {
         Some(b) => BestBlock::new(b.block_hash(), state.blocks.len() as u32 - 1),
@@ -337,6 +472,10 @@ impl ChainSource for DevChain {
 }
 
 fn apply_to_utxos(state: &mut State, block: &Block, height: u32) {
+    state.heights.insert(block.block_hash(), height);
+    let work = block.header.work();
+    let total = state.chainwork.last().map_or(work, |&prev| prev + work);
+    state.chainwork.push(total);
     for (i, tx) in block.txdata.iter().enumerate() {
         let coinbase = i == 0;
         if !coinbase {
@@ -358,13 +497,14 @@ fn apply_to_utxos(state: &mut State, block: &Block, height: u32) {
                 },
             );
         }
-        state.confirmed.insert(txid);
+        state.confirmed.insert(txid, (height, i));
     }
 }
 
 fn accept(state: &mut State, tx: Transaction) -> Result<Txid, MempoolReject> {
     let txid = tx.compute_txid();
-    if state.confirmed.contains(&txid) || state.mempool.iter().any(|t| t.compute_txid() == txid) {
+    if state.confirmed.contains_key(&txid) || state.mempool.iter().any(|t| t.compute_txid() == txid)
+    {
         return Err(MempoolReject::AlreadyKnown);
     }
     let tip_height = state.blocks.len() as u32 - 1;

@@ -6,11 +6,15 @@
 //! lightning-block-sync.
 //!
 //! Sources: the [`DevChain`], a regtest chain produced in-process (one command starts a working
-//! LSP on a machine without bitcoind).
+//! LSP on a machine without bitcoind), which also serves Bitcoin Core's RPC
+//! ([`rpc_server`]) so other processes can follow it.
 
+pub mod dev_service;
 mod devchain;
+pub mod rpc_client;
+pub mod rpc_server;
 
-pub use devchain::{DevChain, MempoolReject};
+pub use devchain::{DEV_FEE_RATE_SAT_PER_KW, DevChain, FoundTx, FoundUtxo, MempoolReject};
 
 use std::sync::Arc;
 

@@ -1,0 +1,130 @@
+//! The dev chain outside the server process: the embedded chain's Bitcoin Core RPC (URL and
+//! cookie in the data dir), and the standalone `lsps-server dev chain` driven by
+//! `lsps-server dev mine` and `dev send`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lsps_node::chain::rpc_client::RpcClient;
+use lsps_server::ReferenceServer;
+use lsps_server::config::ServerConfig;
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_chain_serves_core_rpc_from_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ReferenceServer::start(ServerConfig::ephemeral(dir.path()))
+        .await
+        .unwrap();
+    let chain_dir = dir.path().join("devchain");
+    let url = std::fs::read_to_string(chain_dir.join("rpc.url")).unwrap();
+    assert_eq!(Some(url.clone()), server.dev_chain_rpc().map(|(u, _)| u));
+    let rpc = RpcClient::with_cookie(&url, &chain_dir.join(".cookie")).unwrap();
+    assert_eq!(rpc.call("getblockcount", json!([])).await.unwrap(), 101);
+    // A block mined over RPC reaches the server's node.
+    let address = rpc.call("getnewaddress", json!([])).await.unwrap();
+    let hashes = rpc
+        .call("generatetoaddress", json!([2, address]))
+        .await
+        .unwrap();
+    let tip = server.node().channel_manager.current_best_block();
+    assert_eq!(tip.height, 103);
+    assert_eq!(tip.block_hash.to_string(), hashes[1].as_str().unwrap());
+    server.shutdown().await;
+}
+
+fn lsps_server(args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_lsps-server"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Value::String(String::from_utf8(out.stdout).unwrap())
+}
+
+fn wait_for_file(path: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+struct Kill(std::process::Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_chain_mines_and_sends_on_demand() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain_dir = dir.path().join("chain");
+    let ready = dir.path().join("ready.json");
+    let _chain = Kill(
+        Command::new(env!("CARGO_BIN_EXE_lsps-server"))
+            .args(["dev", "chain", "--data-dir"])
+            .arg(&chain_dir)
+            .args(["--rpc-listen", "127.0.0.1:0", "--block-interval-secs", "0"])
+            .arg("--ready-file")
+            .arg(&ready)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let ready: Value = serde_json::from_str(&wait_for_file(&ready)).unwrap();
+    let url = ready["rpc_url"].as_str().unwrap();
+    let rpc =
+        RpcClient::with_cookie(url, Path::new(ready["cookie_file"].as_str().unwrap())).unwrap();
+    assert_eq!(rpc.call("getblockcount", json!([])).await.unwrap(), 101);
+
+    let chain_dir_arg = chain_dir.to_str().unwrap();
+    let mined = lsps_server(&["dev", "mine", "2", "--chain-dir", chain_dir_arg]);
+    assert_eq!(mined.as_str().unwrap().lines().count(), 2);
+    assert_eq!(rpc.call("getblockcount", json!([])).await.unwrap(), 103);
+
+    let to = rpc.call("getnewaddress", json!([])).await.unwrap();
+    let sent = lsps_server(&[
+        "dev",
+        "send",
+        to.as_str().unwrap(),
+        "25000",
+        "--chain-dir",
+        chain_dir_arg,
+    ]);
+    let txid = sent.as_str().unwrap().trim().to_owned();
+    assert_eq!(
+        rpc.call("getrawmempool", json!([])).await.unwrap(),
+        json!([txid])
+    );
+    lsps_server(&[
+        "dev",
+        "mine",
+        "1",
+        "--rpc",
+        url,
+        "--cookie",
+        ready["cookie_file"].as_str().unwrap(),
+    ]);
+    let tx = rpc
+        .call("getrawtransaction", json!([txid, true]))
+        .await
+        .unwrap();
+    assert_eq!(tx["confirmations"], 1);
+}
