@@ -291,6 +291,15 @@ const EXACT_FIELDS: Basis = basis!(
 pub static TABLE: &[(&str, &[Basis])] = &[
     // ---- LSPS0 ----
     (
+        "lsps0.nothing-unsolicited",
+        &[basis!(
+            "LSPS0-R19",
+            ShouldNot,
+            "blip-0050.md#message-payload-format",
+            "The LSP: [...] SHOULD NOT send BOLT8 message ID 37913 unless the peer had already sent a BOLT8 message ID 37913, possibly in a past connection session."
+        )],
+    ),
+    (
         "lsps0.list-protocols.answers",
         &[
             JSONRPC_REPLY,

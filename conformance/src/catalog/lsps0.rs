@@ -333,8 +333,41 @@ async fn amount_overflow(ctx: CaseCtx) -> Result<String, Abort> {
     }
 }
 
+async fn nothing_unsolicited(ctx: CaseCtx) -> Result<String, Abort> {
+    if !ctx.shared.target.is_session_oriented() {
+        return Err(Abort::Precondition(
+            "the transport cannot carry a message the runner did not ask for (HTTP)".into(),
+        ));
+    }
+    let mut conn = ctx.connect().await?;
+    // A fresh peer that has sent nothing yet: whatever arrives in this window is unsolicited.
+    let window = std::time::Duration::from_millis(500).min(ctx.timeout());
+    let unsolicited = conn.drain(window).await;
+    if !unsolicited.is_empty() {
+        return Err(Abort::Violation(format!(
+            "{} message(s) arrived before the runner sent any 37913 message",
+            unsolicited.len()
+        )));
+    }
+    Ok(format!(
+        "nothing arrived in the first {} ms of a fresh connection",
+        window.as_millis()
+    ))
+}
+
 /// LSPS0 cases.
 pub(super) static CASES: &[Case] = &[
+    Case {
+        id: "lsps0.nothing-unsolicited",
+        requirements: &["LSPS0-R19"],
+        level: Level::Should,
+        applies_to: 0,
+        summary: "the LSP sends no 37913 message to a peer that has not sent one",
+        sends: "nothing: opens a fresh connection and listens for 500 ms",
+        passes_when: "no message arrives (one that does is WARN)",
+        phase: Phase::Exchange,
+        procedure: procedure!(nothing_unsolicited),
+    },
     Case {
         id: "lsps0.list-protocols.answers",
         requirements: &["LSPS0-R1", "LSPS0-R40", "LSPS0-R41"],
