@@ -27,8 +27,26 @@ pub struct ServerConfig {
     pub faults: Vec<String>,
     /// Spec-legal variations of the server's answers (see `variants::ALL`).
     pub variants: Vec<String>,
-    /// The embedded dev chain.
+    /// The embedded dev chain (used unless `bitcoind` is set).
     pub dev_chain: DevChainConfig,
+    /// Follow Bitcoin Core (or a standalone dev chain) over RPC instead of the embedded chain.
+    pub bitcoind: Option<BitcoindConfig>,
+}
+
+/// A Bitcoin Core RPC endpoint to follow.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BitcoindConfig {
+    /// `http://IP:PORT`.
+    pub rpc_url: String,
+    /// Cookie file (Core's `.cookie`); or `user` and `password`.
+    pub cookie_file: Option<PathBuf>,
+    /// RPC user (with `password`).
+    pub user: Option<String>,
+    /// RPC password.
+    pub password: Option<String>,
+    /// `regtest`, `signet`, `testnet` or `bitcoin`; checked against the node's genesis block.
+    pub network: String,
 }
 
 /// The embedded dev chain: its Bitcoin Core RPC, for other processes on the machine (URL and
@@ -64,6 +82,7 @@ impl Default for ServerConfig {
             faults: Vec::new(),
             variants: Vec::new(),
             dev_chain: DevChainConfig::default(),
+            bitcoind: None,
         }
     }
 }

@@ -114,21 +114,33 @@ impl ReferenceServer {
             tokio::runtime::Handle::current(),
         ));
         let wake = handler.wake_handle();
-        let dev_chain = node::open_dev_chain(&config.data_dir)?;
-        let node = node::start(&config.data_dir, dev_chain.clone(), handler).await?;
-        node::bootstrap_dev_chain(&node, &dev_chain)?;
-        let dev_service = lsps_node::chain::dev_service::DevChainService::serve(
-            dev_chain.clone(),
-            node.wallet.clone(),
-            lsps_node::chain::dev_service::DevChainServiceConfig {
-                dir: config.data_dir.join("devchain"),
-                rpc_listen: config.dev_chain.rpc_listen,
-                block_interval: Some(Duration::from_secs(config.dev_chain.block_interval_secs)),
-                user_password: None,
-            },
-        )
-        .await
-        .context("serving the dev chain's RPC")?;
+        let (node, dev_chain, dev_service) = match &config.bitcoind {
+            Some(bitcoind) => {
+                let source = node::connect_bitcoind(bitcoind).await?;
+                let node = node::start(&config.data_dir, source, handler).await?;
+                (node, None, None)
+            }
+            None => {
+                let dev_chain = node::open_dev_chain(&config.data_dir)?;
+                let node = node::start(&config.data_dir, dev_chain.clone(), handler).await?;
+                node::bootstrap_dev_chain(&node, &dev_chain)?;
+                let dev_service = lsps_node::chain::dev_service::DevChainService::serve(
+                    dev_chain.clone(),
+                    node.wallet.clone(),
+                    lsps_node::chain::dev_service::DevChainServiceConfig {
+                        dir: config.data_dir.join("devchain"),
+                        rpc_listen: config.dev_chain.rpc_listen,
+                        block_interval: Some(Duration::from_secs(
+                            config.dev_chain.block_interval_secs,
+                        )),
+                        user_password: None,
+                    },
+                )
+                .await
+                .context("serving the dev chain's RPC")?;
+                (node, Some(dev_chain), Some(dev_service))
+            }
+        };
         let service = Service::new(
             &config.lsps1,
             &config.lsps2,
@@ -187,8 +199,8 @@ impl ReferenceServer {
         tracing::info!(node_id = %node.node_id(), %bolt8_addr, ?http_addr, "LSP started");
         Ok(ServerHandle {
             node,
-            dev_chain: Some(dev_chain),
-            dev_service: Some(dev_service),
+            dev_chain,
+            dev_service,
             dispatcher,
             store,
             bolt8_addr,

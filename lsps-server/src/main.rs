@@ -134,8 +134,40 @@ struct Args {
     #[arg(long, env = "LSPS_BLOCK_INTERVAL_SECS")]
     block_interval_secs: Option<u64>,
 
+    /// Chain source: the embedded dev chain, or Bitcoin Core's RPC (--bitcoind-rpc ...).
+    #[arg(long, value_enum, default_value = "dev")]
+    chain: ChainKind,
+
+    /// Bitcoin Core RPC URL (http://IP:PORT) for --chain bitcoind.
+    #[arg(long, env = "LSPS_BITCOIND_RPC")]
+    bitcoind_rpc: Option<String>,
+
+    /// Cookie file for --bitcoind-rpc.
+    #[arg(long, env = "LSPS_BITCOIND_COOKIE", conflicts_with = "bitcoind_user")]
+    bitcoind_cookie: Option<PathBuf>,
+
+    /// RPC user for --bitcoind-rpc (with --bitcoind-password).
+    #[arg(long, env = "LSPS_BITCOIND_USER", requires = "bitcoind_password")]
+    bitcoind_user: Option<String>,
+
+    /// RPC password for --bitcoind-user.
+    #[arg(long, env = "LSPS_BITCOIND_PASSWORD", requires = "bitcoind_user")]
+    bitcoind_password: Option<String>,
+
+    /// Network of --chain bitcoind: regtest, signet, testnet or bitcoin.
+    #[arg(long, env = "LSPS_NETWORK", default_value = "regtest")]
+    network: String,
+
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ChainKind {
+    /// The embedded regtest chain.
+    Dev,
+    /// Bitcoin Core (or a standalone dev chain) over JSON-RPC.
+    Bitcoind,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -367,6 +399,18 @@ fn build_config(args: &Args) -> anyhow::Result<ServerConfig> {
     }
     if let Some(v) = args.max_pending_total {
         config.limits.max_pending_total = v;
+    }
+    if args.chain == ChainKind::Bitcoind {
+        let Some(rpc_url) = args.bitcoind_rpc.clone() else {
+            anyhow::bail!("--chain bitcoind needs --bitcoind-rpc");
+        };
+        config.bitcoind = Some(lsps_server::config::BitcoindConfig {
+            rpc_url,
+            cookie_file: args.bitcoind_cookie.clone(),
+            user: args.bitcoind_user.clone(),
+            password: args.bitcoind_password.clone(),
+            network: args.network.clone(),
+        });
     }
     if let Some(addr) = args.dev_rpc_listen {
         config.dev_chain.rpc_listen = addr;

@@ -128,3 +128,61 @@ async fn standalone_chain_mines_and_sends_on_demand() {
         .unwrap();
     assert_eq!(tx["confirmations"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_follows_a_standalone_chain_process_over_rpc() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain_dir = dir.path().join("chain");
+    let ready = dir.path().join("ready.json");
+    let _chain = Kill(
+        Command::new(env!("CARGO_BIN_EXE_lsps-server"))
+            .args(["dev", "chain", "--data-dir"])
+            .arg(&chain_dir)
+            .args(["--rpc-listen", "127.0.0.1:0", "--block-interval-secs", "0"])
+            .arg("--ready-file")
+            .arg(&ready)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let ready: Value = serde_json::from_str(&wait_for_file(&ready)).unwrap();
+    let url = ready["rpc_url"].as_str().unwrap().to_owned();
+    let cookie = std::path::PathBuf::from(ready["cookie_file"].as_str().unwrap());
+    let rpc = RpcClient::with_cookie(&url, &cookie).unwrap();
+    let mut config = ServerConfig::ephemeral(dir.path().join("lsp"));
+    config.bitcoind = Some(lsps_server::config::BitcoindConfig {
+        rpc_url: url,
+        cookie_file: Some(cookie),
+        user: None,
+        password: None,
+        network: "regtest".into(),
+    });
+    let server = ReferenceServer::start(config).await.unwrap();
+    assert!(server.dev_chain_rpc().is_none(), "no embedded chain");
+    let tip = server.node().channel_manager.current_best_block();
+    assert_eq!(
+        tip.block_hash.to_string(),
+        rpc.call("getbestblockhash", json!([])).await.unwrap()
+    );
+    // A payment from the chain's faucet, mined in the chain's process, reaches the LSP's wallet.
+    let address = server.node().wallet.new_address().unwrap();
+    rpc.call("sendtoaddress", json!([address.to_string(), 0.25]))
+        .await
+        .unwrap();
+    let faucet = rpc.call("getnewaddress", json!([])).await.unwrap();
+    rpc.call("generatetoaddress", json!([1, faucet]))
+        .await
+        .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        server.node().wait_for_height(tip.height + 1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        server.node().wallet.balance().confirmed,
+        bitcoin::Amount::from_sat(25_000_000)
+    );
+    server.shutdown().await;
+}

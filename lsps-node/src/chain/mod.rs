@@ -9,6 +9,7 @@
 //! LSP on a machine without bitcoind), which also serves Bitcoin Core's RPC
 //! ([`rpc_server`]) so other processes can follow it.
 
+pub mod bitcoind;
 pub mod dev_service;
 mod devchain;
 pub mod rpc_client;
@@ -41,6 +42,9 @@ pub enum ChainError {
     /// The dev chain's block file could not be read or written.
     #[error("dev chain storage: {0}")]
     Storage(#[from] std::io::Error),
+    /// The RPC node failed or answered something unusable.
+    #[error("chain RPC: {0}")]
+    Rpc(String),
     /// A lock was poisoned by a panic elsewhere.
     #[error("chain state lock poisoned")]
     Poisoned,

@@ -53,6 +53,29 @@ pub async fn start(
     Ok(Node::start(config, chain, lsps_handler).await?)
 }
 
+/// Connect to the Bitcoin Core RPC endpoint of `config`.
+pub async fn connect_bitcoind(
+    config: &crate::config::BitcoindConfig,
+) -> anyhow::Result<Arc<dyn ChainSource>> {
+    use lsps_node::chain::bitcoind::BitcoindChain;
+    use lsps_node::chain::rpc_client::RpcClient;
+    let network: bitcoin::Network = config
+        .network
+        .parse()
+        .with_context(|| format!("unknown network {}", config.network))?;
+    let rpc = match (&config.cookie_file, &config.user, &config.password) {
+        (Some(cookie), None, None) => RpcClient::with_cookie(&config.rpc_url, cookie)?,
+        (None, Some(user), Some(password)) => {
+            RpcClient::new(&config.rpc_url, &format!("{user}:{password}"))?
+        }
+        _ => anyhow::bail!("bitcoind RPC needs a cookie file or a user and a password"),
+    };
+    let chain = BitcoindChain::connect(rpc, network)
+        .await
+        .with_context(|| format!("connecting to {}", config.rpc_url))?;
+    Ok(chain)
+}
+
 /// Open the embedded dev chain of `data_dir` (`<data_dir>/devchain`).
 pub fn open_dev_chain(data_dir: &Path) -> anyhow::Result<Arc<DevChain>> {
     Ok(Arc::new(
