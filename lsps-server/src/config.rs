@@ -7,12 +7,33 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+/// LDK's `MAX_NO_CHANNEL_PEERS` (lightning 0.2 `channelmanager.rs`, private there): with this
+/// many connected peers without a funded channel, `ChannelManager` refuses new inbound peers.
+pub const LDK_MAX_NO_CHANNEL_PEERS: usize = 250;
+
+/// Why a configuration is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML does not parse (or names an unknown key).
+    #[error(transparent)]
+    Toml(#[from] toml::de::Error),
+    /// A limit or timeout is zero.
+    #[error("{0} must be greater than 0")]
+    Zero(&'static str),
+    /// Another inconsistency.
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
     /// Data directory: node seed, LDK state, dev chain, SQLite database.
     pub data_dir: PathBuf,
+    /// `postgres://…` to keep orders and buys in PostgreSQL (several nodes may share one
+    /// database); `None`: SQLite in the data directory.
+    pub database_url: Option<String>,
     /// BOLT8 listen address (port 0 picks a free port).
     pub listen: SocketAddr,
     /// HTTP/WebSocket listen address; `None` disables the HTTP binding.
@@ -23,6 +44,8 @@ pub struct ServerConfig {
     pub lsps2: Lsps2Config,
     /// Request limits.
     pub limits: Limits,
+    /// Connection limits and timeouts of the listeners.
+    pub connections: ConnectionLimits,
     /// Deliberate violations to switch on (`faults` builds only; see `faults::ALL`).
     pub faults: Vec<String>,
     /// Spec-legal variations of the server's answers (see `variants::ALL`).
@@ -74,11 +97,13 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("lsps-data"),
+            database_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 9735)),
             http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9736))),
             lsps1: Lsps1Config::default(),
             lsps2: Lsps2Config::default(),
             limits: Limits::default(),
+            connections: ConnectionLimits::default(),
             faults: Vec::new(),
             variants: Vec::new(),
             dev_chain: DevChainConfig::default(),
@@ -89,8 +114,85 @@ impl Default for ServerConfig {
 
 impl ServerConfig {
     /// Parse a TOML document; unknown keys are an error (typos must not be ignored silently).
-    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
-        toml::from_str(text)
+    /// Limits are checked too (see [`ServerConfig::validate`]).
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Check what can be checked without the node: every limit and timeout is non-zero (a zero
+    /// would refuse every request or close every connection at once) and, when HTTP is on, its
+    /// address differs from the BOLT8 one. The LSPS1/LSPS2 rules are checked by
+    /// `Service::new`, which the server runs on a dry-run service before touching the disk.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let c = &self.connections;
+        let counts: [(&str, u64); 14] = [
+            ("limits.max_pending_per_peer", l.max_pending_per_peer as u64),
+            ("limits.max_pending_total", l.max_pending_total as u64),
+            (
+                "limits.peer_requests_per_sec",
+                u64::from(l.peer_requests_per_sec),
+            ),
+            ("limits.peer_burst", u64::from(l.peer_burst)),
+            ("limits.max_orders_per_peer", l.max_orders_per_peer as u64),
+            ("limits.max_buys_per_peer", l.max_buys_per_peer as u64),
+            ("limits.max_tracked_callers", l.max_tracked_callers as u64),
+            (
+                "connections.http_max_connections",
+                c.http_max_connections as u64,
+            ),
+            (
+                "connections.http_header_timeout_secs",
+                c.http_header_timeout_secs,
+            ),
+            (
+                "connections.http_body_timeout_secs",
+                c.http_body_timeout_secs,
+            ),
+            (
+                "connections.http_idle_timeout_secs",
+                c.http_idle_timeout_secs,
+            ),
+            (
+                "connections.bolt8_max_connections",
+                c.bolt8_max_connections as u64,
+            ),
+            (
+                "connections.bolt8_max_channelless_peers",
+                c.bolt8_max_channelless_peers as u64,
+            ),
+            (
+                "connections.accept_error_backoff_ms",
+                c.accept_error_backoff_ms,
+            ),
+        ];
+        if let Some((name, _)) = counts.iter().find(|(_, v)| *v == 0) {
+            return Err(ConfigError::Zero(name));
+        }
+        if c.bolt8_max_channelless_peers >= LDK_MAX_NO_CHANNEL_PEERS {
+            return Err(ConfigError::Invalid(format!(
+                "connections.bolt8_max_channelless_peers must be below {LDK_MAX_NO_CHANNEL_PEERS} (LDK refuses inbound peers at that count)"
+            )));
+        }
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(
+                "database_url must start with postgres:// or postgresql:// (SQLite is the default, in the data directory)".into(),
+            ));
+        }
+        if self
+            .http_listen
+            .is_some_and(|http| http == self.listen && http.port() != 0)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "http_listen and listen are both {}",
+                self.listen
+            )));
+        }
+        Ok(())
     }
 
     /// A config for tests and the conformance runner's `--spawn-reference`: data in `data_dir`,
@@ -98,6 +200,7 @@ impl ServerConfig {
     pub fn ephemeral(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
+            database_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             // Tests mine when they need a block.
@@ -272,6 +375,9 @@ pub struct Limits {
     pub max_orders_per_peer: usize,
     /// LSPS2 buys one peer may hold.
     pub max_buys_per_peer: usize,
+    /// Callers (BOLT8 node ids and HTTP source addresses) whose rate state is kept at once.
+    /// Idle entries are dropped first; when every entry is busy a new caller is answered code 1.
+    pub max_tracked_callers: usize,
 }
 
 impl Default for Limits {
@@ -283,6 +389,50 @@ impl Default for Limits {
             peer_burst: 10_000,
             max_orders_per_peer: 10_000,
             max_buys_per_peer: 10_000,
+            max_tracked_callers: 100_000,
+        }
+    }
+}
+
+/// Limits and timeouts of the listeners: what keeps one client from holding every file
+/// descriptor or every peer slot.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionLimits {
+    /// Open HTTP/WebSocket connections at once; more wait in the kernel's accept queue (no file
+    /// descriptor is spent on them). Lowered at start-up to a quarter of the process's open
+    /// file limit if that is smaller.
+    pub http_max_connections: usize,
+    /// A request's headers must arrive within this many seconds of the connection (or of the
+    /// previous response on a kept-alive connection).
+    pub http_header_timeout_secs: u64,
+    /// A request body must arrive within this many seconds after its headers.
+    pub http_body_timeout_secs: u64,
+    /// A WebSocket that carries no frame for this long is closed.
+    pub http_idle_timeout_secs: u64,
+    /// Open BOLT8 connections at once (handshaking or connected); more wait in the accept
+    /// queue. Lowered at start-up to a quarter of the open file limit if that is smaller.
+    pub bolt8_max_connections: usize,
+    /// Connected peers without a funded channel: when a new BOLT8 connection arrives and this
+    /// many are connected, the least recently active of them are disconnected to make room.
+    /// Must stay below LDK's own limit (250 such peers, after which LDK refuses every new
+    /// inbound peer), so a new client always gets in.
+    pub bolt8_max_channelless_peers: usize,
+    /// First pause after a failed `accept` (e.g. out of file descriptors); doubles up to 1 s
+    /// while failures go on, instead of spinning.
+    pub accept_error_backoff_ms: u64,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            http_max_connections: 1_024,
+            http_header_timeout_secs: 10,
+            http_body_timeout_secs: 10,
+            http_idle_timeout_secs: 120,
+            bolt8_max_connections: 1_024,
+            bolt8_max_channelless_peers: 200,
+            accept_error_backoff_ms: 10,
         }
     }
 }
@@ -304,5 +454,29 @@ mod tests {
         assert_eq!(partial.lsps2.cltv_expiry_delta, 40);
         assert_eq!(partial.lsps2.menu.len(), 2);
         assert!(ServerConfig::from_toml("lisen = \"127.0.0.1:1\"").is_err());
+    }
+
+    /// A zero limit would refuse every request (or close every connection): refused at load.
+    #[test]
+    fn zero_limits_are_refused_at_load() {
+        for key in [
+            "[limits]\npeer_burst = 0",
+            "[limits]\npeer_requests_per_sec = 0",
+            "[limits]\nmax_pending_per_peer = 0",
+            "[limits]\nmax_pending_total = 0",
+            "[limits]\nmax_orders_per_peer = 0",
+            "[limits]\nmax_buys_per_peer = 0",
+            "[limits]\nmax_tracked_callers = 0",
+            "[connections]\nhttp_max_connections = 0",
+            "[connections]\nhttp_header_timeout_secs = 0",
+            "[connections]\nbolt8_max_channelless_peers = 0",
+        ] {
+            let err = ServerConfig::from_toml(key).unwrap_err();
+            assert!(
+                err.to_string().contains("must be greater than 0"),
+                "{key}: {err}"
+            );
+        }
+        ServerConfig::default().validate().unwrap();
     }
 }

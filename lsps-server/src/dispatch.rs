@@ -2,8 +2,12 @@
 //!
 //! - Every payload gets the spec's answer; a peer is never muted (except by the
 //!   `mute-after-error` fault).
-//! - Over a limit (per-peer token bucket, per-peer and global in-flight requests) the request is
-//!   answered with code 1 `client_rejected` and a message naming the limit.
+//! - Over a limit (per-caller token bucket, per-caller and global in-flight requests) the request
+//!   is answered with code 1 `client_rejected` and a message naming the limit.
+//! - Limits are accounted per [`Caller`]: a BOLT8 peer by its proven node id, an HTTP caller by
+//!   its source address (IPv6 by /64), never by the node id it merely states, so an HTTP caller
+//!   cannot spend a BOLT8 peer's rate (`spec/bindings/http.md`). The table of callers is bounded
+//!   (`max_tracked_callers`): when full, idle entries go; if none is idle the newcomer gets code 1.
 //! - Requests without effects are answered inline; requests with effects (orders, buys) are
 //!   answered after the store has made them durable, then applied to the in-memory state.
 //! - A write runs as plan (pure) → node work (here, once per accepted request) → complete
@@ -11,11 +15,11 @@
 //!   step, so simultaneous writes of one peer cannot pass its quota together.
 
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bitcoin::secp256k1::PublicKey;
 use lsps_core::jsonrpc::{ErrorObject, Method, Request, RequestId, Response, code};
 use lsps_core::types::NodeId;
 
@@ -24,7 +28,7 @@ use crate::service::{
     Ctx, NodeOps, NodeResources, NodeWork, Outcome, Planned, Service, ServiceState, WritePlan,
 };
 use crate::store::{Store, StoreError, StoredRow, to_stored};
-use crate::transport::{Dispatch, Dispatched};
+use crate::transport::{Caller, Dispatch, Dispatched};
 
 /// Time and randomness for the handlers; injected so tests can pin them.
 pub trait Clock: Send + Sync + 'static {
@@ -59,10 +63,35 @@ struct PeerGate {
     muted: bool,
 }
 
-/// A peer as the limit table keys it: the compressed node id. `PublicKey`'s own `Hash` and
-/// `Eq` serialize the point on every call (a field normalisation each time), which made the
-/// table lookups cost more than answering `list_protocols`; the bytes are made once per request.
-type PeerKey = [u8; 33];
+/// A caller as the limit table keys it. BOLT8 peers by the compressed node id (`PublicKey`'s
+/// own `Hash` and `Eq` serialize the point on every call, which made the table lookups cost more
+/// than answering `list_protocols`; the bytes are made once per request). HTTP callers by source
+/// address, IPv6 by its /64 (one host usually holds a whole /64), so stating many node ids buys
+/// an HTTP caller nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum PeerKey {
+    /// A node id: a BOLT8 peer's (rate limits), or the id a write is for (quotas, which count
+    /// stored rows per node id).
+    Node([u8; 33]),
+    HttpSource(IpAddr),
+}
+
+impl PeerKey {
+    fn of(caller: &Caller) -> Self {
+        match caller {
+            Caller::Bolt8(id) => PeerKey::Node(id.serialize()),
+            Caller::Http { source, .. } => PeerKey::HttpSource(match source {
+                IpAddr::V4(v4) => IpAddr::V4(*v4),
+                IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                    Some(v4) => IpAddr::V4(v4),
+                    None => IpAddr::V6(std::net::Ipv6Addr::from_bits(
+                        v6.to_bits() & !u128::from(u64::MAX),
+                    )),
+                },
+            }),
+        }
+    }
+}
 
 struct Inner {
     service: Service,
@@ -128,6 +157,11 @@ impl Dispatcher {
         &self.inner.service
     }
 
+    /// How many callers the limit table holds (bounded by `max_tracked_callers`).
+    pub fn tracked_callers(&self) -> usize {
+        self.inner.peers.lock().map(|p| p.len()).unwrap_or(0)
+    }
+
     /// Run `f` over the current state (tests, admin).
     pub fn with_state<T>(&self, f: impl FnOnce(&ServiceState) -> T) -> Option<T> {
         self.inner.state.read().ok().map(|s| f(&s))
@@ -171,6 +205,19 @@ impl Dispatcher {
             .peers
             .lock()
             .map_err(|_| "server busy".to_owned())?;
+        if !peers.contains_key(&peer) && peers.len() >= limits.max_tracked_callers {
+            // Full: forget every caller with nothing in flight (its bucket restarts full, which
+            // costs a newcomer a handshake or an address). Entries in flight are bounded by
+            // `max_pending_total`, so this frees room unless that is configured above the cap;
+            // then the sweep runs once per ~cap newcomers, not per request.
+            peers.retain(|_, gate| gate.in_flight > 0 || gate.muted);
+            if peers.len() >= limits.max_tracked_callers {
+                return Err(format!(
+                    "server busy: {} callers being served",
+                    limits.max_tracked_callers
+                ));
+            }
+        }
         let gate = peers.entry(peer).or_insert_with(|| self.fresh_gate());
         let elapsed_ms = now_ms.saturating_sub(gate.refilled_at_ms);
         gate.tokens = (gate.tokens
@@ -436,9 +483,10 @@ impl Dispatcher {
 }
 
 impl Dispatch for Dispatcher {
-    fn dispatch(&self, peer: PublicKey, payload: &[u8]) -> Dispatched {
+    fn dispatch_from(&self, caller: Caller, payload: &[u8]) -> Dispatched {
         let service = &self.inner.service;
-        let peer_key = peer.serialize();
+        let peer = caller.node_id();
+        let peer_key = PeerKey::of(&caller);
         if self.is_muted(&peer_key) {
             return Dispatched::NoReply;
         }
@@ -469,7 +517,9 @@ impl Dispatch for Dispatcher {
         } else {
             [0; 16]
         };
-        let write = match self.plan(peer_key, &NodeId(peer), request, now_ms, entropy) {
+        // Quotas count rows per node id (stated or proven), so pending writes do too.
+        let quota_key = PeerKey::Node(peer.serialize());
+        let write = match self.plan(quota_key, &NodeId(peer), request, now_ms, entropy) {
             Ok(Ok(response)) => {
                 drop(in_flight);
                 return Dispatched::Reply(service.encode(&response));
@@ -487,10 +537,13 @@ impl Dispatch for Dispatcher {
             Some(this.inner.service.encode(&response))
         }))
     }
-    fn peer_disconnected(&self, peer: PublicKey) {
-        let peer = peer.serialize();
+    fn caller_disconnected(&self, caller: Caller) {
+        let peer = PeerKey::of(&caller);
         if let Ok(mut peers) = self.inner.peers.lock() {
-            if peers.get(&peer).is_some_and(|g| g.in_flight == 0) {
+            // An HTTP source keeps its bucket: reconnecting must not refill it.
+            if matches!(peer, PeerKey::Node(_))
+                && peers.get(&peer).is_some_and(|g| g.in_flight == 0)
+            {
                 peers.remove(&peer);
             } else if let Some(gate) = peers.get_mut(&peer) {
                 gate.muted = false;
@@ -503,7 +556,7 @@ impl Dispatch for Dispatcher {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use bitcoin::secp256k1::{Secp256k1, SecretKey};
+    use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
     use lsps_core::types::Scid;
     use serde_json::{Value, json};
 

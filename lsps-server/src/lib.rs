@@ -50,9 +50,9 @@ use crate::dispatch::{Dispatcher, SystemClock};
 use crate::faults::FaultSet;
 use crate::node::Node;
 use crate::service::Service;
-use crate::store::{SqliteStore, SqliteStoreOptions, Store};
+use crate::store::{PostgresStore, SqliteStore, SqliteStoreOptions, Store};
 use crate::transport::bolt8::LspsMessageHandler;
-use crate::transport::{Dispatch, Dispatched};
+use crate::transport::{Caller, Dispatch, Dispatched};
 
 /// The node's PeerManager needs the 37913 handler at construction, and the dispatcher needs the
 /// node; this breaks the cycle. Nothing is connected before it is set.
@@ -60,16 +60,16 @@ use crate::transport::{Dispatch, Dispatched};
 struct LateDispatch(OnceLock<Arc<dyn Dispatch>>);
 
 impl Dispatch for LateDispatch {
-    fn dispatch(&self, peer: PublicKey, payload: &[u8]) -> Dispatched {
+    fn dispatch_from(&self, caller: Caller, payload: &[u8]) -> Dispatched {
         match self.0.get() {
-            Some(d) => d.dispatch(peer, payload),
+            Some(d) => d.dispatch_from(caller, payload),
             None => Dispatched::NoReply,
         }
     }
 
-    fn peer_disconnected(&self, peer: PublicKey) {
+    fn caller_disconnected(&self, caller: Caller) {
         if let Some(d) = self.0.get() {
-            d.peer_disconnected(peer);
+            d.caller_disconnected(caller);
         }
     }
 }
@@ -88,25 +88,121 @@ pub struct ServerHandle {
     http_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Held (exclusively locked) until the handle is dropped; see [`lock_data_dir`].
+    _data_dir_lock: std::fs::File,
+}
+
+/// The SQLite database's file name in the data directory.
+pub const SQLITE_FILE: &str = "lsps.sqlite";
+
+/// The lock file's name in the data directory.
+pub const LOCK_FILE: &str = "lsps-server.lock";
+
+/// Take an exclusive lock on `<data_dir>/lsps-server.lock` for the life of the server. Two
+/// servers on one data directory would run one node id with two diverging states; the second
+/// is refused. The OS drops the lock when the process ends, so a crash leaves nothing stale.
+pub fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let path = data_dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "data directory {} is in use by another lsps-server (lock held on {})",
+            data_dir.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
+/// Refuse a database that would make the server look ready and then lose or refuse writes: a
+/// missing or empty database beside an existing node (its orders and buys were lost, and
+/// starting would promise again what the node may already owe), and a read-only file.
+fn check_database_file(data_dir: &std::path::Path, db: &std::path::Path) -> anyhow::Result<()> {
+    let node_exists = data_dir.join("seed").exists();
+    match std::fs::metadata(db) {
+        Ok(meta) => {
+            if meta.len() == 0 && node_exists {
+                anyhow::bail!(
+                    "{} is empty but this data directory holds a node (seed): the database was lost or truncated; restore it from a backup (see lsps-server/README.md) or move the data directory away",
+                    db.display()
+                );
+            }
+            if meta.permissions().readonly() {
+                anyhow::bail!(
+                    "{} is read-only: every order and buy would be refused",
+                    db.display()
+                );
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if node_exists {
+                anyhow::bail!(
+                    "{} is missing but this data directory holds a node (seed): restore the database from a backup (see lsps-server/README.md) or move the data directory away",
+                    db.display()
+                );
+            }
+            Ok(())
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", db.display())),
+    }
+}
+
+/// Whether the node has a funded channel with a peer (LDK counts only such peers as protected
+/// from its limit on channel-less peers).
+fn has_funded_channel(node: &Arc<Node>) -> transport::bolt8::HasFundedChannel {
+    let channel_manager = node.channel_manager.clone();
+    Arc::new(move |peer: &PublicKey| {
+        channel_manager
+            .list_channels_with_counterparty(peer)
+            .iter()
+            .any(|c| c.funding_txo.is_some())
+    })
 }
 
 impl ReferenceServer {
     /// Start the LSP: open the store and the node in `config.data_dir`, listen on the configured
     /// addresses, and return once both listeners accept connections.
     pub async fn start(config: ServerConfig) -> anyhow::Result<ServerHandle> {
+        // Everything that can be checked is checked before anything is created on disk.
         let faults = FaultSet::from_names(&config.faults)?;
         let variants =
             variants::VariantSet::from_names(&config.variants).map_err(anyhow::Error::msg)?;
+        config.validate().context("configuration")?;
+        Service::new(
+            &config.lsps1,
+            &config.lsps2,
+            &config.limits,
+            [0; 32],
+            faults,
+        )
+        .context("configuration")?;
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating {}", config.data_dir.display()))?;
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(SqliteStoreOptions::new(config.data_dir.join("lsps.sqlite")))
-                .await
-                .context("opening the store")?,
-        );
-        let orders = store.load_orders().await?;
-        let buys = store.load_buys().await?;
-        let state = crate::store::state_from_rows(&orders, &buys).context("reading the store")?;
+        let data_dir_lock = lock_data_dir(&config.data_dir)?;
+        // SQLite is opened (and checked) before the node exists, so a first start that fails
+        // here leaves no node behind a missing database. PostgreSQL rows belong to a node, so
+        // that store opens once the node id is known.
+        let sqlite = match &config.database_url {
+            None => {
+                let db_path = config.data_dir.join(SQLITE_FILE);
+                check_database_file(&config.data_dir, &db_path)?;
+                Some(
+                    SqliteStore::open(SqliteStoreOptions::new(&db_path))
+                        .await
+                        .context("opening the store")?,
+                )
+            }
+            Some(_) => None,
+        };
 
         let late = Arc::new(LateDispatch::default());
         let handler = Arc::new(LspsMessageHandler::new(
@@ -114,6 +210,7 @@ impl ReferenceServer {
             tokio::runtime::Handle::current(),
         ));
         let wake = handler.wake_handle();
+        let activity = handler.activity();
         let (node, dev_chain, dev_service) = match &config.bitcoind {
             Some(bitcoind) => {
                 let source = node::connect_bitcoind(bitcoind).await?;
@@ -141,6 +238,18 @@ impl ReferenceServer {
                 (node, Some(dev_chain), Some(dev_service))
             }
         };
+        let store: Arc<dyn Store> = match (sqlite, &config.database_url) {
+            (Some(sqlite), _) => Arc::new(sqlite),
+            (None, Some(url)) => Arc::new(
+                PostgresStore::open(url, node.node_id().to_string())
+                    .await
+                    .context("opening the PostgreSQL store")?,
+            ),
+            (None, None) => anyhow::bail!("no store configured"),
+        };
+        let orders = store.load_orders().await?;
+        let buys = store.load_buys().await?;
+        let state = crate::store::state_from_rows(&orders, &buys).context("reading the store")?;
         let service = Service::new(
             &config.lsps1,
             &config.lsps2,
@@ -180,6 +289,9 @@ impl ReferenceServer {
             tokio::spawn(transport::bolt8::accept_loop(
                 bolt8,
                 node.peer_manager.clone(),
+                activity,
+                has_funded_channel(&node),
+                config.connections.clone(),
                 shutdown_rx.clone(),
             )),
             tokio::spawn(transport::bolt8::flush_task(
@@ -193,6 +305,7 @@ impl ReferenceServer {
             tasks.push(tokio::spawn(transport::http::serve(
                 http,
                 front,
+                config.connections.clone(),
                 shutdown_rx,
             )));
         }
@@ -207,6 +320,7 @@ impl ReferenceServer {
             http_addr,
             shutdown,
             tasks,
+            _data_dir_lock: data_dir_lock,
         })
     }
 }

@@ -25,6 +25,11 @@ struct Args {
     #[arg(long, env = "LSPS_DATA_DIR")]
     data_dir: Option<PathBuf>,
 
+    /// Keep orders and buys in PostgreSQL (`postgres://user:pass@host/db`) instead of SQLite in
+    /// the data directory. Several servers, each with its own data dir, may share one database.
+    #[arg(long, env = "LSPS_DATABASE_URL")]
+    database_url: Option<String>,
+
     /// BOLT8 listen address (port 0 picks a free port) [default: 127.0.0.1:9735].
     #[arg(long, env = "LSPS_LISTEN")]
     listen: Option<SocketAddr>,
@@ -121,7 +126,7 @@ struct Args {
     #[arg(long)]
     print_config: bool,
 
-    /// Log filter (tracing-subscriber EnvFilter syntax).
+    /// Log filter (tracing-subscriber EnvFilter syntax); an invalid filter is a start-up error.
     #[arg(long, env = "RUST_LOG", default_value = "info,ldk=warn")]
     log: String,
 
@@ -160,6 +165,11 @@ struct Args {
 
     #[command(subcommand)]
     command: Option<Command>,
+
+    /// Log line format on stderr: `text` (colours only when stderr is a terminal) or `json`
+    /// (one object per line, for log shippers).
+    #[arg(long, env = "LSPS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -253,7 +263,7 @@ impl ChainRpcArgs {
     }
 }
 
-async fn run_dev(command: DevCommand, log: &str) -> anyhow::Result<()> {
+async fn run_dev(command: DevCommand, log: &str, log_format: LogFormat) -> anyhow::Result<()> {
     use lsps_node::chain::dev_service::{DevChainService, DevChainServiceConfig};
     use serde_json::json;
     match command {
@@ -265,10 +275,7 @@ async fn run_dev(command: DevCommand, log: &str) -> anyhow::Result<()> {
             rpc_user,
             rpc_password,
         } => {
-            tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::try_new(log).unwrap_or_default())
-                .with_writer(std::io::stderr)
-                .init();
+            init_logging(log, log_format)?;
             let service = DevChainService::start(DevChainServiceConfig {
                 dir: data_dir,
                 rpc_listen,
@@ -311,6 +318,31 @@ async fn run_dev(command: DevCommand, log: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Install the stderr logger. The filter is parsed strictly: a typo must not silently turn
+/// logging off (EnvFilter's lenient parse drops what it does not understand).
+fn init_logging(filter: &str, format: LogFormat) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::builder()
+        .parse(filter)
+        .with_context(|| format!("invalid --log filter {filter:?}"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    }
+    .map_err(|e| anyhow::anyhow!("installing the logger: {e}"))
+}
+
 fn parse_menu_entry(text: &str) -> Result<MenuEntryConfig, String> {
     let parts: Vec<&str> = text.split(':').collect();
     if parts.len() != 7 {
@@ -348,6 +380,9 @@ fn build_config(args: &Args) -> anyhow::Result<ServerConfig> {
     };
     if let Some(dir) = &args.data_dir {
         config.data_dir = dir.clone();
+    }
+    if let Some(url) = &args.database_url {
+        config.database_url = Some(url.clone());
     }
     if let Some(addr) = args.listen {
         config.listen = addr;
@@ -449,7 +484,7 @@ async fn wait_for_signal() {
 async fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
     if let Some(Command::Dev(dev)) = args.command.take() {
-        return run_dev(dev, &args.log).await;
+        return run_dev(dev, &args.log, args.log_format).await;
     }
     if args.list_faults {
         for fault in lsps_server::faults::ALL {
@@ -474,12 +509,17 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", toml::to_string(&config)?);
         return Ok(());
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_default())
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging(&args.log, args.log_format)?;
+    config.validate().context("configuration")?;
 
-    let server = ReferenceServer::start(config).await?;
+    let server = match ReferenceServer::start(config).await {
+        Ok(server) => server,
+        Err(e) => {
+            // Through the logger too, so a log shipper (`--log-format json`) sees why.
+            tracing::error!("start-up failed: {e:#}");
+            return Err(e);
+        }
+    };
     let http = server.http_url();
     println!("node_id: {}", server.node_id());
     println!("bolt8:   {}", server.connection_string());

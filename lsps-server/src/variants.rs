@@ -12,10 +12,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitcoin::secp256k1::PublicKey;
 use serde_json::{Map, Value, json};
 
-use crate::transport::{Dispatch, Dispatched};
+use crate::transport::{Caller, Dispatch, Dispatched};
 
 /// One spec-legal variation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -264,7 +263,7 @@ impl VariantDispatch {
 }
 
 impl Dispatch for VariantDispatch {
-    fn dispatch(&self, peer: PublicKey, payload: &[u8]) -> Dispatched {
+    fn dispatch_from(&self, caller: Caller, payload: &[u8]) -> Dispatched {
         let request = match serde_json::from_slice::<Value>(payload) {
             Ok(Value::Object(map)) => Some(map),
             _ => None,
@@ -283,7 +282,7 @@ impl Dispatch for VariantDispatch {
             }
             None => payload,
         };
-        match self.inner.dispatch(peer, payload) {
+        match self.inner.dispatch_from(caller, payload) {
             Dispatched::Reply(bytes) => self.after(method.as_deref(), bytes),
             Dispatched::NoReply => Dispatched::NoReply,
             Dispatched::Pending(fut) => {
@@ -299,8 +298,8 @@ impl Dispatch for VariantDispatch {
         }
     }
 
-    fn peer_disconnected(&self, peer: PublicKey) {
-        self.inner.peer_disconnected(peer);
+    fn caller_disconnected(&self, caller: Caller) {
+        self.inner.caller_disconnected(caller);
     }
 }
 
@@ -308,6 +307,7 @@ impl Dispatch for VariantDispatch {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use bitcoin::secp256k1::PublicKey;
     use std::sync::Mutex;
 
     /// Answers every request with a fixed reply and records what it was given.
@@ -317,13 +317,13 @@ mod tests {
     }
 
     impl Dispatch for Echo {
-        fn dispatch(&self, _: PublicKey, payload: &[u8]) -> Dispatched {
+        fn dispatch_from(&self, _: Caller, payload: &[u8]) -> Dispatched {
             if let Ok(mut seen) = self.seen.lock() {
                 seen.push(payload.to_vec());
             }
             Dispatched::Reply(self.reply.as_bytes().to_vec())
         }
-        fn peer_disconnected(&self, _: PublicKey) {}
+        fn caller_disconnected(&self, _: Caller) {}
     }
 
     fn peer() -> PublicKey {

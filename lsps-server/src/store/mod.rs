@@ -2,14 +2,23 @@
 //!
 //! The [`Store`] trait is what the dispatcher needs; [`SqliteStore`] is the default backend
 //! (WAL, `synchronous=FULL`, one writer task that group-commits) and [`MemoryStore`] serves
-//! tests. Rows carry the JSON body the service produced, so the store does not depend on protocol types and a schema change in a body needs
+//! tests. [`PostgresStore`] (selected by `--database-url postgres://…`) lets several nodes share
+//! one database, each serving only its own rows. The same test suite (`suite.rs`) runs against
+//! every backend. Rows carry the JSON body the service
+//! produced, so the store does not depend on protocol types and a schema change in a body needs
 //! no migration.
 
 mod memory;
+mod postgres;
 mod records;
 mod sqlite;
+#[cfg(test)]
+mod suite;
+#[cfg(test)]
+pub(crate) mod test_postgres;
 
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use records::{RowError, StoredRow, state_from_rows, to_stored};
 pub use sqlite::{SqliteStore, SqliteStoreOptions};
 

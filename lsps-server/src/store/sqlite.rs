@@ -88,6 +88,14 @@ impl SqliteStore {
             .run(&mut writer_conn)
             .await
             .map_err(|e| StoreError::Database(format!("migration: {e}")))?;
+        // Prove the database takes writes now rather than at the first order: a read-only file
+        // or directory would otherwise open fine and then refuse every write.
+        for statement in ["BEGIN IMMEDIATE", "ROLLBACK"] {
+            sqlx::query(statement)
+                .execute(&mut writer_conn)
+                .await
+                .map_err(|e| StoreError::Database(format!("database is not writable: {e}")))?;
+        }
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(connect.read_only(true))
@@ -340,81 +348,5 @@ impl Store for SqliteStore {
             let _ = task.await;
         }
         self.readers.close().await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-
-    fn order(id: &str, t: u64) -> StoredOrder {
-        StoredOrder {
-            order_id: id.into(),
-            peer_node_id: "02aa".into(),
-            created_at_ms: t,
-            body: format!("{{\"id\":\"{id}\"}}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn rows_survive_reopen_and_duplicates_fail_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.db");
-        let store = SqliteStore::open(SqliteStoreOptions::new(&path))
-            .await
-            .unwrap();
-        // Concurrent writes end up in shared groups; the duplicate fails, the others commit.
-        let (a, b, c) = tokio::join!(
-            store.insert_order(order("a", 1)),
-            store.insert_order(order("b", 2)),
-            store.insert_order(order("a", 3)),
-        );
-        assert!(a.is_ok() && b.is_ok());
-        assert!(matches!(c, Err(StoreError::Duplicate(id)) if id == "a"));
-        store
-            .insert_buy(StoredBuy {
-                jit_channel_scid: u64::MAX,
-                peer_node_id: "03bb".into(),
-                created_at_ms: 5,
-                body: "{}".into(),
-            })
-            .await
-            .unwrap();
-        store.update_order("b", "{\"x\":1}".into()).await.unwrap();
-        assert!(matches!(
-            store.update_order("zz", "{}".into()).await,
-            Err(StoreError::NotFound(_))
-        ));
-        store.close().await;
-        assert!(matches!(
-            store.insert_order(order("c", 4)).await,
-            Err(StoreError::Closed)
-        ));
-
-        let store = SqliteStore::open(SqliteStoreOptions::new(&path))
-            .await
-            .unwrap();
-        let orders = store.load_orders().await.unwrap();
-        assert_eq!(
-            orders
-                .iter()
-                .map(|o| o.order_id.as_str())
-                .collect::<Vec<_>>(),
-            ["a", "b"]
-        );
-        assert_eq!(
-            store.get_order("b").await.unwrap().unwrap().body,
-            "{\"x\":1}"
-        );
-        assert_eq!(
-            store.get_order("a").await.unwrap().unwrap().body,
-            "{\"id\":\"a\"}"
-        );
-        let buys = store.load_buys().await.unwrap();
-        assert_eq!(buys.len(), 1);
-        assert_eq!(buys[0].jit_channel_scid, u64::MAX);
-        assert!(store.get_buy(1).await.unwrap().is_none());
-        store.close().await;
     }
 }

@@ -4,9 +4,16 @@
 //! answers synchronous requests inline (lightning-net-tokio calls `process_events` after every
 //! read, so the reply leaves in the same wake-up), and requests that need a durable write on a
 //! spawned task that wakes the [`flush_task`] when the reply is queued.
+//!
+//! The [`accept_loop`] caps open connections, backs off when `accept` fails, and keeps room
+//! for new clients: LDK refuses inbound peers once 250 without a funded channel are connected,
+//! and an LSP's new clients are exactly such peers, so before that count is reached the least
+//! recently active channel-less peers are disconnected ([`PeerActivity`]).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use bitcoin::secp256k1::PublicKey;
 use lightning::ln::msgs::{DecodeError, Init, LightningError};
@@ -15,9 +22,34 @@ use lightning::ln::wire::CustomMessageReader;
 use lightning::util::ser::LengthLimitedRead;
 use lightning_types::features::{InitFeatures, NodeFeatures};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 
-use super::{Dispatch, Dispatched};
+use super::{AcceptBackoff, Dispatch, Dispatched};
+use crate::config::ConnectionLimits;
+
+/// When each connected peer last connected or sent an LSPS message: the eviction order when
+/// room is needed for a new peer. Entries exist only for connected peers (bounded by LDK).
+#[derive(Default)]
+pub struct PeerActivity(Mutex<HashMap<PublicKey, Instant>>);
+
+impl PeerActivity {
+    fn touch(&self, peer: PublicKey) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(peer, Instant::now());
+        }
+    }
+
+    fn forget(&self, peer: &PublicKey) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(peer);
+        }
+    }
+
+    /// When `peer` was last active, if it is connected and known.
+    pub fn last_active(&self, peer: &PublicKey) -> Option<Instant> {
+        self.0.lock().ok().and_then(|map| map.get(peer).copied())
+    }
+}
 
 pub use lsps_core::bolt8::{LSPS_FEATURE_BIT, LSPS_MESSAGE_TYPE, RawPayload as RawLspsMessage};
 
@@ -26,6 +58,7 @@ pub use lsps_core::bolt8::{LSPS_FEATURE_BIT, LSPS_MESSAGE_TYPE, RawPayload as Ra
 /// instead of a BOLT8-level disconnect.
 pub struct LspsMessageHandler {
     dispatch: Arc<dyn Dispatch>,
+    activity: Arc<PeerActivity>,
     outbox: Arc<Mutex<Vec<(PublicKey, RawLspsMessage)>>>,
     wake: Arc<Notify>,
     runtime: tokio::runtime::Handle,
@@ -36,6 +69,7 @@ impl LspsMessageHandler {
     pub fn new(dispatch: Arc<dyn Dispatch>, runtime: tokio::runtime::Handle) -> Self {
         Self {
             dispatch,
+            activity: Arc::new(PeerActivity::default()),
             outbox: Arc::new(Mutex::new(Vec::new())),
             wake: Arc::new(Notify::new()),
             runtime,
@@ -45,6 +79,11 @@ impl LspsMessageHandler {
     /// Notified whenever a reply was queued outside a `PeerManager` read (see [`flush_task`]).
     pub fn wake_handle(&self) -> Arc<Notify> {
         self.wake.clone()
+    }
+
+    /// When each connected peer was last active (for [`accept_loop`]'s eviction).
+    pub fn activity(&self) -> Arc<PeerActivity> {
+        self.activity.clone()
     }
 
     fn queue(&self, peer: PublicKey, bytes: Vec<u8>) {
@@ -72,6 +111,7 @@ impl CustomMessageHandler for LspsMessageHandler {
         msg: RawLspsMessage,
         sender_node_id: PublicKey,
     ) -> Result<(), LightningError> {
+        self.activity.touch(sender_node_id);
         match self.dispatch.dispatch(sender_node_id, &msg.0) {
             Dispatched::Reply(bytes) => self.queue(sender_node_id, bytes),
             Dispatched::NoReply => {}
@@ -99,15 +139,17 @@ impl CustomMessageHandler for LspsMessageHandler {
     }
 
     fn peer_disconnected(&self, their_node_id: PublicKey) {
+        self.activity.forget(&their_node_id);
         self.dispatch.peer_disconnected(their_node_id);
     }
 
     fn peer_connected(
         &self,
-        _their_node_id: PublicKey,
+        their_node_id: PublicKey,
         _msg: &Init,
         _inbound: bool,
     ) -> Result<(), ()> {
+        self.activity.touch(their_node_id);
         Ok(())
     }
 
@@ -144,34 +186,115 @@ impl<T> SharedPeerManager for T where
 {
 }
 
+/// Whether the LSP has a funded channel with a peer (such peers never count against LDK's
+/// limit of channel-less peers and are never evicted).
+pub type HasFundedChannel = Arc<dyn Fn(&PublicKey) -> bool + Send + Sync>;
+
+/// Disconnect the least recently active peers without a funded channel until fewer than
+/// `max_channelless` remain, so the connection being accepted is not refused by LDK. Returns
+/// the peers disconnected.
+pub fn make_room<PM: SharedPeerManager>(
+    peer_manager: &PM,
+    activity: &PeerActivity,
+    has_funded_channel: &HasFundedChannel,
+    max_channelless: usize,
+) -> Vec<PublicKey> {
+    let pm = APeerManager::as_ref(&**peer_manager);
+    let mut channelless: Vec<(Option<Instant>, PublicKey)> = pm
+        .list_peers()
+        .into_iter()
+        .map(|p| p.counterparty_node_id)
+        .filter(|id| !has_funded_channel(id))
+        .map(|id| (activity.last_active(&id), id))
+        .collect();
+    if channelless.len() < max_channelless {
+        return Vec::new();
+    }
+    // Unknown activity (`None`) sorts first: such a peer never sent anything we saw.
+    channelless.sort_unstable_by_key(|(at, _)| *at);
+    let excess = channelless.len() + 1 - max_channelless;
+    let evicted: Vec<PublicKey> = channelless
+        .into_iter()
+        .take(excess)
+        .map(|(_, id)| id)
+        .collect();
+    for id in &evicted {
+        pm.disconnect_by_node_id(*id);
+    }
+    tracing::info!(
+        evicted = evicted.len(),
+        "disconnected the least recently active channel-less peers to admit a new one"
+    );
+    evicted
+}
+
 /// Accept BOLT8 connections on `listener` until `shutdown` flips, with TCP_NODELAY on every
 /// socket (spike.md §3: 44 ms per fresh connection without it).
+///
+/// At most [`super::connection_cap`]`(bolt8_max_connections)` connections are open at once
+/// (callers beyond wait in the kernel's accept queue); failed accepts back off instead of
+/// spinning; each accepted connection first gets room among the channel-less peers
+/// ([`make_room`]).
 pub async fn accept_loop<PM: SharedPeerManager>(
     listener: TcpListener,
     peer_manager: PM,
+    activity: Arc<PeerActivity>,
+    has_funded_channel: HasFundedChannel,
+    limits: ConnectionLimits,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let slots = Arc::new(Semaphore::new(super::connection_cap(
+        limits.bolt8_max_connections,
+    )));
+    let mut backoff = AcceptBackoff::new(
+        "bolt8",
+        std::time::Duration::from_millis(limits.accept_error_backoff_ms),
+    );
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, remote) = match accepted {
-                    Ok(pair) => pair,
-                    Err(e) => {
-                        tracing::warn!("bolt8 accept failed: {e}");
-                        continue;
-                    }
-                };
-                if let Err(e) = stream.set_nodelay(true) {
-                    tracing::warn!(%remote, "set_nodelay failed: {e}");
-                }
-                match stream.into_std() {
-                    Ok(std_stream) => {
-                        tokio::spawn(lightning_net_tokio::setup_inbound(peer_manager.clone(), std_stream));
-                    }
-                    Err(e) => tracing::warn!(%remote, "into_std failed: {e}"),
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            _ = shutdown.changed() => break,
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => break,
+        };
+        let (stream, remote) = match accepted {
+            Ok(pair) => {
+                backoff.succeeded();
+                pair
+            }
+            Err(e) => {
+                let pause = backoff.failed(&e);
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => continue,
+                    _ = shutdown.changed() => break,
                 }
             }
-            _ = shutdown.changed() => break,
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(%remote, "set_nodelay failed: {e}");
+        }
+        make_room(
+            &peer_manager,
+            &activity,
+            &has_funded_channel,
+            limits.bolt8_max_channelless_peers,
+        );
+        match stream.into_std() {
+            Ok(std_stream) => {
+                let connection =
+                    lightning_net_tokio::setup_inbound(peer_manager.clone(), std_stream);
+                // The slot is held until the connection ends.
+                tokio::spawn(async move {
+                    connection.await;
+                    drop(slot);
+                });
+            }
+            Err(e) => tracing::warn!(%remote, "into_std failed: {e}"),
         }
     }
 }

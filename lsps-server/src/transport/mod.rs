@@ -7,8 +7,39 @@ pub mod http;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
+
+use std::net::IpAddr;
 
 use bitcoin::secp256k1::PublicKey;
+
+/// Who sent a payload, as far as the transport knows.
+///
+/// Over BOLT8 the node id is proven by the Noise handshake; over HTTP it is only stated
+/// (`spec/bindings/http.md`), so the limits account an HTTP caller by where it connects from
+/// and never against the BOLT8 peer whose id it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Caller {
+    /// A BOLT8 peer, authenticated by the handshake.
+    Bolt8(PublicKey),
+    /// An HTTP or WebSocket caller: the node id it stated and the address it connected from.
+    Http {
+        /// The `X-Lsps-Node-Id` it stated (not proven).
+        stated: PublicKey,
+        /// The TCP peer address it connected from.
+        source: IpAddr,
+    },
+}
+
+impl Caller {
+    /// The node id the handlers see (proven or stated).
+    pub fn node_id(&self) -> PublicKey {
+        match self {
+            Caller::Bolt8(id) => *id,
+            Caller::Http { stated, .. } => *stated,
+        }
+    }
+}
 
 /// The answer to one inbound payload.
 pub enum Dispatched {
@@ -33,8 +64,120 @@ impl Dispatched {
 
 /// What a transport calls for each inbound LSPS payload.
 pub trait Dispatch: Send + Sync + 'static {
-    /// Answer one raw payload from `peer` (BOLT8 node id, or the node id an HTTP caller named).
-    fn dispatch(&self, peer: PublicKey, payload: &[u8]) -> Dispatched;
-    /// The peer's connection (BOLT8 session or WebSocket) closed.
-    fn peer_disconnected(&self, peer: PublicKey);
+    /// Answer one raw payload from `caller`.
+    fn dispatch_from(&self, caller: Caller, payload: &[u8]) -> Dispatched;
+    /// The caller's connection (BOLT8 session or WebSocket) closed.
+    fn caller_disconnected(&self, caller: Caller);
+    /// Answer one raw payload from the BOLT8 peer `peer`.
+    fn dispatch(&self, peer: PublicKey, payload: &[u8]) -> Dispatched {
+        self.dispatch_from(Caller::Bolt8(peer), payload)
+    }
+    /// The BOLT8 peer `peer` disconnected.
+    fn peer_disconnected(&self, peer: PublicKey) {
+        self.caller_disconnected(Caller::Bolt8(peer));
+    }
+}
+
+/// Longest pause between two `accept` attempts while they keep failing.
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// What a listener does after `accept` fails (typically `EMFILE`: out of file descriptors).
+/// Retrying at once spins a core and floods the log (seen: ~95 MB/s of warnings), so the loop
+/// pauses, doubling the pause while failures go on, and logs once per burst of failures.
+#[derive(Debug)]
+pub struct AcceptBackoff {
+    listener: &'static str,
+    first: Duration,
+    next: Duration,
+    failures: u64,
+}
+
+impl AcceptBackoff {
+    /// Backoff for the listener named `listener`, first pause `first` (at least 1 ms).
+    pub fn new(listener: &'static str, first: Duration) -> Self {
+        let first = first.max(Duration::from_millis(1));
+        Self {
+            listener,
+            first,
+            next: first,
+            failures: 0,
+        }
+    }
+
+    /// `accept` failed with `error`: logs if this starts a burst, returns how long to pause.
+    pub fn failed(&mut self, error: &std::io::Error) -> Duration {
+        if self.failures == 0 {
+            tracing::warn!(
+                listener = self.listener,
+                "accept failed: {error}; pausing between retries until it succeeds"
+            );
+        }
+        self.failures += 1;
+        let pause = self.next;
+        self.next = (self.next * 2).min(MAX_ACCEPT_BACKOFF);
+        pause
+    }
+
+    /// `accept` succeeded: ends a burst (logging how long it was) and resets the pause.
+    pub fn succeeded(&mut self) {
+        if self.failures > 0 {
+            tracing::warn!(
+                listener = self.listener,
+                failures = self.failures,
+                "accept works again"
+            );
+        }
+        self.failures = 0;
+        self.next = self.first;
+    }
+
+    /// Failures in the current burst.
+    pub fn failures(&self) -> u64 {
+        self.failures
+    }
+}
+
+/// The largest number of connections a listener may hold: `configured`, lowered to a quarter of
+/// the process's open-file limit (after raising the soft limit to the hard one) so that the two
+/// listeners together never take more than half the descriptors and the node, the store and the
+/// other listener keep theirs.
+pub fn connection_cap(configured: usize) -> usize {
+    // Raising the soft limit is what servers usually do at start; failure leaves it as it was.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    match rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        Ok((soft, _)) => {
+            let quarter = usize::try_from(soft / 4).unwrap_or(usize::MAX);
+            configured.min(quarter.max(1))
+        }
+        Err(_) => configured,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_failures_log_once_per_burst_and_back_off_up_to_a_second() {
+        let mut backoff = AcceptBackoff::new("test", Duration::from_millis(10));
+        let e = std::io::Error::other("EMFILE");
+        let pauses: Vec<Duration> = (0..10).map(|_| backoff.failed(&e)).collect();
+        assert_eq!(pauses[0], Duration::from_millis(10));
+        assert_eq!(pauses[1], Duration::from_millis(20));
+        assert!(pauses.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(
+            *pauses.last().unwrap_or(&Duration::ZERO),
+            MAX_ACCEPT_BACKOFF
+        );
+        assert_eq!(backoff.failures(), 10);
+        backoff.succeeded();
+        assert_eq!(backoff.failures(), 0);
+        assert_eq!(backoff.failed(&e), Duration::from_millis(10));
+    }
+
+    #[test]
+    fn connection_cap_never_exceeds_the_configured_value() {
+        assert!(connection_cap(7) <= 7);
+        assert!(connection_cap(1) >= 1);
+    }
 }

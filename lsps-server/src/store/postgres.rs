@@ -1,0 +1,216 @@
+//! PostgreSQL backend, selected with `--database-url postgres://…`.
+//!
+//! Several LSP nodes (each with its own data dir and node id) may share one database: every row
+//! carries the `lsp_node_id` of the node that created it, and a store only loads, reads and
+//! updates its own node's rows, so each node fulfils only its own orders and buys. Order ids are
+//! globally unique (primary key), so two nodes inserting at once can never hand out the same
+//! id; a clash is a [`StoreError::Duplicate`] and the dispatcher retries with a fresh id.
+//!
+//! Each insert is its own transaction, durable when it returns (PostgreSQL's default
+//! `synchronous_commit = on`; the server groups concurrent commits itself). Migrations live in
+//! `migrations-postgres/` with the same versions as the SQLite ones; sqlx serialises concurrent
+//! migrators with an advisory lock, so two servers may start at once.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+
+use super::{Store, StoreError, StoredBuy, StoredOrder};
+
+/// The PostgreSQL store of one LSP node.
+pub struct PostgresStore {
+    pool: PgPool,
+    lsp_node_id: String,
+}
+
+fn db_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::PoolClosed => StoreError::Closed,
+        e => StoreError::Database(e.to_string()),
+    }
+}
+
+fn insert_err(key: String) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate(key),
+        _ => db_err(e),
+    }
+}
+
+/// PostgreSQL BIGINT is i64; Unix milliseconds fit for the next 292 million years.
+fn ms_to_db(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+fn ms_from_db(ms: i64) -> u64 {
+    u64::try_from(ms).unwrap_or(0)
+}
+
+fn order_from_row(row: &PgRow) -> Result<StoredOrder, StoreError> {
+    Ok(StoredOrder {
+        order_id: row.try_get("order_id").map_err(db_err)?,
+        peer_node_id: row.try_get("peer_node_id").map_err(db_err)?,
+        created_at_ms: ms_from_db(row.try_get("created_at_ms").map_err(db_err)?),
+        body: row.try_get("body").map_err(db_err)?,
+    })
+}
+
+fn buy_from_row(row: &PgRow) -> Result<StoredBuy, StoreError> {
+    let scid: String = row.try_get("jit_channel_scid").map_err(db_err)?;
+    Ok(StoredBuy {
+        jit_channel_scid: scid
+            .parse()
+            .map_err(|_| StoreError::Database(format!("bad scid in database: {scid}")))?,
+        peer_node_id: row.try_get("peer_node_id").map_err(db_err)?,
+        created_at_ms: ms_from_db(row.try_get("created_at_ms").map_err(db_err)?),
+        body: row.try_get("body").map_err(db_err)?,
+    })
+}
+
+impl PostgresStore {
+    /// Connect to `url`, run the migrations and prove the database takes writes; rows are
+    /// those of the node `lsp_node_id` (66 hex).
+    pub async fn open(url: &str, lsp_node_id: String) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(db_err)?;
+        sqlx::migrate!("./migrations-postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Database(format!("migration: {e}")))?;
+        // A read-only role or a hot standby would otherwise open fine and refuse every order.
+        let mut tx = pool.begin().await.map_err(db_err)?;
+        sqlx::query("LOCK TABLE lsps1_orders IN ROW EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::Database(format!("database is not writable: {e}")))?;
+        tx.rollback().await.map_err(db_err)?;
+        Ok(Self { pool, lsp_node_id })
+    }
+
+    /// The node whose rows this store serves.
+    pub fn lsp_node_id(&self) -> &str {
+        &self.lsp_node_id
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn insert_order(&self, order: StoredOrder) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO lsps1_orders (order_id, lsp_node_id, peer_node_id, created_at_ms, body) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&order.order_id)
+        .bind(&self.lsp_node_id)
+        .bind(&order.peer_node_id)
+        .bind(ms_to_db(order.created_at_ms))
+        .bind(&order.body)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(insert_err(order.order_id.clone()))
+    }
+
+    async fn update_order(&self, order_id: &str, body: String) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE lsps1_orders SET body = $1 WHERE order_id = $2 AND lsp_node_id = $3",
+        )
+        .bind(body)
+        .bind(order_id)
+        .bind(&self.lsp_node_id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(order_id.to_owned()));
+        }
+        Ok(())
+    }
+
+    async fn insert_buy(&self, buy: StoredBuy) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO lsps2_buys (lsp_node_id, jit_channel_scid, peer_node_id, created_at_ms, body) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&self.lsp_node_id)
+        .bind(buy.jit_channel_scid.to_string())
+        .bind(&buy.peer_node_id)
+        .bind(ms_to_db(buy.created_at_ms))
+        .bind(&buy.body)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(insert_err(buy.jit_channel_scid.to_string()))
+    }
+
+    async fn update_buy(&self, jit_channel_scid: u64, body: String) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE lsps2_buys SET body = $1 WHERE jit_channel_scid = $2 AND lsp_node_id = $3",
+        )
+        .bind(body)
+        .bind(jit_channel_scid.to_string())
+        .bind(&self.lsp_node_id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(jit_channel_scid.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn get_order(&self, order_id: &str) -> Result<Option<StoredOrder>, StoreError> {
+        let row = sqlx::query(
+            "SELECT order_id, peer_node_id, created_at_ms, body FROM lsps1_orders WHERE order_id = $1 AND lsp_node_id = $2",
+        )
+        .bind(order_id)
+        .bind(&self.lsp_node_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(order_from_row).transpose()
+    }
+
+    async fn get_buy(&self, jit_channel_scid: u64) -> Result<Option<StoredBuy>, StoreError> {
+        let row = sqlx::query(
+            "SELECT jit_channel_scid, peer_node_id, created_at_ms, body FROM lsps2_buys WHERE jit_channel_scid = $1 AND lsp_node_id = $2",
+        )
+        .bind(jit_channel_scid.to_string())
+        .bind(&self.lsp_node_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(buy_from_row).transpose()
+    }
+
+    async fn load_orders(&self) -> Result<Vec<StoredOrder>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT order_id, peer_node_id, created_at_ms, body FROM lsps1_orders WHERE lsp_node_id = $1 ORDER BY created_at_ms, seq",
+        )
+        .bind(&self.lsp_node_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(order_from_row).collect()
+    }
+
+    async fn load_buys(&self) -> Result<Vec<StoredBuy>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT jit_channel_scid, peer_node_id, created_at_ms, body FROM lsps2_buys WHERE lsp_node_id = $1 ORDER BY created_at_ms, seq",
+        )
+        .bind(&self.lsp_node_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(buy_from_row).collect()
+    }
+
+    async fn close(&self) {
+        // Later calls fail: a closed pool refuses to hand out connections.
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,222 @@
+//! One test suite for every [`Store`] backend: SQLite always, PostgreSQL where it is installed
+//! (skipped with the reason otherwise; required when `CI=true`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::future::Future;
+use std::sync::Arc;
+
+use super::test_postgres::postgres_or_skip;
+use super::{
+    PostgresStore, SqliteStore, SqliteStoreOptions, Store, StoreError, StoredBuy, StoredOrder,
+};
+
+const NODE_A: &str = "02aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const NODE_B: &str = "03bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+fn order(id: &str, t: u64) -> StoredOrder {
+    StoredOrder {
+        order_id: id.into(),
+        peer_node_id: "02aa".into(),
+        created_at_ms: t,
+        body: format!("{{\"id\":\"{id}\"}}"),
+    }
+}
+
+fn buy(scid: u64, t: u64) -> StoredBuy {
+    StoredBuy {
+        jit_channel_scid: scid,
+        peer_node_id: "03bb".into(),
+        created_at_ms: t,
+        body: format!("{{\"scid\":{scid}}}"),
+    }
+}
+
+/// Inserts, updates, reads, duplicates failing alone, `Closed` after close, rows surviving a
+/// reopen in insertion order.
+async fn rows_survive_reopen_and_duplicates_fail_alone<F, Fut>(open: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn Store>>,
+{
+    let store = open().await;
+    let (a, b, c) = tokio::join!(
+        store.insert_order(order("a", 1)),
+        store.insert_order(order("b", 2)),
+        store.insert_order(order("a", 3)),
+    );
+    assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
+    assert!(matches!(c, Err(StoreError::Duplicate(id)) if id == "a"));
+    store.insert_buy(buy(u64::MAX, 5)).await.unwrap();
+    assert!(matches!(
+        store.insert_buy(buy(u64::MAX, 6)).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    store.update_order("b", "{\"x\":1}".into()).await.unwrap();
+    store
+        .update_buy(u64::MAX, "{\"y\":2}".into())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.update_order("zz", "{}".into()).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.update_buy(7, "{}".into()).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.close().await;
+    assert!(matches!(
+        store.insert_order(order("c", 4)).await,
+        Err(StoreError::Closed)
+    ));
+
+    let store = open().await;
+    let ids: Vec<String> = store
+        .load_orders()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.order_id)
+        .collect();
+    assert_eq!(ids, ["a", "b"]);
+    assert_eq!(
+        store.get_order("b").await.unwrap().unwrap().body,
+        "{\"x\":1}"
+    );
+    assert_eq!(store.get_order("a").await.unwrap().unwrap(), order("a", 1));
+    assert!(store.get_order("zz").await.unwrap().is_none());
+    let buys = store.load_buys().await.unwrap();
+    assert_eq!(buys.len(), 1);
+    assert_eq!(buys[0].jit_channel_scid, u64::MAX);
+    assert_eq!(buys[0].body, "{\"y\":2}");
+    assert!(store.get_buy(1).await.unwrap().is_none());
+    store.close().await;
+}
+
+/// Many writers at once: every row lands once, loads come back in creation order.
+async fn concurrent_writes_all_land(store: Arc<dyn Store>) {
+    let writes = (0..200u64).map(|i| {
+        let store = store.clone();
+        async move {
+            store.insert_order(order(&format!("o{i:03}"), i)).await?;
+            store.insert_buy(buy(1_000 + i, i)).await
+        }
+    });
+    for result in futures_join_all(writes).await {
+        result.unwrap();
+    }
+    let orders = store.load_orders().await.unwrap();
+    assert_eq!(orders.len(), 200);
+    assert!(
+        orders
+            .windows(2)
+            .all(|w| w[0].created_at_ms <= w[1].created_at_ms)
+    );
+    assert_eq!(store.load_buys().await.unwrap().len(), 200);
+    store.close().await;
+}
+
+/// `join_all` without a futures dependency: spawn each and await in order.
+async fn futures_join_all<T: Send + 'static>(
+    futures: impl Iterator<Item = impl Future<Output = T> + Send + 'static>,
+) -> Vec<T> {
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_rows_survive_reopen_and_duplicates_fail_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    rows_survive_reopen_and_duplicates_fail_alone(|| async {
+        Arc::new(
+            SqliteStore::open(SqliteStoreOptions::new(&path))
+                .await
+                .unwrap(),
+        ) as Arc<dyn Store>
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_writes_all_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(SqliteStoreOptions::new(dir.path().join("s.db")))
+        .await
+        .unwrap();
+    concurrent_writes_all_land(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_rows_survive_reopen_and_duplicates_fail_alone() {
+    let Some(pg) = postgres_or_skip("postgres_rows_survive_reopen_and_duplicates_fail_alone").await
+    else {
+        return;
+    };
+    rows_survive_reopen_and_duplicates_fail_alone(|| async {
+        Arc::new(PostgresStore::open(&pg.url, NODE_A.into()).await.unwrap()) as Arc<dyn Store>
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_writes_all_land() {
+    let Some(pg) = postgres_or_skip("postgres_concurrent_writes_all_land").await else {
+        return;
+    };
+    let store = PostgresStore::open(&pg.url, NODE_A.into()).await.unwrap();
+    concurrent_writes_all_land(Arc::new(store)).await;
+}
+
+/// Two nodes on one database, writing at once: an order id is taken once across both (the
+/// second insert is a `Duplicate`, which the dispatcher retries with a fresh id), SCIDs are per
+/// node, and each node loads, reads and updates only its own rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_nodes_share_one_database() {
+    let Some(pg) = postgres_or_skip("postgres_two_nodes_share_one_database").await else {
+        return;
+    };
+    let (a, b) = tokio::join!(
+        PostgresStore::open(&pg.url, NODE_A.into()),
+        PostgresStore::open(&pg.url, NODE_B.into()),
+    );
+    let a: Arc<dyn Store> = Arc::new(a.unwrap());
+    let b: Arc<dyn Store> = Arc::new(b.unwrap());
+    // The same 100 ids from both nodes at once: each id lands exactly once.
+    let races =
+        (0..100u64).flat_map(|i| {
+            [a.clone(), b.clone()].into_iter().map(move |store| async move {
+            store.insert_order(order(&format!("same{i}"), i)).await
+        })
+        });
+    let results = futures_join_all(races).await;
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    let duplicate = results
+        .iter()
+        .filter(|r| matches!(r, Err(StoreError::Duplicate(_))))
+        .count();
+    assert_eq!((won, duplicate), (100, 100));
+    let (mine_a, mine_b) = (
+        a.load_orders().await.unwrap(),
+        b.load_orders().await.unwrap(),
+    );
+    assert_eq!(mine_a.len() + mine_b.len(), 100);
+    for o in &mine_a {
+        assert!(b.get_order(&o.order_id).await.unwrap().is_none());
+        assert!(matches!(
+            b.update_order(&o.order_id, "{}".into()).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+    // One SCID on both nodes: two different buys.
+    a.insert_buy(buy(42, 1)).await.unwrap();
+    b.insert_buy(buy(42, 2)).await.unwrap();
+    assert_eq!(a.load_buys().await.unwrap()[0].created_at_ms, 1);
+    assert_eq!(b.load_buys().await.unwrap()[0].created_at_ms, 2);
+    a.close().await;
+    b.close().await;
+}
