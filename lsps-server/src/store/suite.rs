@@ -39,12 +39,13 @@ where
     Fut: Future<Output = Arc<dyn Store>>,
 {
     let store = open().await;
-    let (a, b, c) = tokio::join!(
-        store.insert_order(order("a", 1)),
+    store.insert_order(order("a", 1)).await.unwrap();
+    // A duplicate written together with a good row (one SQLite group) fails alone.
+    let (b, c) = tokio::join!(
         store.insert_order(order("b", 2)),
         store.insert_order(order("a", 3)),
     );
-    assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
+    assert!(b.is_ok(), "{b:?}");
     assert!(matches!(c, Err(StoreError::Duplicate(id)) if id == "a"));
     store.insert_buy(buy(u64::MAX, 5)).await.unwrap();
     assert!(matches!(
