@@ -38,6 +38,11 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// HTTP/WebSocket listen address; `None` disables the HTTP binding.
     pub http_listen: Option<SocketAddr>,
+    /// Admin listener (metrics, JSON API; keep it on loopback); `None` disables it.
+    pub admin_listen: Option<SocketAddr>,
+    /// Bearer token of the admin listener; by default a random one per start. Either way it is
+    /// written with the URL to `<data_dir>/admin.json` (mode 0600).
+    pub admin_token: Option<String>,
     /// LSPS1 (channel purchase).
     pub lsps1: Lsps1Config,
     /// LSPS2 (JIT channels).
@@ -100,6 +105,8 @@ impl Default for ServerConfig {
             database_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 9735)),
             http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9736))),
+            admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9737))),
+            admin_token: None,
             lsps1: Lsps1Config::default(),
             lsps2: Lsps2Config::default(),
             limits: Limits::default(),
@@ -183,6 +190,11 @@ impl ServerConfig {
                 "database_url must start with postgres:// or postgresql:// (SQLite is the default, in the data directory)".into(),
             ));
         }
+        if self.admin_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(ConfigError::Invalid(
+                "admin_token must be at least 16 characters".into(),
+            ));
+        }
         if self
             .http_listen
             .is_some_and(|http| http == self.listen && http.port() != 0)
@@ -203,6 +215,7 @@ impl ServerConfig {
             database_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             // Tests mine when they need a block.
             dev_chain: DevChainConfig {
                 block_interval_secs: 0,

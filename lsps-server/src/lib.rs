@@ -21,6 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod chain;
 pub mod config;
 pub mod dispatch;
@@ -84,8 +85,10 @@ pub struct ServerHandle {
     dev_service: Option<lsps_node::chain::dev_service::DevChainService>,
     dispatcher: Dispatcher,
     store: Arc<dyn Store>,
+    metrics: Arc<admin::Metrics>,
     bolt8_addr: SocketAddr,
     http_addr: Option<SocketAddr>,
+    admin_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     /// Held (exclusively locked) until the handle is dropped; see [`lock_data_dir`].
@@ -247,6 +250,8 @@ impl ReferenceServer {
             ),
             (None, None) => anyhow::bail!("no store configured"),
         };
+        let metrics = Arc::new(admin::Metrics::new());
+        let store: Arc<dyn Store> = Arc::new(admin::TimedStore::new(store, metrics.clone()));
         let orders = store.load_orders().await?;
         let buys = store.load_buys().await?;
         let state = crate::store::state_from_rows(&orders, &buys).context("reading the store")?;
@@ -266,6 +271,9 @@ impl ReferenceServer {
         );
         // Spec-legal variations (if any) sit in front of the dispatcher on every transport.
         let front = variants.wrap(Arc::new(dispatcher.clone()));
+        // Every request and its result is counted on every transport.
+        let front: Arc<dyn Dispatch> =
+            Arc::new(admin::MeteredDispatch::new(front, metrics.clone()));
         if late.0.set(front.clone()).is_err() {
             anyhow::bail!("dispatcher set twice");
         }
@@ -283,6 +291,20 @@ impl ReferenceServer {
             None => None,
         };
         let http_addr = http.as_ref().map(TcpListener::local_addr).transpose()?;
+        let admin = match config.admin_listen {
+            Some(addr) => {
+                if !addr.ip().is_loopback() {
+                    tracing::warn!(%addr, "admin listener is not on loopback: it is reachable from the network (token auth only)");
+                }
+                Some(
+                    TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("binding admin listener {addr}"))?,
+                )
+            }
+            None => None,
+        };
+        let admin_addr = admin.as_ref().map(TcpListener::local_addr).transpose()?;
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut tasks = vec![
@@ -306,18 +328,38 @@ impl ReferenceServer {
                 http,
                 front,
                 config.connections.clone(),
-                shutdown_rx,
+                shutdown_rx.clone(),
             )));
         }
-        tracing::info!(node_id = %node.node_id(), %bolt8_addr, ?http_addr, "LSP started");
+        if let (Some(listener), Some(addr)) = (admin, admin_addr) {
+            let token: Arc<str> = config
+                .admin_token
+                .clone()
+                .unwrap_or_else(admin::random_token)
+                .into();
+            admin::write_admin_file(&config.data_dir, addr, &token)
+                .with_context(|| format!("writing {}", admin::ADMIN_FILE))?;
+            let peer_manager = node.peer_manager.clone();
+            let context = admin::AdminContext {
+                metrics: metrics.clone(),
+                store: store.clone(),
+                dispatcher: dispatcher.clone(),
+                peer_count: Arc::new(move || peer_manager.list_peers().len()),
+                token,
+            };
+            tasks.push(tokio::spawn(admin::serve(listener, context, shutdown_rx)));
+        }
+        tracing::info!(node_id = %node.node_id(), %bolt8_addr, ?http_addr, ?admin_addr, "LSP started");
         Ok(ServerHandle {
             node,
             dev_chain,
             dev_service,
             dispatcher,
             store,
+            metrics,
             bolt8_addr,
             http_addr,
+            admin_addr,
             shutdown,
             tasks,
             _data_dir_lock: data_dir_lock,
@@ -344,6 +386,16 @@ impl ServerHandle {
     /// Base URL of the HTTP binding, if enabled.
     pub fn http_url(&self) -> Option<String> {
         self.http_addr.map(transport::http::url_for)
+    }
+
+    /// Base URL of the admin listener, if enabled (token in `<data_dir>/admin.json`).
+    pub fn admin_url(&self) -> Option<String> {
+        self.admin_addr.map(|a| format!("http://{a}"))
+    }
+
+    /// The metrics (e.g. for the JIT flow to feed [`admin::Metrics::observe_jit_step`]).
+    pub fn metrics(&self) -> &Arc<admin::Metrics> {
+        &self.metrics
     }
 
     /// The LDK node.

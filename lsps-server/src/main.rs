@@ -38,6 +38,15 @@ struct Args {
     #[arg(long, env = "LSPS_HTTP_LISTEN")]
     http_listen: Option<SocketAddr>,
 
+    /// Admin listener: Prometheus /metrics and the JSON admin API (port 0 picks a free port)
+    /// [default: 127.0.0.1:9737]. URL and token are written to <data-dir>/admin.json.
+    #[arg(long, env = "LSPS_ADMIN_LISTEN")]
+    admin_listen: Option<SocketAddr>,
+
+    /// Disable the admin listener.
+    #[arg(long, env = "LSPS_NO_ADMIN")]
+    no_admin: bool,
+
     /// Disable the HTTP/WebSocket binding.
     #[arg(long, env = "LSPS_NO_HTTP")]
     no_http: bool,
@@ -392,6 +401,12 @@ fn build_config(args: &Args) -> anyhow::Result<ServerConfig> {
     }
     if args.no_http {
         config.http_listen = None;
+    }
+    if let Some(addr) = args.admin_listen {
+        config.admin_listen = Some(addr);
+    }
+    if args.no_admin {
+        config.admin_listen = None;
     }
     if args.disable_lsps1 {
         config.lsps1.enabled = false;
