@@ -191,19 +191,8 @@ pub fn findings(report: &Report) -> Vec<Finding> {
         .flatten()
         .any(|e| {
             e.as_object().is_some_and(|o| {
-                o.keys().any(|k| {
-                    ![
-                        "min_fee_msat",
-                        "proportional",
-                        "valid_until",
-                        "min_lifetime",
-                        "max_client_to_self_delay",
-                        "min_payment_size_msat",
-                        "max_payment_size_msat",
-                        "promise",
-                    ]
-                    .contains(&k.as_str())
-                })
+                o.keys()
+                    .any(|k| !lsps_core::lsps2::OpeningFeeParams::FIELD_NAMES.contains(&k.as_str()))
             })
         });
     if extra_fields {

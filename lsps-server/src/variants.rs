@@ -161,16 +161,7 @@ pub struct VariantDispatch {
     variants: VariantSet,
 }
 
-const OPENING_FEE_PARAMS_FIELDS: [&str; 8] = [
-    "min_fee_msat",
-    "proportional",
-    "valid_until",
-    "min_lifetime",
-    "max_client_to_self_delay",
-    "min_payment_size_msat",
-    "max_payment_size_msat",
-    "promise",
-];
+const OPENING_FEE_PARAMS_FIELDS: [&str; 8] = lsps_core::lsps2::OpeningFeeParams::FIELD_NAMES;
 
 fn error_reply(id: &str, code: i64, message: &str, data: Value) -> Dispatched {
     let body = json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message, "data": data}});

@@ -13,16 +13,7 @@ use lsps_core::lsps2::{OpeningFeeParams, check_promise_format, opening_fee, vali
 use lsps_core::types::{Datetime, DatetimeMode, Msat, Scid};
 use serde_json::{Map, Value, json};
 
-const FIELDS: [&str; 8] = [
-    "min_fee_msat",
-    "proportional",
-    "valid_until",
-    "min_lifetime",
-    "max_client_to_self_delay",
-    "min_payment_size_msat",
-    "max_payment_size_msat",
-    "promise",
-];
+const FIELDS: [&str; 8] = lsps_core::lsps2::OpeningFeeParams::FIELD_NAMES;
 
 /// A menu entry as passed back (verbatim, minus any field the spec does not define: those are
 /// judged by `lsps2.get-info.entries-have-exact-fields`, and passing them back would only make

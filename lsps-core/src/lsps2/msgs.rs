@@ -87,6 +87,19 @@ impl RawOpeningFeeParams {
 }
 
 impl OpeningFeeParams {
+    /// The eight members of an `opening_fee_params` object, in the bLIP's order (a client MUST
+    /// abort on any other member).
+    pub const FIELD_NAMES: [&'static str; 8] = [
+        "min_fee_msat",
+        "proportional",
+        "valid_until",
+        "min_lifetime",
+        "max_client_to_self_delay",
+        "min_payment_size_msat",
+        "max_payment_size_msat",
+        "promise",
+    ];
+
     /// The seven signed fields.
     pub fn raw(&self) -> RawOpeningFeeParams {
         RawOpeningFeeParams {

@@ -250,34 +250,9 @@ pub async fn accept_loop<PM: SharedPeerManager>(
         "bolt8",
         std::time::Duration::from_millis(limits.accept_error_backoff_ms),
     );
-    loop {
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => match slot {
-                Ok(slot) => slot,
-                Err(_) => break,
-            },
-            _ = shutdown.changed() => break,
-        };
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.changed() => break,
-        };
-        let (stream, remote) = match accepted {
-            Ok(pair) => {
-                backoff.succeeded();
-                pair
-            }
-            Err(e) => {
-                let pause = backoff.failed(&e);
-                tokio::select! {
-                    _ = tokio::time::sleep(pause) => continue,
-                    _ = shutdown.changed() => break,
-                }
-            }
-        };
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(%remote, "set_nodelay failed: {e}");
-        }
+    while let Some((slot, stream, remote)) =
+        super::accept_next(&listener, &slots, &mut backoff, &mut shutdown).await
+    {
         make_room(
             &peer_manager,
             &activity,

@@ -137,6 +137,48 @@ impl AcceptBackoff {
     }
 }
 
+/// One step of a listener's loop: wait for a free connection slot, accept, pause with `backoff`
+/// on accept failures, and set TCP_NODELAY. `None` when the listener is shutting down (or the
+/// slots are closed). Both transports' accept loops are this plus what they do with the socket.
+pub async fn accept_next(
+    listener: &tokio::net::TcpListener,
+    slots: &std::sync::Arc<tokio::sync::Semaphore>,
+    backoff: &mut AcceptBackoff,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> Option<(
+    tokio::sync::OwnedSemaphorePermit,
+    tokio::net::TcpStream,
+    std::net::SocketAddr,
+)> {
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.ok()?,
+            _ = shutdown.changed() => return None,
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => return None,
+        };
+        match accepted {
+            Ok((stream, remote)) => {
+                backoff.succeeded();
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!(%remote, "set_nodelay failed: {e}");
+                }
+                return Some((slot, stream, remote));
+            }
+            Err(e) => {
+                let pause = backoff.failed(&e);
+                drop(slot);
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = shutdown.changed() => return None,
+                }
+            }
+        }
+    }
+}
+
 /// The largest number of connections a listener may hold: `configured`, lowered to a quarter of
 /// the process's open-file limit (after raising the soft limit to the hard one) so that the two
 /// listeners together never take more than half the descriptors and the node, the store and the
