@@ -10,6 +10,8 @@
 //! - [`chain`]: where blocks come from and transactions go ([`chain::ChainSource`]): the
 //!   embedded dev chain;
 //! - [`net`]: BOLT8 sockets with TCP_NODELAY;
+//! - [`payments`], [`payer`]: outbound payments and their outcomes; a payer node with a channel
+//!   to an LSP (tests, the dev server's `dev pay`, the conformance runner);
 //! - [`logger`]: LDK's log into `tracing`.
 #![deny(missing_docs)]
 
@@ -17,6 +19,8 @@ pub mod chain;
 pub mod logger;
 pub mod net;
 pub mod node;
+pub mod payer;
+pub mod payments;
 pub mod seed;
 pub mod wallet;
 

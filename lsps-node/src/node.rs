@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bitcoin::secp256k1::{PublicKey, Secp256k1};
 use bitcoin::{Amount, Block, BlockHash, Network, Transaction};
+use lightning::bolt11_invoice::Bolt11Invoice;
 use lightning::chain::chaininterface::{BroadcasterInterface, ConfirmationTarget, FeeEstimator};
 use lightning::chain::chainmonitor;
 use lightning::chain::channelmonitor::ChannelMonitor;
@@ -22,6 +23,8 @@ use lightning::chain::transaction::TransactionData;
 use lightning::chain::{BestBlock, Filter, Listen};
 use lightning::events::{Event, EventsProvider, ReplayEvent};
 use lightning::ln::channel_state::ChannelDetails;
+use lightning::ln::channelmanager::RecipientOnionFields;
+use lightning::ln::channelmanager::Retry;
 use lightning::ln::channelmanager::{
     ChainParameters, ChannelManagerReadArgs, SimpleArcChannelManager,
 };
@@ -32,7 +35,7 @@ use lightning::ln::peer_handler::{
 use lightning::ln::types::ChannelId;
 use lightning::onion_message::messenger::DefaultMessageRouter;
 use lightning::routing::gossip::NetworkGraph;
-use lightning::routing::router::DefaultRouter;
+use lightning::routing::router::{DefaultRouter, Route, RouteParametersConfig};
 use lightning::routing::scoring::{
     ProbabilisticScorer, ProbabilisticScoringDecayParameters, ProbabilisticScoringFeeParameters,
 };
@@ -50,6 +53,7 @@ use tokio::sync::watch;
 
 use crate::chain::{ChainError, ChainSource, MIN_FEE_RATE_SAT_PER_KW};
 use crate::logger::LdkLogger;
+use crate::payments::{PaymentId, PaymentOutcome, PaymentTracker};
 use crate::seed::{SeedError, load_or_create_seed};
 use crate::wallet::{OnchainWallet, WalletError};
 
@@ -98,6 +102,12 @@ pub enum NodeError {
     /// LDK refused the call.
     #[error("LDK refused: {0:?}")]
     Api(APIError),
+    /// LDK would not start the payment (no route, a bad amount, a duplicate payment id).
+    #[error("payment not started: {0}")]
+    PaymentNotStarted(String),
+    /// The payment's outcome was not known within the time given; LDK may still finish it.
+    #[error("no payment outcome within {0:?}")]
+    PaymentTimeout(Duration),
 }
 
 /// Hands LDK's (and the wallet's) transactions to the chain source.
@@ -226,6 +236,8 @@ pub struct NodeCore {
     seed: [u8; 32],
     /// Bumped on every block and channel event, so waiters re-check without polling.
     changes: watch::Sender<u64>,
+    /// Outcomes of this node's outbound payments.
+    payments: PaymentTracker,
 }
 
 struct NodeChainListener {
@@ -437,6 +449,7 @@ impl NodeCore {
             kv_store,
             seed,
             changes,
+            payments: PaymentTracker::default(),
         };
         core.persist_channel_manager()?;
         Ok(core)
@@ -547,6 +560,70 @@ impl NodeCore {
         }
     }
 
+    /// Pay a BOLT11 invoice (`amount_msat` for an invoice without an amount) with LDK's router,
+    /// retrying other paths until `timeout`, and wait for the outcome (woken by the payment
+    /// events, never by polling). The event loop must be running.
+    pub async fn pay_bolt11(
+        &self,
+        invoice: &Bolt11Invoice,
+        amount_msat: Option<u64>,
+        timeout: Duration,
+    ) -> Result<PaymentOutcome, NodeError> {
+        let payment_id = PaymentId(self.keys.get_secure_random_bytes());
+        self.channel_manager
+            .pay_for_bolt11_invoice(
+                invoice,
+                payment_id,
+                amount_msat,
+                RouteParametersConfig::default(),
+                Retry::Timeout(timeout),
+            )
+            .map_err(|e| NodeError::PaymentNotStarted(format!("{e:?}")))?;
+        self.wait_for_payment(payment_id, timeout).await
+    }
+
+    /// Send one payment along `route` exactly as given (no retries): how a test or the
+    /// conformance runner controls the parts of a multi-part payment. `recipient` carries the
+    /// payment secret and the total the payee should expect, which may exceed the route's
+    /// amount (a first part of several).
+    pub async fn pay_route(
+        &self,
+        route: Route,
+        payment_hash: lightning::types::payment::PaymentHash,
+        recipient: RecipientOnionFields,
+        timeout: Duration,
+    ) -> Result<PaymentOutcome, NodeError> {
+        let payment_id = PaymentId(self.keys.get_secure_random_bytes());
+        self.channel_manager
+            .send_payment_with_route(route, payment_hash, recipient, payment_id)
+            .map_err(|e| NodeError::PaymentNotStarted(format!("{e:?}")))?;
+        self.wait_for_payment(payment_id, timeout).await
+    }
+
+    /// Wait for the outcome of `payment_id`, at most `timeout`.
+    pub async fn wait_for_payment(
+        &self,
+        payment_id: PaymentId,
+        timeout: Duration,
+    ) -> Result<PaymentOutcome, NodeError> {
+        let mut changes = self.changes.subscribe();
+        let wait = async {
+            loop {
+                changes.borrow_and_update();
+                if let Some(outcome) = self.payments.take(&payment_id) {
+                    return Some(outcome);
+                }
+                if changes.changed().await.is_err() {
+                    return None;
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(Some(outcome)) => Ok(outcome),
+            _ => Err(NodeError::PaymentTimeout(timeout)),
+        }
+    }
+
     fn bump(&self) {
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
@@ -647,7 +724,11 @@ impl NodeCore {
             Event::ChannelPending { .. }
             | Event::ChannelReady { .. }
             | Event::ChannelClosed { .. } => self.bump(),
-            _ => {}
+            _ => {
+                if self.payments.observe(&event) {
+                    self.bump();
+                }
+            }
         }
         let result = app(&event);
         if !matches!(
@@ -756,6 +837,12 @@ impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
                 .process_pending_events(&|e| self.core.handle_event(e, &app));
             self.chain_monitor
                 .process_pending_events(&|e| self.core.handle_event(e, &app));
+            // Received and forwarded HTLCs wait here until processed. LDK's background
+            // processor adds a random delay for privacy; the kit processes them at once, which
+            // is what a JIT open racing an HTLC's timeout wants.
+            if self.channel_manager.needs_pending_htlc_processing() {
+                self.channel_manager.process_pending_htlc_forwards();
+            }
             if self.channel_manager.get_and_clear_needs_persistence()
                 && let Err(e) = self.persist_channel_manager()
             {

@@ -16,3 +16,10 @@ pub mod ldk_client;
 pub mod ldk_lsp;
 pub mod ldk_node;
 pub mod scripted_lsp;
+
+/// The payer the money-flow tests pay with: the node kit's (`lsps_node::payer`), re-exported
+/// so every suite finds its fixtures in one place.
+pub mod payer {
+    pub use lsps_node::payer::{Miner, Payer, PayerError, PayerNode, RpcMiner};
+    pub use lsps_node::payments::{FailureUpdate, PathFailureSeen, PaymentId, PaymentOutcome};
+}
