@@ -213,6 +213,9 @@ pub struct OpenChannel {
     pub zero_conf: bool,
     /// Announce the channel to the network.
     pub announce: bool,
+    /// The `user_channel_id` LDK's events will carry; random when `None`. A caller that must
+    /// find its channel again after a restart derives it from its own records.
+    pub user_channel_id: Option<u128>,
 }
 
 /// Everything of a node except its PeerManager.
@@ -517,7 +520,7 @@ impl NodeCore {
         let mut config = self.user_config.clone();
         config.channel_handshake_limits.trust_own_funding_0conf = open.zero_conf;
         config.channel_handshake_config.announce_for_forwarding = open.announce;
-        let user_channel_id: u128 = rand::random();
+        let user_channel_id: u128 = open.user_channel_id.unwrap_or_else(rand::random);
         let channel_id = self
             .channel_manager
             .create_channel(

@@ -21,7 +21,9 @@ use bdk_wallet::{
 };
 use bitcoin::bip32::Xpriv;
 use bitcoin::block::Header;
-use bitcoin::{Address, Amount, Block, FeeRate, Network, ScriptBuf, Transaction};
+use bitcoin::{
+    Address, Amount, Block, FeeRate, Network, OutPoint, Script, ScriptBuf, Transaction, Txid,
+};
 use lightning::chain::transaction::TransactionData;
 use lightning::chain::{BestBlock, Listen};
 
@@ -328,6 +330,151 @@ impl OnchainWallet {
             builder
                 .add_recipient(script, amount)
                 .fee_rate(FeeRate::from_sat_per_kwu(u64::from(fee_rate_sat_per_kw)));
+            builder
+                .finish()
+                .map_err(|e| WalletError::Build(Box::new(e)))?
+        };
+        psbt.sign(&self.master, inner.wallet.secp_ctx())
+            .map_err(|(_, errors)| WalletError::Sign(format!("{errors:?}")))?;
+        inner
+            .wallet
+            .finalize_psbt(&mut psbt, SignOptions::default())
+            .map_err(|e| WalletError::Finalize(Box::new(e)))?;
+        let tx = psbt
+            .extract_tx()
+            .map_err(|e| WalletError::Extract(Box::new(e)))?;
+        inner
+            .wallet
+            .apply_unconfirmed_txs([(Arc::new(tx.clone()), now_secs())]);
+        inner.persist()?;
+        Ok(tx)
+    }
+}
+
+/// An output paying one of the wallet's scripts, as the wallet's chain shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceivedOutput {
+    /// The output.
+    pub outpoint: OutPoint,
+    /// Its value.
+    pub amount: Amount,
+    /// Confirmations: 0 while unconfirmed (the wallet learns transactions from blocks and from
+    /// its own spends, not from a mempool).
+    pub confirmations: u32,
+}
+
+/// A wallet transaction paying a script, with what it pays there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentTo {
+    /// The transaction.
+    pub txid: Txid,
+    /// The sum of its outputs to the script.
+    pub amount: Amount,
+    /// Confirmations (0 while unconfirmed).
+    pub confirmations: u32,
+}
+
+fn confirmations_of(
+    position: &bdk_wallet::chain::ChainPosition<bdk_wallet::chain::ConfirmationBlockTime>,
+    tip: u32,
+) -> u32 {
+    match position {
+        bdk_wallet::chain::ChainPosition::Confirmed { anchor, .. } => {
+            tip.saturating_sub(anchor.block_id.height).saturating_add(1)
+        }
+        bdk_wallet::chain::ChainPosition::Unconfirmed { .. } => 0,
+    }
+}
+
+impl OnchainWallet {
+    /// Every output (spent or not) the wallet has seen paying `script`, with confirmations.
+    pub fn received_at(&self, script: &Script) -> Result<Vec<ReceivedOutput>, WalletError> {
+        let inner = self.lock()?;
+        let tip = inner.wallet.latest_checkpoint().height();
+        Ok(inner
+            .wallet
+            .list_output()
+            .filter(|o| o.txout.script_pubkey.as_script() == script)
+            .map(|o| ReceivedOutput {
+                outpoint: o.outpoint,
+                amount: o.txout.value,
+                confirmations: confirmations_of(&o.chain_position, tip),
+            })
+            .collect())
+    }
+
+    /// The wallet's own transactions with an output to `script` (a foreign script: payments
+    /// the wallet made), newest state of each.
+    pub fn sent_to(&self, script: &Script) -> Result<Vec<SentTo>, WalletError> {
+        let inner = self.lock()?;
+        let tip = inner.wallet.latest_checkpoint().height();
+        Ok(inner
+            .wallet
+            .transactions()
+            .filter_map(|c| {
+                let amount: Amount = c
+                    .tx_node
+                    .tx
+                    .output
+                    .iter()
+                    .filter(|o| o.script_pubkey.as_script() == script)
+                    .map(|o| o.value)
+                    .sum();
+                (amount > Amount::ZERO).then(|| SentTo {
+                    txid: c.tx_node.txid,
+                    amount,
+                    confirmations: confirmations_of(&c.chain_position, tip),
+                })
+            })
+            .collect())
+    }
+
+    /// Pay `gross` minus this transaction's own fee to `script` (a refund: the recipient bears
+    /// the fee), at `fee_rate_sat_per_kw`; inputs marked spent and persisted before the
+    /// transaction is returned, as [`OnchainWallet::pay_to_script`].
+    pub fn pay_to_script_fee_deducted(
+        &self,
+        script: ScriptBuf,
+        gross: Amount,
+        fee_rate_sat_per_kw: u32,
+    ) -> Result<Transaction, WalletError> {
+        let rate = FeeRate::from_sat_per_kwu(u64::from(fee_rate_sat_per_kw));
+        // The fee of the same payment at the gross amount; the net payment has the same shape
+        // (one recipient, change), so its fee is the same but for a change-output rounding.
+        let fee = {
+            let mut inner = self.lock()?;
+            let mut builder = inner.wallet.build_tx();
+            builder.add_recipient(script.clone(), gross).fee_rate(rate);
+            let psbt = builder
+                .finish()
+                .map_err(|e| WalletError::Build(Box::new(e)))?;
+            psbt.fee()
+                .map_err(|e| WalletError::Sign(format!("fee: {e}")))?
+        };
+        let net = gross
+            .checked_sub(fee)
+            .filter(|net| *net > script.minimal_non_dust())
+            .ok_or_else(|| {
+                WalletError::Sign(format!("{gross} does not cover its own fee of {fee}"))
+            })?;
+        self.pay_to_script(script, net, fee_rate_sat_per_kw)
+    }
+
+    /// Replace the unconfirmed wallet transaction `txid` with one paying a higher fee
+    /// (`fee_rate_sat_per_kw`, RBF; the wallet's transactions signal it). The replacement is
+    /// persisted before it is returned.
+    pub fn bump_fee(
+        &self,
+        txid: Txid,
+        fee_rate_sat_per_kw: u32,
+    ) -> Result<Transaction, WalletError> {
+        let mut inner = self.lock()?;
+        let mut psbt = {
+            let mut builder = inner
+                .wallet
+                .build_fee_bump(txid)
+                .map_err(|e| WalletError::Sign(format!("fee bump of {txid}: {e}")))?;
+            builder.fee_rate(FeeRate::from_sat_per_kwu(u64::from(fee_rate_sat_per_kw)));
             builder
                 .finish()
                 .map_err(|e| WalletError::Build(Box::new(e)))?

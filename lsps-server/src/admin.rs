@@ -209,7 +209,7 @@ impl Metrics {
             .await
             .map_err(|e| e.to_string())?;
         let buys = context.store.load_buys().await.map_err(|e| e.to_string())?;
-        set_states(&self.orders, orders.iter().map(|o| order_state(&o.body)));
+        set_states(&self.orders, orders.iter().map(order_state));
         set_states(&self.buys, buys.iter().map(|b| buy_state(&b.body)));
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
@@ -229,10 +229,20 @@ fn set_states(family: &Family<StateLabels, Gauge>, states: impl Iterator<Item = 
     }
 }
 
-fn order_state(body: &str) -> String {
-    serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|v| v["order"]["order_state"].as_str().map(str::to_owned))
+/// The order's state: its flow's when it has one (the flow moves; the body is the creation
+/// answer).
+fn order_state(o: &StoredOrder) -> String {
+    let from_flow = o
+        .flow
+        .as_deref()
+        .and_then(|f| serde_json::from_str::<Value>(f).ok())
+        .and_then(|v| v["order_state"].as_str().map(str::to_owned));
+    from_flow
+        .or_else(|| {
+            serde_json::from_str::<Value>(&o.body)
+                .ok()
+                .and_then(|v| v["order"]["order_state"].as_str().map(str::to_owned))
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -349,6 +359,12 @@ impl Store for TimedStore {
         self.observe("update_order", started);
         result
     }
+    async fn update_order_flow(&self, order_id: &str, flow: String) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let result = self.inner.update_order_flow(order_id, flow).await;
+        self.observe("update_order_flow", started);
+        result
+    }
     async fn insert_buy(&self, buy: StoredBuy) -> Result<(), StoreError> {
         let started = Instant::now();
         let result = self.inner.insert_buy(buy).await;
@@ -463,8 +479,9 @@ fn order_json(o: &StoredOrder) -> Value {
         "order_id": o.order_id,
         "peer_node_id": o.peer_node_id,
         "created_at_ms": o.created_at_ms,
-        "state": order_state(&o.body),
+        "state": order_state(o),
         "body": body_json(&o.body),
+        "flow": o.flow.as_deref().map(body_json),
     })
 }
 

@@ -266,6 +266,29 @@ pub struct Lsps1Config {
     pub accepted_tokens: Vec<String>,
     /// Node ids (hex) refused with `client_rejected` (code 1).
     pub rejected_peers: Vec<String>,
+    /// How long after an order's payment is secured the LSP waits for the client to connect
+    /// (no open started) before it fails the order and refunds, in seconds.
+    pub client_offline_limit_secs: u64,
+    /// Held HTLCs are failed back when the best block comes this close to their claim
+    /// deadline and the channel is not ready.
+    pub claim_margin_blocks: u32,
+    /// Channel opens attempted for one order (a client disconnecting before the funding is
+    /// published ends an attempt) before it fails.
+    pub max_open_attempts: u32,
+    /// Close an order's channel cooperatively once `channel_expiry_blocks` have passed since
+    /// its funding confirmed (the LSP keeps it open at least that long either way).
+    pub close_expired_channels: bool,
+}
+
+impl Lsps1Config {
+    /// The order flow's settings.
+    pub fn flow_config(&self) -> lsps_core::lsps1::OrderFlowConfig {
+        lsps_core::lsps1::OrderFlowConfig {
+            client_offline_limit_ms: self.client_offline_limit_secs.saturating_mul(1000),
+            claim_margin_blocks: self.claim_margin_blocks,
+            max_open_attempts: self.max_open_attempts,
+        }
+    }
 }
 
 impl Default for Lsps1Config {
@@ -289,6 +312,10 @@ impl Default for Lsps1Config {
             min_onchain_payment_confirmations: 1,
             accepted_tokens: Vec::new(),
             rejected_peers: Vec::new(),
+            client_offline_limit_secs: 3_600,
+            claim_margin_blocks: 6,
+            max_open_attempts: 3,
+            close_expired_channels: false,
         }
     }
 }

@@ -232,6 +232,43 @@ struct ChannelProgress {
     ready: bool,
 }
 
+/// The open attempt of an order as [`OrderFlow::channel_attempt`] shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelAttempt {
+    /// 1 for the first open, counting up.
+    pub attempt: u32,
+    /// The channel, once its funding was published.
+    pub channel_id: Option<ChannelId>,
+    /// Its funding outpoint, once published.
+    pub funding_outpoint: Option<Outpoint>,
+    /// `channel_ready` was reported.
+    pub ready: bool,
+}
+
+/// An on-chain refund as [`OrderFlow::refund`] shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefundStatus {
+    /// Decided, not yet sent.
+    Requested {
+        /// What the address received and counted.
+        amount_sat: Sat,
+    },
+    /// Broadcast (the latest replacement).
+    Sent {
+        /// Its txid.
+        txid: Txid,
+        /// What it returns (before its fee).
+        amount_sat: Sat,
+    },
+    /// Confirmed.
+    Confirmed {
+        /// Its txid.
+        txid: Txid,
+        /// What it returned (before its fee).
+        amount_sat: Sat,
+    },
+}
+
 /// The most outputs to the order's address the flow records; more are ignored (and do not
 /// count toward the payment).
 pub const MAX_ONCHAIN_OUTPUTS: usize = 32;
@@ -305,6 +342,80 @@ impl OrderFlow {
     /// What was ordered.
     pub fn terms(&self) -> &OrderTerms {
         &self.terms
+    }
+
+    /// The settings the flow runs with.
+    pub fn config(&self) -> &OrderFlowConfig {
+        &self.config
+    }
+
+    /// The open attempt in flight or done, if any: what the adapter matches the node's channel
+    /// events against (and reconciles after a restart).
+    pub fn channel_attempt(&self) -> Option<ChannelAttempt> {
+        self.channel.as_ref().map(|c| ChannelAttempt {
+            attempt: c.attempt,
+            channel_id: c.channel_id,
+            funding_outpoint: c.funding_outpoint,
+            ready: c.ready,
+        })
+    }
+
+    /// Opens started so far (attempts are numbered 1..=this).
+    pub fn open_attempts(&self) -> u32 {
+        self.open_attempts
+    }
+
+    /// The Lightning option whose held payment is the order's, if one is.
+    pub fn secured_by_lightning(&self) -> Option<LightningOption> {
+        match self.secured {
+            Some((Securer::Lightning(option), _)) => Some(option),
+            _ => None,
+        }
+    }
+
+    /// Whether the order's payment is the on-chain one.
+    pub fn secured_onchain(&self) -> bool {
+        matches!(self.secured, Some((Securer::Onchain, _)))
+    }
+
+    /// The on-chain refund as it stands: `None` before one is requested.
+    pub fn refund(&self) -> Option<RefundStatus> {
+        match &self.onchain.as_ref()?.refund {
+            Refund::None => None,
+            Refund::Requested { amount_sat } => Some(RefundStatus::Requested {
+                amount_sat: *amount_sat,
+            }),
+            Refund::Sent {
+                txid, amount_sat, ..
+            } => Some(RefundStatus::Sent {
+                txid: *txid,
+                amount_sat: *amount_sat,
+            }),
+            Refund::Confirmed { txid, amount_sat } => Some(RefundStatus::Confirmed {
+                txid: *txid,
+                amount_sat: *amount_sat,
+            }),
+        }
+    }
+
+    /// Whether the flow still waits on something (a payment, the channel, a refund to send
+    /// or to confirm).
+    pub fn is_live(&self) -> bool {
+        self.order_state == OrderState::Created
+            || matches!(
+                self.refund(),
+                Some(RefundStatus::Requested { .. } | RefundStatus::Sent { .. })
+            )
+    }
+
+    /// Whether a finished order's on-chain option could still be paid (late): such a payment
+    /// is refunded (D32), so an adapter keeps watching the address for a while.
+    pub fn watches_late_onchain(&self) -> bool {
+        self.order_state != OrderState::Created
+            && self
+                .onchain
+                .as_ref()
+                .is_some_and(|o| o.state == PaymentState::ExpectPayment)
     }
 
     /// Counted on-chain value not covered by the refund (or by the order): arrived after the

@@ -346,6 +346,7 @@ async fn persist(store: &dyn Store, row: StoredRow) -> Result<(), StoreError> {
     match row {
         StoredRow::Order(order) => store.insert_order(order).await,
         StoredRow::Buy(buy) => store.insert_buy(buy).await,
+        StoredRow::OrderFlow { order_id, flow } => store.update_order_flow(&order_id, flow).await,
     }
 }
 

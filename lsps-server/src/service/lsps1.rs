@@ -1,8 +1,9 @@
 //! LSPS1 handlers (bLIP-51): `create_order`, `get_order`. (`get_info` is the configured options.)
 
 use lsps_core::jsonrpc::{ErrorObject, RequestId, Response};
+use lsps_core::lsps1::flow::OrderTerms;
 use lsps_core::lsps1::{
-    Bolt11PaymentInfo, CreateOrderRequest, GetOrderRequest, OnchainPaymentInfo, OrderId,
+    Bolt11PaymentInfo, CreateOrderRequest, GetOrderRequest, OnchainPaymentInfo, OrderFlow, OrderId,
     OrderResult, OrderState, PaymentInfo, PaymentState,
 };
 use lsps_core::types::Ppm;
@@ -196,9 +197,13 @@ pub(super) fn complete_create_order(
         },
         channel: None,
     };
+    // The order's money flow starts with the order (CREATED, every option EXPECT_PAYMENT).
+    let terms = OrderTerms::from_order(&result, plan.peer, params.refund_onchain_address.clone())
+        .map_err(|e| Completion::Internal(format!("order flow: {e}")))?;
     let record = OrderRecord {
         peer: plan.peer,
         order: result.clone(),
+        flow: Some(OrderFlow::new(terms, s.config.flow_config())),
     };
     Ok((
         order_response(plan.id.clone(), result, true),
@@ -220,7 +225,7 @@ pub(super) fn get_order(
     // Another peer's order is "not found" too: order ids are not capabilities to be shared.
     match state.order(&params.order_id) {
         Some(record) if record.peer == *peer || service.faults.has(Fault::OrdersNotScoped) => {
-            order_response(id, record.order.clone(), false)
+            order_response(id, record.current(), false)
         }
         _ => {
             let error = if service.faults.has(Fault::UnknownOrderWrongCode) {

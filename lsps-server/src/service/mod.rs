@@ -29,7 +29,9 @@ use lsps_core::jsonrpc::{
     EncodedResult, ErrorObject, Request, RequestId, RequestParams, Response, ResponseResult,
 };
 use lsps_core::lsps0::ListProtocolsResult;
-use lsps_core::lsps1::{GetInfoResult as Lsps1Options, OrderId, OrderResult};
+use lsps_core::lsps1::{
+    GetInfoResult as Lsps1Options, OrderFlow, OrderId, OrderResult, PaymentKind,
+};
 use lsps_core::lsps2::{
     JitState, OpeningFeeParams, PromiseKey, PromiseSecret, RawOpeningFeeParams,
 };
@@ -68,8 +70,43 @@ impl Ctx {
 pub struct OrderRecord {
     /// The peer that created the order (orders are scoped to it).
     pub peer: NodeId,
-    /// The order object as answered (and as `get_order` answers it).
+    /// The order object as `create_order` answered it.
     pub order: OrderResult,
+    /// Where the order's payment and channel stand; `get_order` answers its states. Kept in
+    /// the row's own `flow` column (updated at every step), not in the creation body.
+    #[serde(skip)]
+    pub flow: Option<OrderFlow>,
+}
+
+impl OrderRecord {
+    /// The order object as it stands now: the creation answer with `order_state`, each
+    /// option's `state` and `channel` read from the flow.
+    pub fn current(&self) -> OrderResult {
+        let mut order = self.order.clone();
+        if let Some(flow) = &self.flow {
+            order.order_state = flow.order_state();
+            if let (Some(p), Some(state)) = (
+                order.payment.bolt11.as_mut(),
+                flow.payment_state(PaymentKind::Bolt11),
+            ) {
+                p.state = state;
+            }
+            if let (Some(p), Some(state)) = (
+                order.payment.bolt12.as_mut(),
+                flow.payment_state(PaymentKind::Bolt12),
+            ) {
+                p.state = state;
+            }
+            if let (Some(p), Some(state)) = (
+                order.payment.onchain.as_mut(),
+                flow.payment_state(PaymentKind::Onchain),
+            ) {
+                p.state = state;
+            }
+            order.channel = flow.channel().cloned();
+        }
+        order
+    }
 }
 
 /// An LSPS2 buy as the server keeps and persists it.
@@ -118,6 +155,13 @@ pub enum Effect {
     },
     /// A new LSPS2 buy.
     InsertBuy(BuyRecord),
+    /// An order's flow moved (the LSPS1 money flow, `crate::orders`).
+    UpdateOrderFlow {
+        /// The order id.
+        order_id: OrderId,
+        /// The flow as it now stands.
+        flow: Box<OrderFlow>,
+    },
 }
 
 /// What the handlers read: accepted orders and buys, and per-peer counts for the limits.
@@ -143,6 +187,11 @@ impl ServiceState {
                     .is_none()
                 {
                     *self.orders_per_peer.entry(record.peer).or_default() += 1;
+                }
+            }
+            Effect::UpdateOrderFlow { order_id, flow } => {
+                if let Some(record) = self.orders.get_mut(order_id) {
+                    record.flow = Some((**flow).clone());
                 }
             }
             Effect::InsertBuy(buy) => {

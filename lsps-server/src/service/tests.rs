@@ -789,6 +789,7 @@ fn state_round_trips_through_store_rows() {
         match to_stored(effect).unwrap() {
             StoredRow::Order(o) => orders.push(o),
             StoredRow::Buy(b) => buys.push(b),
+            StoredRow::OrderFlow { .. } => panic!("no flow update in {effects:?}"),
         }
     }
     let reloaded = state_from_rows(&orders, &buys).unwrap();
@@ -801,6 +802,73 @@ fn state_round_trips_through_store_rows() {
         panic!()
     };
     assert_eq!(reloaded.order(order_id), Some(&**record));
+}
+
+/// `get_order` answers the flow's states; a flow update is its own row write and survives a
+/// reload (the creation body stays as answered).
+#[test]
+fn get_order_answers_the_flow_and_flow_updates_reload() {
+    use lsps_core::lsps1::flow::LightningOption;
+    use lsps_core::lsps1::{OrderFlowAction, OrderFlowEvent};
+
+    let service = service();
+    let mut state = ServiceState::default();
+    let (_, effects) = call(
+        &service,
+        &state,
+        &peer(1),
+        req("lsps1.create_order", order_params()),
+    );
+    let [
+        Effect::InsertOrder {
+            order_id, record, ..
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    let mut flow = record.flow.clone().expect("a new order has its flow");
+    let actions = flow
+        .handle(
+            OrderFlowEvent::HtlcsHeld {
+                option: LightningOption::Bolt11,
+                amount_msat: 26_100_000,
+                claim_deadline: Some(500),
+            },
+            Datetime::from_unix_millis(NOW + 1_000).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(actions[0], OrderFlowAction::Persist);
+    let update = Effect::UpdateOrderFlow {
+        order_id: order_id.clone(),
+        flow: Box::new(flow.clone()),
+    };
+    let mut row = match to_stored(&effects[0]).unwrap() {
+        StoredRow::Order(o) => o,
+        other => panic!("{other:?}"),
+    };
+    let StoredRow::OrderFlow {
+        order_id: key,
+        flow: json,
+    } = to_stored(&update).unwrap()
+    else {
+        panic!("a flow update writes the flow column")
+    };
+    assert_eq!(key, order_id.as_str());
+    let body_before = row.body.clone();
+    row.flow = Some(json);
+    for effect in effects.iter().chain([&update]) {
+        state.apply(effect);
+    }
+    let get = req("lsps1.get_order", json!({"order_id": order_id.as_str()}));
+    let (reply, _) = call(&service, &state, &peer(1), get.clone());
+    assert_eq!(reply["result"]["order_state"], "CREATED");
+    assert_eq!(reply["result"]["payment"]["bolt11"]["state"], "HOLD");
+    let reloaded = state_from_rows(&[row.clone()], &[]).unwrap();
+    assert_eq!(reloaded.order(order_id).unwrap().flow.as_ref(), Some(&flow));
+    let (again, _) = call(&service, &reloaded, &peer(1), get);
+    assert_eq!(again, reply);
+    assert_eq!(row.body, body_before);
 }
 
 #[test]

@@ -63,6 +63,16 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn update_order_flow(&self, order_id: &str, flow: String) -> Result<(), StoreError> {
+        self.with(|inner| match inner.orders.get_mut(order_id) {
+            Some(order) => {
+                order.flow = Some(flow);
+                Ok(())
+            }
+            None => Err(StoreError::NotFound(order_id.to_owned())),
+        })
+    }
+
     async fn insert_buy(&self, buy: StoredBuy) -> Result<(), StoreError> {
         self.with(|inner| {
             if inner.buys.contains_key(&buy.jit_channel_scid) {

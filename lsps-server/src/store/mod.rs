@@ -33,8 +33,11 @@ pub struct StoredOrder {
     pub peer_node_id: String,
     /// Creation time, Unix milliseconds.
     pub created_at_ms: u64,
-    /// JSON of the service's order record.
+    /// JSON of the service's order record (as created; never rewritten by the flow).
     pub body: String,
+    /// JSON of the order's flow (`lsps_core::lsps1::OrderFlow`): where its payment and
+    /// channel stand. `None` for an order stored before flows were kept.
+    pub flow: Option<String>,
 }
 
 /// One LSPS2 buy as persisted.
@@ -75,6 +78,9 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_order(&self, order: StoredOrder) -> Result<(), StoreError>;
     /// Replace the body of an existing order (state changes).
     async fn update_order(&self, order_id: &str, body: String) -> Result<(), StoreError>;
+    /// Replace the flow of an existing order (every LSPS1 money-flow step, before it takes
+    /// effect).
+    async fn update_order_flow(&self, order_id: &str, flow: String) -> Result<(), StoreError>;
     /// Persist a new buy. Fails with [`StoreError::Duplicate`] if the SCID exists.
     async fn insert_buy(&self, buy: StoredBuy) -> Result<(), StoreError>;
     /// Replace the body of an existing buy (JIT state changes).

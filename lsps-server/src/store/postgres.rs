@@ -54,6 +54,7 @@ fn order_from_row(row: &PgRow) -> Result<StoredOrder, StoreError> {
         peer_node_id: row.try_get("peer_node_id").map_err(db_err)?,
         created_at_ms: ms_from_db(row.try_get("created_at_ms").map_err(db_err)?),
         body: row.try_get("body").map_err(db_err)?,
+        flow: row.try_get("flow").map_err(db_err)?,
     })
 }
 
@@ -103,13 +104,14 @@ impl PostgresStore {
 impl Store for PostgresStore {
     async fn insert_order(&self, order: StoredOrder) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO lsps1_orders (order_id, lsp_node_id, peer_node_id, created_at_ms, body) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO lsps1_orders (order_id, lsp_node_id, peer_node_id, created_at_ms, body, flow) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&order.order_id)
         .bind(&self.lsp_node_id)
         .bind(&order.peer_node_id)
         .bind(ms_to_db(order.created_at_ms))
         .bind(&order.body)
+        .bind(&order.flow)
         .execute(&self.pool)
         .await
         .map(|_| ())
@@ -121,6 +123,22 @@ impl Store for PostgresStore {
             "UPDATE lsps1_orders SET body = $1 WHERE order_id = $2 AND lsp_node_id = $3",
         )
         .bind(body)
+        .bind(order_id)
+        .bind(&self.lsp_node_id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(order_id.to_owned()));
+        }
+        Ok(())
+    }
+
+    async fn update_order_flow(&self, order_id: &str, flow: String) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE lsps1_orders SET flow = $1 WHERE order_id = $2 AND lsp_node_id = $3",
+        )
+        .bind(flow)
         .bind(order_id)
         .bind(&self.lsp_node_id)
         .execute(&self.pool)
@@ -165,7 +183,7 @@ impl Store for PostgresStore {
 
     async fn get_order(&self, order_id: &str) -> Result<Option<StoredOrder>, StoreError> {
         let row = sqlx::query(
-            "SELECT order_id, peer_node_id, created_at_ms, body FROM lsps1_orders WHERE order_id = $1 AND lsp_node_id = $2",
+            "SELECT order_id, peer_node_id, created_at_ms, body, flow FROM lsps1_orders WHERE order_id = $1 AND lsp_node_id = $2",
         )
         .bind(order_id)
         .bind(&self.lsp_node_id)
@@ -189,7 +207,7 @@ impl Store for PostgresStore {
 
     async fn load_orders(&self) -> Result<Vec<StoredOrder>, StoreError> {
         let rows = sqlx::query(
-            "SELECT order_id, peer_node_id, created_at_ms, body FROM lsps1_orders WHERE lsp_node_id = $1 ORDER BY created_at_ms, seq",
+            "SELECT order_id, peer_node_id, created_at_ms, body, flow FROM lsps1_orders WHERE lsp_node_id = $1 ORDER BY created_at_ms, seq",
         )
         .bind(&self.lsp_node_id)
         .fetch_all(&self.pool)

@@ -1,7 +1,8 @@
 //! The mapping between the service's records and the store's rows: which row an
 //! [`Effect`] writes, and how the [`ServiceState`] is rebuilt from the rows at start-up.
 
-use lsps_core::lsps1::OrderId;
+use lsps_core::lsps1::flow::OrderTerms;
+use lsps_core::lsps1::{OrderFlow, OrderFlowConfig, OrderId};
 
 use super::{StoredBuy, StoredOrder};
 use crate::service::{BuyRecord, Effect, OrderRecord, ServiceState};
@@ -13,6 +14,13 @@ pub enum StoredRow {
     Order(StoredOrder),
     /// A buy row.
     Buy(StoredBuy),
+    /// A new flow for an existing order row.
+    OrderFlow {
+        /// The order id.
+        order_id: String,
+        /// JSON of the flow.
+        flow: String,
+    },
 }
 
 /// A persisted row the server cannot read back.
@@ -37,6 +45,15 @@ pub enum RowError {
         #[source]
         source: lsps_core::lsps1::OrderIdError,
     },
+    /// The flow of an order row does not decode.
+    #[error("order {order_id}: flow does not decode")]
+    OrderFlow {
+        /// The row's key.
+        order_id: String,
+        /// The decoder's complaint.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The JSON body of a buy row does not decode.
     #[error("buy {jit_channel_scid}: body does not decode")]
     BuyBody {
@@ -60,7 +77,16 @@ pub fn to_stored(effect: &Effect) -> Result<StoredRow, serde_json::Error> {
             peer_node_id: record.peer.to_string(),
             created_at_ms: *created_at_ms,
             body: serde_json::to_string(record)?,
+            flow: record
+                .flow
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?,
         }),
+        Effect::UpdateOrderFlow { order_id, flow } => StoredRow::OrderFlow {
+            order_id: order_id.as_str().to_owned(),
+            flow: serde_json::to_string(flow)?,
+        },
         Effect::InsertBuy(buy) => StoredRow::Buy(StoredBuy {
             jit_channel_scid: buy.jit_channel_scid.0,
             peer_node_id: buy.peer.to_string(),
@@ -77,11 +103,35 @@ pub fn state_from_rows(
 ) -> Result<ServiceState, RowError> {
     let mut state = ServiceState::default();
     for row in orders {
-        let record: OrderRecord =
+        let mut record: OrderRecord =
             serde_json::from_str(&row.body).map_err(|source| RowError::OrderBody {
                 order_id: row.order_id.clone(),
                 source,
             })?;
+        record.flow = match &row.flow {
+            Some(flow) => {
+                Some(
+                    serde_json::from_str(flow).map_err(|source| RowError::OrderFlow {
+                        order_id: row.order_id.clone(),
+                        source,
+                    })?,
+                )
+            }
+            // Stored before flows were kept: its flow starts from the order as created (an
+            // order the flow cannot drive keeps answering its stored states).
+            None => OrderTerms::from_order(
+                &record.order,
+                record.peer,
+                record
+                    .order
+                    .payment
+                    .onchain
+                    .as_ref()
+                    .and_then(|o| o.refund_onchain_address.clone()),
+            )
+            .ok()
+            .map(|terms| OrderFlow::new(terms, OrderFlowConfig::default())),
+        };
         let order_id = OrderId::new(row.order_id.clone()).map_err(|source| RowError::OrderId {
             order_id: row.order_id.clone(),
             source,

@@ -46,6 +46,7 @@ impl SqliteStoreOptions {
 enum WriteOp {
     InsertOrder(StoredOrder),
     UpdateOrder { order_id: String, body: String },
+    UpdateOrderFlow { order_id: String, flow: String },
     InsertBuy(StoredBuy),
     UpdateBuy { scid: u64, body: String },
 }
@@ -183,12 +184,13 @@ async fn commit_group(
 async fn apply(conn: &mut SqliteConnection, op: &WriteOp) -> Result<(), StoreError> {
     match op {
         WriteOp::InsertOrder(order) => sqlx::query(
-            "INSERT INTO lsps1_orders (order_id, peer_node_id, created_at_ms, body) VALUES (?, ?, ?, ?)",
+            "INSERT INTO lsps1_orders (order_id, peer_node_id, created_at_ms, body, flow) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(&order.order_id)
         .bind(&order.peer_node_id)
         .bind(ms_to_db(order.created_at_ms))
         .bind(&order.body)
+        .bind(&order.flow)
         .execute(conn)
         .await
         .map(|_| ())
@@ -202,6 +204,18 @@ async fn apply(conn: &mut SqliteConnection, op: &WriteOp) -> Result<(), StoreErr
         WriteOp::UpdateOrder { order_id, body } => {
             let done = sqlx::query("UPDATE lsps1_orders SET body = ? WHERE order_id = ?")
                 .bind(body)
+                .bind(order_id)
+                .execute(conn)
+                .await
+                .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound(order_id.clone()));
+            }
+            Ok(())
+        }
+        WriteOp::UpdateOrderFlow { order_id, flow } => {
+            let done = sqlx::query("UPDATE lsps1_orders SET flow = ? WHERE order_id = ?")
+                .bind(flow)
                 .bind(order_id)
                 .execute(conn)
                 .await
@@ -258,6 +272,7 @@ fn order_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredOrder, StoreErr
         peer_node_id: row.try_get("peer_node_id").map_err(db_err)?,
         created_at_ms: ms_from_db(row.try_get("created_at_ms").map_err(db_err)?),
         body: row.try_get("body").map_err(db_err)?,
+        flow: row.try_get("flow").map_err(db_err)?,
     })
 }
 
@@ -287,6 +302,14 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn update_order_flow(&self, order_id: &str, flow: String) -> Result<(), StoreError> {
+        self.submit(WriteOp::UpdateOrderFlow {
+            order_id: order_id.to_owned(),
+            flow,
+        })
+        .await
+    }
+
     async fn insert_buy(&self, buy: StoredBuy) -> Result<(), StoreError> {
         self.submit(WriteOp::InsertBuy(buy)).await
     }
@@ -301,7 +324,7 @@ impl Store for SqliteStore {
 
     async fn get_order(&self, order_id: &str) -> Result<Option<StoredOrder>, StoreError> {
         let row = sqlx::query(
-            "SELECT order_id, peer_node_id, created_at_ms, body FROM lsps1_orders WHERE order_id = ?",
+            "SELECT order_id, peer_node_id, created_at_ms, body, flow FROM lsps1_orders WHERE order_id = ?",
         )
         .bind(order_id)
         .fetch_optional(&self.readers)
@@ -323,7 +346,7 @@ impl Store for SqliteStore {
 
     async fn load_orders(&self) -> Result<Vec<StoredOrder>, StoreError> {
         let rows = sqlx::query(
-            "SELECT order_id, peer_node_id, created_at_ms, body FROM lsps1_orders ORDER BY created_at_ms, rowid",
+            "SELECT order_id, peer_node_id, created_at_ms, body, flow FROM lsps1_orders ORDER BY created_at_ms, rowid",
         )
         .fetch_all(&self.readers)
         .await

@@ -19,6 +19,7 @@ fn order(id: &str, t: u64) -> StoredOrder {
         peer_node_id: "02aa".into(),
         created_at_ms: t,
         body: format!("{{\"id\":\"{id}\"}}"),
+        flow: None,
     }
 }
 
@@ -53,6 +54,26 @@ where
         Err(StoreError::Duplicate(_))
     ));
     store.update_order("b", "{\"x\":1}".into()).await.unwrap();
+    // A flow update writes the flow column only; an order may be inserted with its flow.
+    store
+        .update_order_flow("b", "{\"f\":1}".into())
+        .await
+        .unwrap();
+    store
+        .insert_order(StoredOrder {
+            flow: Some("{\"f\":0}".into()),
+            ..order("d", 7)
+        })
+        .await
+        .unwrap();
+    store
+        .update_order_flow("d", "{\"f\":2}".into())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.update_order_flow("zz", "{}".into()).await,
+        Err(StoreError::NotFound(_))
+    ));
     store
         .update_buy(u64::MAX, "{\"y\":2}".into())
         .await
@@ -79,11 +100,17 @@ where
         .into_iter()
         .map(|o| o.order_id)
         .collect();
-    assert_eq!(ids, ["a", "b"]);
+    assert_eq!(ids, ["a", "b", "d"]);
+    let b = store.get_order("b").await.unwrap().unwrap();
+    assert_eq!(b.body, "{\"x\":1}");
+    assert_eq!(b.flow.as_deref(), Some("{\"f\":1}"));
+    let d = store.get_order("d").await.unwrap().unwrap();
     assert_eq!(
-        store.get_order("b").await.unwrap().unwrap().body,
-        "{\"x\":1}"
+        (d.body, d.flow),
+        (order("d", 7).body, Some("{\"f\":2}".into()))
     );
+    let loaded = store.load_orders().await.unwrap();
+    assert_eq!(loaded[2].flow.as_deref(), Some("{\"f\":2}"));
     assert_eq!(store.get_order("a").await.unwrap().unwrap(), order("a", 1));
     assert!(store.get_order("zz").await.unwrap().is_none());
     let buys = store.load_buys().await.unwrap();
@@ -210,6 +237,10 @@ async fn postgres_two_nodes_share_one_database() {
         assert!(b.get_order(&o.order_id).await.unwrap().is_none());
         assert!(matches!(
             b.update_order(&o.order_id, "{}".into()).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            b.update_order_flow(&o.order_id, "{}".into()).await,
             Err(StoreError::NotFound(_))
         ));
     }
