@@ -405,6 +405,8 @@ pub struct AdminContext {
     pub dispatcher: Dispatcher,
     /// Connected BOLT8 peers, counted at scrape time.
     pub peer_count: Arc<dyn Fn() -> usize + Send + Sync>,
+    /// The dev payer behind `POST /dev/pay`, when the server runs one.
+    pub dev_payer: Option<Arc<crate::dev_payer::DevPayer>>,
     /// The bearer token every request must carry.
     pub token: Arc<str>,
 }
@@ -540,6 +542,32 @@ async fn get_buy(State(context): State<AdminContext>, Path(scid): Path<String>) 
     }
 }
 
+/// `POST /dev/pay` `{"invoice", "amount_msat"?, "timeout_secs"?}`: the dev payer pays and
+/// answers with a [`crate::dev_payer::PayReport`] (200 whether paid or failed; 400 for a bad
+/// request, 404 without a dev payer, 503 while it cannot pay).
+async fn dev_pay(State(context): State<AdminContext>, body: String) -> Response {
+    let Some(payer) = &context.dev_payer else {
+        return text(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "no dev payer: the server is not on its embedded dev chain, or dev_chain.payer is off"
+                .into(),
+        );
+    };
+    let request: crate::dev_payer::PayRequest = match serde_json::from_str(&body) {
+        Ok(request) => request,
+        Err(e) => return text(StatusCode::BAD_REQUEST, "text/plain", e.to_string()),
+    };
+    match payer.pay(&request).await {
+        Ok(report) => match serde_json::to_value(&report) {
+            Ok(value) => json(&value),
+            Err(e) => internal(e),
+        },
+        Err(e) if e.starts_with("not a BOLT11") => text(StatusCode::BAD_REQUEST, "text/plain", e),
+        Err(e) => text(StatusCode::SERVICE_UNAVAILABLE, "text/plain", e),
+    }
+}
+
 /// The admin router; every route needs the token.
 pub fn router(context: AdminContext) -> Router {
     Router::new()
@@ -548,6 +576,7 @@ pub fn router(context: AdminContext) -> Router {
         .route("/admin/orders/{order_id}", get(get_order))
         .route("/admin/buys", get(list_buys))
         .route("/admin/buys/{scid}", get(get_buy))
+        .route("/dev/pay", axum::routing::post(dev_pay))
         .layer(axum::middleware::from_fn_with_state(
             context.clone(),
             require_token,

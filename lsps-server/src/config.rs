@@ -87,6 +87,9 @@ pub struct DevChainConfig {
     /// Mine one block this often, paying the node's wallet; 0: only on demand
     /// (`lsps-server dev mine`).
     pub block_interval_secs: u64,
+    /// Run a payer node with a confirmed channel to this LSP in `<data_dir>/dev-payer`, for
+    /// `lsps-server dev pay <invoice>` (admin listener needed).
+    pub payer: bool,
 }
 
 impl Default for DevChainConfig {
@@ -94,6 +97,7 @@ impl Default for DevChainConfig {
         Self {
             rpc_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             block_interval_secs: 10,
+            payer: true,
         }
     }
 }
@@ -216,9 +220,10 @@ impl ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-            // Tests mine when they need a block.
+            // Tests mine when they need a block, and start a payer when they pay.
             dev_chain: DevChainConfig {
                 block_interval_secs: 0,
+                payer: false,
                 ..DevChainConfig::default()
             },
             ..Self::default()

@@ -24,6 +24,7 @@
 pub mod admin;
 pub mod chain;
 pub mod config;
+pub mod dev_payer;
 pub mod dispatch;
 pub mod faults;
 mod ldk_ops;
@@ -83,6 +84,7 @@ pub struct ServerHandle {
     node: Arc<Node>,
     dev_chain: Option<Arc<chain::DevChain>>,
     dev_service: Option<lsps_node::chain::dev_service::DevChainService>,
+    dev_payer: Option<Arc<dev_payer::DevPayer>>,
     dispatcher: Dispatcher,
     store: Arc<dyn Store>,
     metrics: Arc<admin::Metrics>,
@@ -331,6 +333,20 @@ impl ReferenceServer {
                 shutdown_rx.clone(),
             )));
         }
+        // The dev payer dials the BOLT8 listener, so it starts once that accepts.
+        let dev_payer = match (&dev_chain, config.dev_chain.payer) {
+            (Some(chain), true) => Some(
+                dev_payer::DevPayer::start(
+                    &config.data_dir,
+                    chain.clone(),
+                    node.node_id(),
+                    bolt8_addr,
+                )
+                .await
+                .context("starting the dev payer")?,
+            ),
+            _ => None,
+        };
         if let (Some(listener), Some(addr)) = (admin, admin_addr) {
             let token: Arc<str> = config
                 .admin_token
@@ -345,6 +361,7 @@ impl ReferenceServer {
                 store: store.clone(),
                 dispatcher: dispatcher.clone(),
                 peer_count: Arc::new(move || peer_manager.list_peers().len()),
+                dev_payer: dev_payer.clone(),
                 token,
             };
             tasks.push(tokio::spawn(admin::serve(listener, context, shutdown_rx)));
@@ -354,6 +371,7 @@ impl ReferenceServer {
             node,
             dev_chain,
             dev_service,
+            dev_payer,
             dispatcher,
             store,
             metrics,
@@ -413,6 +431,11 @@ impl ServerHandle {
         self.dev_service
             .as_ref()
             .map(|s| (s.rpc_url(), s.cookie_file().to_owned()))
+    }
+
+    /// The dev payer, when the server runs one (embedded dev chain, `dev_chain.payer`).
+    pub fn dev_payer(&self) -> Option<&Arc<dev_payer::DevPayer>> {
+        self.dev_payer.as_ref()
     }
 
     /// The dispatcher (for in-process callers and tests).

@@ -227,6 +227,24 @@ enum DevCommand {
         #[command(flatten)]
         rpc: ChainRpcArgs,
     },
+    /// Pay a BOLT11 invoice from the running dev server's payer node (a channel to the LSP);
+    /// prints payment hash, preimage and fees. Exit 0 paid, 1 failed, 2 no dev server.
+    Pay {
+        /// The invoice (e.g. the first line of `lsps lsps2 receive`).
+        invoice: String,
+        /// Amount for an invoice without one.
+        #[arg(long)]
+        amount_msat: Option<u64>,
+        /// The dev server's data dir (holds admin.json).
+        #[arg(long, default_value = "lsps-data")]
+        data_dir: PathBuf,
+        /// How long to wait for the outcome.
+        #[arg(long, default_value_t = 60)]
+        timeout_secs: u64,
+        /// Print the outcome as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Send from the dev chain's faucet to an address; prints the txid (mine a block to
     /// confirm it).
     Send {
@@ -317,6 +335,16 @@ async fn run_dev(command: DevCommand, log: &str, log_format: LogFormat) -> anyho
                 println!("{}", hash.as_str().unwrap_or_default());
             }
         }
+        DevCommand::Pay {
+            invoice,
+            amount_msat,
+            data_dir,
+            timeout_secs,
+            json: as_json,
+        } => {
+            let code = dev_pay(&invoice, amount_msat, &data_dir, timeout_secs, as_json).await;
+            std::process::exit(code);
+        }
         DevCommand::Send { address, sat, rpc } => {
             let client = rpc.client()?;
             let btc = bitcoin::Amount::from_sat(sat).to_btc();
@@ -325,6 +353,93 @@ async fn run_dev(command: DevCommand, log: &str, log_format: LogFormat) -> anyho
         }
     }
     Ok(())
+}
+
+/// `dev pay`: ask the dev server's admin listener (found through `<data_dir>/admin.json`) to
+/// pay; the exit code (0 paid, 1 failed, 2 no dev server or a bad request).
+async fn dev_pay(
+    invoice: &str,
+    amount_msat: Option<u64>,
+    data_dir: &std::path::Path,
+    timeout_secs: u64,
+    as_json: bool,
+) -> i32 {
+    use lsps_server::dev_payer::PayReport;
+    let admin_file = data_dir.join(lsps_server::admin::ADMIN_FILE);
+    let admin: serde_json::Value = match std::fs::read_to_string(&admin_file)
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+    {
+        Ok(admin) => admin,
+        Err(e) => {
+            eprintln!(
+                "no dev server found: {} ({e}); start `lsps-server` in this directory or pass --data-dir",
+                admin_file.display()
+            );
+            return 2;
+        }
+    };
+    let (Some(url), Some(token)) = (admin["url"].as_str(), admin["token"].as_str()) else {
+        eprintln!("{} has no url and token", admin_file.display());
+        return 2;
+    };
+    let client = match lsps_node::chain::rpc_client::RpcClient::with_bearer(url, token) {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("{}: {e}", admin_file.display());
+            return 2;
+        }
+    };
+    let request = serde_json::json!({
+        "invoice": invoice,
+        "amount_msat": amount_msat,
+        "timeout_secs": timeout_secs,
+    });
+    let (status, body) = match client.post_path("/dev/pay", &request).await {
+        Ok(reply) => reply,
+        Err(e) => {
+            eprintln!("no dev server answering at {url}: {e}");
+            return 2;
+        }
+    };
+    if status != 200 {
+        eprintln!(
+            "dev server refused (HTTP {status}): {}",
+            String::from_utf8_lossy(&body).trim()
+        );
+        return 2;
+    }
+    let report: PayReport = match serde_json::from_slice(&body) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("unreadable answer from the dev server: {e}");
+            return 2;
+        }
+    };
+    let paid = report.status == "paid";
+    if as_json {
+        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+    } else {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let num = |v: Option<u64>| v.map_or_else(|| "-".into(), |n| n.to_string());
+        println!("status={}", report.status);
+        println!("payment_hash={}", show(&report.payment_hash));
+        if paid {
+            println!("preimage={}", show(&report.preimage));
+            println!("amount_msat={}", num(report.amount_msat));
+            println!("fee_paid_msat={}", num(report.fee_paid_msat));
+        } else {
+            println!("reason={}", show(&report.failure_reason));
+        }
+        for failure in &report.path_failures {
+            println!(
+                "path_failure scid={} kind={}",
+                num(failure.short_channel_id),
+                failure.kind
+            );
+        }
+    }
+    if paid { 0 } else { 1 }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

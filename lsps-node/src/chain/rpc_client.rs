@@ -1,5 +1,6 @@
 //! A minimal Bitcoin Core JSON-RPC client (HTTP/1.1 POST, Basic auth, one connection per
 //! call): what `lsps-server dev mine|send` and the tests use to talk to a dev chain (or Core).
+//! The same POST, with a bearer token, reaches the dev server's admin listener (`dev pay`).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -61,6 +62,14 @@ impl RpcClient {
         })
     }
 
+    /// A loopback HTTP endpoint that wants `Authorization: Bearer <token>` (the dev server's
+    /// admin listener), for [`RpcClient::post_path`].
+    pub fn with_bearer(url: &str, token: &str) -> Result<Self, RpcCallError> {
+        let mut client = Self::new(url, "")?;
+        client.authorization = format!("Bearer {}", token.trim());
+        Ok(client)
+    }
+
     /// Authenticate with a cookie file.
     pub fn with_cookie(url: &str, cookie_file: &Path) -> Result<Self, RpcCallError> {
         let cookie = std::fs::read_to_string(cookie_file)?;
@@ -95,13 +104,23 @@ impl RpcClient {
         }
     }
 
-    /// POST `body`; the status and body of the reply.
+    /// POST `body` to `/`; the status and body of the reply.
     pub async fn post(&self, body: &Value) -> Result<(u16, Vec<u8>), RpcCallError> {
+        self.post_path("/", body).await
+    }
+
+    /// POST `body` to `path`; the status and body of the reply.
+    pub async fn post_path(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<(u16, Vec<u8>), RpcCallError> {
         let body = body.to_string();
         let mut stream = tokio::net::TcpStream::connect(self.addr).await?;
         stream.set_nodelay(true)?;
         let request = format!(
-            "POST / HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+            "POST {} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+            path,
             self.addr,
             self.authorization,
             body.len(),

@@ -28,6 +28,9 @@ pub fn lsp_user_config() -> UserConfig {
     let mut config = UserConfig {
         // JIT channels (LSPS2) are opened on intercepted HTLCs to `get_intercept_scid` SCIDs.
         accept_intercept_htlcs: true,
+        // Clients' channels are unannounced (JIT channels must be); without this LDK refuses
+        // every forward to them (`PrivateChannelForward`).
+        accept_forwards_to_priv_channels: true,
         ..Default::default()
     };
     // Closing outputs go to the node's own scripts and are swept into the wallet.
