@@ -110,13 +110,24 @@ impl Default for RunOptions {
     }
 }
 
+/// A heading for a protocol group: `lsps1` → `LSPS1 (bLIP-51)`.
+pub fn protocol_title(protocol: &str) -> String {
+    match protocol
+        .strip_prefix("lsps")
+        .and_then(|n| n.parse::<u16>().ok())
+    {
+        Some(n) => format!("LSPS{n} (bLIP-{})", 50 + n),
+        None => protocol.to_owned(),
+    }
+}
+
 /// Verdict counts, serialized as an object with every verdict name as a key.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Summary(pub BTreeMap<Verdict, usize>);
 
 impl Summary {
     /// Counts the verdicts of `cases`.
-    pub fn of(cases: &[CaseReport]) -> Summary {
+    pub fn of<'a>(cases: impl IntoIterator<Item = &'a CaseReport>) -> Summary {
         let mut map: BTreeMap<Verdict, usize> = Verdict::ALL.iter().map(|v| (*v, 0)).collect();
         for case in cases {
             *map.entry(case.verdict).or_insert(0) += 1;
@@ -233,19 +244,155 @@ pub struct RunInfo {
     pub runner_node_id: Option<String>,
 }
 
-/// JSON keys whose values an LSP generates afresh each time; [`Report::normalize`] masks them.
+/// JSON keys whose string values change from run to run: values the LSP generates afresh
+/// (promises, timestamps, order ids, SCIDs, invoices, offers, addresses) and values the runner
+/// makes up per run (random tokens, refund addresses). [`Report::normalize`] masks them.
 const VOLATILE_KEYS: &[&str] = &[
     "promise",
-    "valid_until",
-    "created_at",
-    "expires_at",
-    "funded_at",
     "order_id",
     "jit_channel_scid",
     "invoice",
     "offer",
     "address",
+    "token",
+    "refund_onchain_address",
+    "funding_outpoint",
+    "txid",
+    "scid",
 ];
+
+/// Keys holding datetimes: masked as `<key>` without a number, because two different datetimes
+/// can coincide to the millisecond in one run and not in the next; any datetime in free text
+/// becomes `<datetime>`.
+const DATETIME_KEYS: &[&str] = &["valid_until", "created_at", "expires_at", "funded_at"];
+
+/// The volatile values of one report, each with the placeholder that replaces it everywhere
+/// (transcripts, messages, headline). Placeholders are numbered per key in order of first
+/// appearance, so a value that recurs (an order id in `get_order` after `create_order`) keeps
+/// one placeholder and the link stays visible in the normalized report.
+#[derive(Default)]
+struct VolatileValues {
+    placeholders: Vec<(String, String)>,
+    per_key: BTreeMap<String, usize>,
+}
+
+impl VolatileValues {
+    fn collect(&mut self, value: &Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    match inner {
+                        Value::String(text)
+                            if VOLATILE_KEYS.contains(&key.as_str()) && !text.is_empty() =>
+                        {
+                            self.add(key, text);
+                        }
+                        Value::Number(n) if VOLATILE_KEYS.contains(&key.as_str()) => {
+                            self.add(key, &n.to_string());
+                        }
+                        other => self.collect(other),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| self.collect(v)),
+            _ => {}
+        }
+    }
+
+    fn add(&mut self, key: &str, text: &str) {
+        if text.starts_with('<') || self.placeholders.iter().any(|(v, _)| v == text) {
+            return;
+        }
+        let n = self.per_key.entry(key.to_owned()).or_insert(0);
+        *n += 1;
+        self.placeholders
+            .push((text.to_owned(), format!("<{key}-{n}>")));
+    }
+
+    fn placeholder(&self, text: &str) -> Option<&str> {
+        self.placeholders
+            .iter()
+            .find(|(v, _)| v == text)
+            .map(|(_, p)| p.as_str())
+    }
+
+    /// In a JSON payload, the values of volatile keys (whatever their length).
+    fn mask_json(&self, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map.iter_mut() {
+                    let masked = match &*inner {
+                        Value::String(_) if DATETIME_KEYS.contains(&key.as_str()) => {
+                            *inner = Value::String(format!("<{key}>"));
+                            continue;
+                        }
+                        Value::String(text) if VOLATILE_KEYS.contains(&key.as_str()) => {
+                            self.placeholder(text)
+                        }
+                        Value::Number(n) if VOLATILE_KEYS.contains(&key.as_str()) => {
+                            self.placeholder(&n.to_string())
+                        }
+                        _ => None,
+                    };
+                    match masked {
+                        Some(p) => *inner = Value::String(p.to_owned()),
+                        None => self.mask_json(inner),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.mask_json(v)),
+            _ => {}
+        }
+    }
+
+    /// A payload: structurally when it is JSON (the original bytes are kept when nothing in it
+    /// is volatile: they may be deliberately odd), then as free text.
+    fn apply_payload(&self, payload: &str) -> String {
+        let structural = match serde_json::from_str::<Value>(payload.trim()) {
+            Ok(original) => {
+                let mut value = original.clone();
+                self.mask_json(&mut value);
+                if value == original {
+                    payload.to_owned()
+                } else {
+                    value.to_string()
+                }
+            }
+            Err(_) => payload.to_owned(),
+        };
+        self.apply(&structural)
+    }
+
+    /// Free text: every collected value long enough not to match by accident (6 characters;
+    /// shorter ones are masked only where a JSON key marks them), longest first so a value
+    /// that contains another is replaced whole; then any datetime.
+    fn apply(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        let mut by_length: Vec<&(String, String)> = self
+            .placeholders
+            .iter()
+            .filter(|(v, _)| v.len() >= 6)
+            .collect();
+        by_length.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
+        for (value, placeholder) in by_length {
+            if out.contains(value.as_str()) {
+                out = out.replace(value.as_str(), placeholder);
+            }
+        }
+        datetime_pattern()
+            .replace_all(&out, "<datetime>")
+            .into_owned()
+    }
+}
+
+/// An RFC 3339 / ISO 8601 date-time as it appears in messages and transcripts.
+fn datetime_pattern() -> &'static regex::Regex {
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    PATTERN.get_or_init(|| {
+        regex::Regex::new(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?")
+            .unwrap_or_else(|_| unreachable!("a constant pattern"))
+    })
+}
 
 impl Report {
     /// Recomputes [`Report::summary`] from the cases.
@@ -316,20 +463,26 @@ impl Report {
         effects
     }
 
-    /// Per protocol (`lsps0`, `lsps1`, `lsps2`: the case id's first part), the verdict counts.
-    pub fn per_protocol(&self) -> Vec<(String, Summary)> {
-        let mut groups: Vec<(String, Vec<CaseReport>)> = Vec::new();
+    /// The cases grouped per protocol (`lsps0`, `lsps1`, `lsps2`: the case id's first part), in
+    /// protocol order, catalog order inside a group.
+    pub fn by_protocol(&self) -> Vec<(String, Vec<&CaseReport>)> {
+        let mut groups: Vec<(String, Vec<&CaseReport>)> = Vec::new();
         for case in &self.cases {
             let protocol = case.id.split('.').next().unwrap_or_default().to_owned();
             match groups.iter_mut().find(|(p, _)| *p == protocol) {
-                Some((_, cases)) => cases.push(case.clone()),
-                None => groups.push((protocol, vec![case.clone()])),
+                Some((_, cases)) => cases.push(case),
+                None => groups.push((protocol, vec![case])),
             }
         }
         groups.sort_by(|a, b| a.0.cmp(&b.0));
         groups
+    }
+
+    /// Per protocol (see [`Report::by_protocol`]), the verdict counts.
+    pub fn per_protocol(&self) -> Vec<(String, Summary)> {
+        self.by_protocol()
             .into_iter()
-            .map(|(p, cases)| (p, Summary::of(&cases)))
+            .map(|(p, cases)| (p, Summary::of(cases)))
             .collect()
     }
 
@@ -342,8 +495,11 @@ impl Report {
 
     /// Rewrites every volatile value so that two runs against the same target produce identical
     /// reports: clears [`Report::run`], zeroes durations, replaces node ids and URLs with
-    /// placeholders, numbers request ids per case in order of appearance and masks the values of
-    /// LSP-generated keys (promises, timestamps, order ids, SCIDs, invoices) in transcripts.
+    /// placeholders, numbers request ids per case in order of appearance, and replaces the
+    /// values of LSP-generated and per-run keys (promises, timestamps, order ids, SCIDs,
+    /// invoices, offers, addresses, tokens; see `VOLATILE_KEYS`) wherever they appear — in
+    /// transcripts, case messages and the headline — with numbered placeholders, and any
+    /// datetime in free text with `<datetime>`.
     pub fn normalize(&mut self) {
         let mut secrets: Vec<(String, String)> = Vec::new();
         if let Some(node) = self.target.node_id.take() {
@@ -358,20 +514,37 @@ impl Report {
             secrets.push((node, "<runner-node-id>".into()));
         }
         self.run = RunInfo::default();
+        let mut volatile = VolatileValues::default();
         for case in &mut self.cases {
             case.duration_ms = 0;
             let mut ids: Vec<String> = Vec::new();
             for entry in &mut case.transcript {
-                entry.payload = normalize_payload(&entry.payload, &mut ids, &secrets);
+                entry.payload = normalize_ids(&entry.payload, &mut ids, &secrets);
+                if let Ok(value) = serde_json::from_str::<Value>(entry.payload.trim()) {
+                    volatile.collect(&value);
+                }
+            }
+        }
+        for case in &mut self.cases {
+            for entry in &mut case.transcript {
+                entry.payload = volatile.apply_payload(&entry.payload);
             }
             for (secret, placeholder) in &secrets {
                 case.message = case.message.replace(secret, placeholder);
             }
+            case.message = volatile.apply(&case.message);
+        }
+        for line in &mut self.headline {
+            for (secret, placeholder) in &secrets {
+                *line = line.replace(secret, placeholder);
+            }
+            *line = volatile.apply(line);
         }
     }
 }
 
-fn normalize_payload(payload: &str, ids: &mut Vec<String>, secrets: &[(String, String)]) -> String {
+/// Replaces the known secrets and numbers the request ids of one payload.
+fn normalize_ids(payload: &str, ids: &mut Vec<String>, secrets: &[(String, String)]) -> String {
     let mut text = payload.to_owned();
     for (secret, placeholder) in secrets {
         text = text.replace(secret, placeholder);
@@ -397,34 +570,7 @@ fn normalize_payload(payload: &str, ids: &mut Vec<String>, secrets: &[(String, S
     for (i, id) in ids.iter().enumerate() {
         text = text.replace(&format!("\"{id}\""), &format!("\"<id-{}>\"", i + 1));
     }
-    let Ok(mut value) = serde_json::from_str::<Value>(text.trim()) else {
-        return text;
-    };
-    let original = value.clone();
-    mask_volatile(&mut value);
-    // Keep the original bytes when nothing volatile was inside (they may be deliberately odd).
-    if original == value {
-        text
-    } else {
-        value.to_string()
-    }
-}
-
-fn mask_volatile(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, inner) in map.iter_mut() {
-                if VOLATILE_KEYS.contains(&key.as_str()) && (inner.is_string() || inner.is_number())
-                {
-                    *inner = Value::String(format!("<{key}>"));
-                } else {
-                    mask_volatile(inner);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(mask_volatile),
-        _ => {}
-    }
+    text
 }
 
 /// Writes bytes as text for a transcript: UTF-8 as is, other bytes as `\xNN`.

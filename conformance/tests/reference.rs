@@ -82,3 +82,29 @@ async fn reference_server_passes_every_must_case_over_websocket() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     reference.stop().await;
 }
+
+/// `--normalize` makes two runs against two fresh reference servers (different node ids, keys,
+/// order ids, SCIDs, invoices, addresses, promises, random tokens) produce the same JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_against_the_reference_diff_to_nothing_after_normalizing() {
+    let mut rendered = Vec::new();
+    for _ in 0..2 {
+        let reference = Reference::start(&[], self_test_config).await.unwrap();
+        let mut report = run(reference.bolt8_target().unwrap(), &config(), &|_| {})
+            .await
+            .unwrap();
+        reference.stop().await;
+        assert!(report.side_effects().orders > 0 && report.side_effects().buys > 0);
+        report.normalize();
+        rendered.push(Format::Json.render(&report));
+    }
+    let (a, b) = (&rendered[0], &rendered[1]);
+    let diff: Vec<String> = a
+        .lines()
+        .zip(b.lines())
+        .filter(|(x, y)| x != y)
+        .map(|(x, y)| format!("- {x}\n+ {y}"))
+        .take(40)
+        .collect();
+    assert!(diff.is_empty() && a == b, "{}", diff.join("\n"));
+}

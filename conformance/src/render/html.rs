@@ -94,63 +94,34 @@ lsps-conformance {}; level {}{}.</p>",
             "<input type=\"radio\" name=\"filter\" id=\"f-{id}\"{checked}><label for=\"f-{id}\">{label}</label>"
         );
     }
-    let _ = writeln!(
-        out,
-        "\n<table class=\"cases\"><tr><th>case</th><th>level</th><th>requirements</th>\
-<th>verdict</th><th>message and transcript</th></tr>"
-    );
-    // Failures first, then the rest in catalog order.
-    let mut order: Vec<_> = report.cases.iter().collect();
-    order.sort_by_key(|c| !c.verdict.is_failure(report.options.strict));
-    for c in order {
-        let class = if c.verdict == Verdict::NotApplicable {
-            "NA"
-        } else {
-            c.verdict.as_str()
-        };
-        let _ = write!(
+    let _ = writeln!(out);
+    // One table per LSPS, failures first inside each (the radio buttons above filter every
+    // table: the tables are their later siblings).
+    for (protocol, mut group) in report.by_protocol() {
+        let summary = crate::report::Summary::of(group.iter().copied());
+        let counts: Vec<String> = Verdict::ALL
+            .iter()
+            .filter(|v| summary.get(**v) > 0)
+            .map(|v| format!("{} {}", summary.get(*v), v.as_str()))
+            .collect();
+        let _ = writeln!(
             out,
-            "<tr class=\"case {class}\"><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}",
-            esc(&c.id),
-            c.level,
-            esc(&c.requirements.join(", ")),
-            esc(c.verdict.as_str()),
-            esc(&c.message)
+            "<h3>{}</h3><p class=\"counts\">{}</p>",
+            esc(&crate::report::protocol_title(&protocol)),
+            esc(&counts.join(", "))
         );
-        if let Some(e) = &c.expected {
-            let _ = write!(
-                out,
-                "<br>baseline: {} ({})",
-                esc(e.verdict.as_str()),
-                esc(&e.reason)
-            );
+        let _ = writeln!(
+            out,
+            "<table class=\"cases\"><tr><th>case</th><th>level</th><th>requirements</th>\
+<th>verdict</th><th>message and transcript</th></tr>"
+        );
+        group.sort_by_key(|c| !c.verdict.is_failure(report.options.strict));
+        for c in group {
+            case_row(&mut out, c);
         }
-        if c.verdict != Verdict::Pass {
-            for b in super::spec_basis(c) {
-                let _ = write!(
-                    out,
-                    "<br><a class=\"spec\" href=\"{}\">{}</a> {}",
-                    esc(&b.url()),
-                    esc(b.keyword.as_str()),
-                    esc(b.sentence)
-                );
-            }
-        }
-        if !c.transcript.is_empty() {
-            let _ = write!(out, "<details><summary>transcript</summary><pre>");
-            for entry in &c.transcript {
-                let arrow = match entry.dir {
-                    Direction::Sent => "&gt;&gt;",
-                    Direction::Received => "&lt;&lt;",
-                    Direction::Event => "--",
-                };
-                let _ = writeln!(out, "[{}] {arrow} {}", entry.conn, esc(&entry.payload));
-            }
-            let _ = write!(out, "</pre></details>");
-        }
-        let _ = writeln!(out, "</td></tr>");
+        let _ = writeln!(out, "</table>");
     }
-    let _ = writeln!(out, "</table></div>");
+    let _ = writeln!(out, "</div>");
     let interop = crate::interop::findings(report);
     if !interop.is_empty() {
         let _ = writeln!(
@@ -170,4 +141,54 @@ lsps-conformance {}; level {}{}.</p>",
     }
     let _ = writeln!(out, "</body></html>");
     out
+}
+
+/// One case as a table row: message, baseline, spec sentences, collapsible transcript.
+fn case_row(out: &mut String, c: &crate::report::CaseReport) {
+    let class = if c.verdict == Verdict::NotApplicable {
+        "NA"
+    } else {
+        c.verdict.as_str()
+    };
+    let _ = write!(
+        out,
+        "<tr class=\"case {class}\"><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}",
+        esc(&c.id),
+        c.level,
+        esc(&c.requirements.join(", ")),
+        esc(c.verdict.as_str()),
+        esc(&c.message)
+    );
+    if let Some(e) = &c.expected {
+        let _ = write!(
+            out,
+            "<br>baseline: {} ({})",
+            esc(e.verdict.as_str()),
+            esc(&e.reason)
+        );
+    }
+    if c.verdict != Verdict::Pass {
+        for b in super::spec_basis(c) {
+            let _ = write!(
+                out,
+                "<br><a class=\"spec\" href=\"{}\">{}</a> {}",
+                esc(&b.url()),
+                esc(b.keyword.as_str()),
+                esc(b.sentence)
+            );
+        }
+    }
+    if !c.transcript.is_empty() {
+        let _ = write!(out, "<details><summary>transcript</summary><pre>");
+        for entry in &c.transcript {
+            let arrow = match entry.dir {
+                Direction::Sent => "&gt;&gt;",
+                Direction::Received => "&lt;&lt;",
+                Direction::Event => "--",
+            };
+            let _ = writeln!(out, "[{}] {arrow} {}", entry.conn, esc(&entry.payload));
+        }
+        let _ = write!(out, "</pre></details>");
+    }
+    let _ = writeln!(out, "</td></tr>");
 }

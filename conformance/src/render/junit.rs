@@ -1,10 +1,11 @@
-//! JUnit XML (one `<testsuite>` per protocol prefix), written with quick-xml.
+//! JUnit XML (one `<testsuite>` per protocol prefix), written with `quick-junit`, the data model
+//! and serializer nextest uses, so element names, counts and escaping follow the format as CI
+//! systems read it instead of a hand-kept writer.
 
 use crate::report::{CaseReport, Direction, Report};
 use crate::verdict::Verdict;
-use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
-use std::io::Cursor;
+use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
+use std::time::Duration;
 
 fn transcript_text(case: &CaseReport) -> String {
     let mut out = String::new();
@@ -19,10 +20,11 @@ fn transcript_text(case: &CaseReport) -> String {
     xml_safe(&out)
 }
 
-/// Text from the target made safe for XML 1.0: characters XML cannot carry even escaped (NUL
-/// and the other C0 controls except tab, LF and CR, and U+FFFE/U+FFFF) are written as `\u{..}`;
-/// markup characters are escaped by the writer (text is never put in CDATA, so a `]]>` from the
-/// target cannot end a section early).
+/// Text from the target made visible where XML 1.0 cannot carry it even escaped: NUL and the
+/// other C0 controls except tab, LF and CR, and U+FFFE/U+FFFF are written as `\u{..}` (the
+/// serializer would otherwise drop the C0 controls silently, and passes U+FFFE/U+FFFF through,
+/// which makes the document unreadable). Markup characters are escaped by the serializer, which
+/// never uses CDATA, so a `]]>` from the target cannot end a section early.
 fn xml_safe(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -37,58 +39,51 @@ fn xml_safe(text: &str) -> String {
     out
 }
 
-fn secs(ms: u64) -> String {
-    format!("{}.{:03}", ms / 1000, ms % 1000)
-}
-
-type W = Writer<Cursor<Vec<u8>>>;
-
-fn write_case(w: &mut W, report: &Report, suite: &str, case: &CaseReport) -> quick_xml::Result<()> {
-    let mut start = BytesStart::new("testcase");
-    start.push_attribute(("classname", suite));
-    start.push_attribute(("name", case.id.as_str()));
-    start.push_attribute(("time", secs(case.duration_ms).as_str()));
-    w.write_event(Event::Start(start))?;
+fn test_case(report: &Report, suite: &str, case: &CaseReport) -> TestCase {
     let message = xml_safe(&match &case.expected {
         Some(e) => format!("{} (baseline: {})", case.message, e.reason),
         None => case.message.clone(),
     });
-    let child = match case.verdict {
-        Verdict::Fail | Verdict::Timeout | Verdict::XPass => Some("failure"),
-        Verdict::Warn if report.options.strict => Some("failure"),
-        Verdict::Error => Some("error"),
-        Verdict::Skip | Verdict::NotApplicable | Verdict::XFail => Some("skipped"),
-        Verdict::Pass | Verdict::Warn => None,
-    };
-    if let Some(tag) = child {
-        let mut el = BytesStart::new(tag);
-        el.push_attribute(("message", message.as_str()));
-        el.push_attribute(("type", case.verdict.as_str()));
-        if tag == "skipped" {
-            w.write_event(Event::Empty(el))?;
-        } else {
-            w.write_event(Event::Start(el))?;
-            let text = format!(
+    let strict = report.options.strict;
+    let non_success = |kind| {
+        let mut status = TestCaseStatus::non_success(kind);
+        status
+            .set_message(message.as_str())
+            .set_type(case.verdict.as_str())
+            .set_description(format!(
                 "requirements: {}\n{}\n{}",
                 case.requirements.join(", "),
                 message,
                 transcript_text(case)
-            );
-            w.write_event(Event::Text(BytesText::new(&text)))?;
-            w.write_event(Event::End(BytesEnd::new(tag)))?;
+            ));
+        status
+    };
+    let status = match case.verdict {
+        Verdict::Fail | Verdict::Timeout | Verdict::XPass => non_success(NonSuccessKind::Failure),
+        Verdict::Warn if strict => non_success(NonSuccessKind::Failure),
+        Verdict::Error => non_success(NonSuccessKind::Error),
+        Verdict::Skip | Verdict::NotApplicable | Verdict::XFail => {
+            let mut status = TestCaseStatus::skipped();
+            status
+                .set_message(message.as_str())
+                .set_type(case.verdict.as_str());
+            status
         }
+        Verdict::Pass | Verdict::Warn => TestCaseStatus::success(),
+    };
+    let mut test = TestCase::new(case.id.as_str(), status);
+    test.set_classname(suite)
+        .set_time(Duration::from_millis(case.duration_ms));
+    if case.verdict == Verdict::Warn && !strict {
+        test.set_system_out(format!("WARN: {message}"));
     }
-    if case.verdict == Verdict::Warn && !report.options.strict {
-        w.write_event(Event::Start(BytesStart::new("system-out")))?;
-        w.write_event(Event::Text(BytesText::new(&format!("WARN: {message}"))))?;
-        w.write_event(Event::End(BytesEnd::new("system-out")))?;
-    }
-    w.write_event(Event::End(BytesEnd::new("testcase")))?;
-    Ok(())
+    test
 }
 
-fn write_all(w: &mut W, report: &Report) -> quick_xml::Result<()> {
-    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+/// Renders the report as JUnit XML.
+pub fn render(report: &Report) -> String {
+    let mut junit = quick_junit::Report::new("lsps-conformance");
+    junit.set_time(Duration::from_millis(report.run.duration_ms));
     let mut suites: Vec<&str> = Vec::new();
     for case in &report.cases {
         let prefix = case.id.split('.').next().unwrap_or("other");
@@ -96,69 +91,29 @@ fn write_all(w: &mut W, report: &Report) -> quick_xml::Result<()> {
             suites.push(prefix);
         }
     }
-    let count = |cases: &[&CaseReport], f: &dyn Fn(Verdict) -> bool| {
-        cases.iter().filter(|c| f(c.verdict)).count().to_string()
-    };
-    let all: Vec<&CaseReport> = report.cases.iter().collect();
-    let strict = report.options.strict;
-    let is_failure = move |v: Verdict| v.is_failure(strict);
-    let is_error = |v: Verdict| v == Verdict::Error;
-    let is_skipped =
-        |v: Verdict| matches!(v, Verdict::Skip | Verdict::NotApplicable | Verdict::XFail);
-    let mut root = BytesStart::new("testsuites");
-    root.push_attribute(("name", "lsps-conformance"));
-    root.push_attribute(("tests", all.len().to_string().as_str()));
-    root.push_attribute(("failures", count(&all, &is_failure).as_str()));
-    root.push_attribute(("errors", count(&all, &is_error).as_str()));
-    root.push_attribute(("skipped", count(&all, &is_skipped).as_str()));
-    root.push_attribute(("time", secs(report.run.duration_ms).as_str()));
-    w.write_event(Event::Start(root))?;
-    for suite in suites {
-        let cases: Vec<&CaseReport> = report
-            .cases
-            .iter()
-            .filter(|c| c.id.split('.').next() == Some(suite))
-            .collect();
-        let mut start = BytesStart::new("testsuite");
-        start.push_attribute(("name", suite));
-        start.push_attribute(("tests", cases.len().to_string().as_str()));
-        start.push_attribute(("failures", count(&cases, &is_failure).as_str()));
-        start.push_attribute(("errors", count(&cases, &is_error).as_str()));
-        start.push_attribute(("skipped", count(&cases, &is_skipped).as_str()));
-        w.write_event(Event::Start(start))?;
-        w.write_event(Event::Start(BytesStart::new("properties")))?;
-        for (name, value) in [
-            (
+    for name in suites {
+        let mut suite = TestSuite::new(name);
+        suite.add_properties([
+            Property::new(
                 "spec",
                 format!("{}@{}", report.spec.repository, report.spec.commit),
             ),
-            ("runner_version", report.runner_version.clone()),
-            ("level", report.options.level.clone()),
-        ] {
-            let mut p = BytesStart::new("property");
-            p.push_attribute(("name", name));
-            p.push_attribute(("value", value.as_str()));
-            w.write_event(Event::Empty(p))?;
-        }
-        w.write_event(Event::End(BytesEnd::new("properties")))?;
-        for case in cases {
-            write_case(w, report, suite, case)?;
-        }
-        w.write_event(Event::End(BytesEnd::new("testsuite")))?;
+            Property::new("runner_version", report.runner_version.as_str()),
+            Property::new("level", report.options.level.as_str()),
+        ]);
+        suite.add_test_cases(
+            report
+                .cases
+                .iter()
+                .filter(|c| c.id.split('.').next() == Some(name))
+                .map(|c| test_case(report, name, c)),
+        );
+        junit.add_test_suite(suite);
     }
-    w.write_event(Event::End(BytesEnd::new("testsuites")))?;
-    Ok(())
-}
-
-/// Renders the report as JUnit XML.
-pub fn render(report: &Report) -> String {
-    let mut writer = Writer::new_with_indent(Cursor::new(Vec::new()), b' ', 2);
-    if let Err(e) = write_all(&mut writer, report) {
-        return format!("<!-- cannot render JUnit: {e} -->\n");
+    match junit.to_string() {
+        Ok(text) => text,
+        Err(e) => format!("<!-- cannot render JUnit: {e} -->\n"),
     }
-    let mut text = String::from_utf8_lossy(&writer.into_inner().into_inner()).into_owned();
-    text.push('\n');
-    text
 }
 
 #[cfg(test)]

@@ -127,25 +127,41 @@ pub fn render(report: &Report) -> String {
             );
         }
     }
-    let _ = writeln!(out, "\n## All cases\n");
-    let _ = writeln!(
-        out,
-        "| case | level | requirements | verdict | message |\n|---|---|---|---|---|"
-    );
-    for c in &report.cases {
-        let message = match &c.expected {
-            Some(e) => format!("{} (baseline: {})", c.message, e.reason),
-            None => c.message.clone(),
-        };
+    // The body, one section per LSPS, failures first inside each.
+    let strict = report.options.strict;
+    for (protocol, mut group) in report.by_protocol() {
+        let summary = crate::report::Summary::of(group.iter().copied());
+        let counts: Vec<String> = Verdict::ALL
+            .iter()
+            .filter(|v| summary.get(**v) > 0)
+            .map(|v| format!("{} {}", summary.get(*v), v.as_str()))
+            .collect();
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {} | {} |",
-            c.id,
-            c.level,
-            c.requirements.join(", "),
-            c.verdict,
-            cell(&message)
+            "\n## {}\n\n{}\n",
+            crate::report::protocol_title(&protocol),
+            counts.join(", ")
         );
+        group.sort_by_key(|c| (!c.verdict.is_failure(strict), c.verdict != Verdict::Warn));
+        let _ = writeln!(
+            out,
+            "| case | level | requirements | verdict | message |\n|---|---|---|---|---|"
+        );
+        for c in group {
+            let message = match &c.expected {
+                Some(e) => format!("{} (baseline: {})", c.message, e.reason),
+                None => c.message.clone(),
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} |",
+                c.id,
+                c.level,
+                c.requirements.join(", "),
+                c.verdict,
+                cell(&message)
+            );
+        }
     }
     out
 }

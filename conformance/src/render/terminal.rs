@@ -1,7 +1,7 @@
-//! Plain-text report: headline, failures first, then warnings, expected failures, errors,
-//! passes, and the final line `N passed, N failed`.
+//! Plain-text report: headline, then one block per LSPS (failures first, then warnings, errors,
+//! expected failures, passes, cases not run), and the final line `N passed, N failed`.
 
-use crate::report::{CaseReport, Report};
+use crate::report::{CaseReport, Report, Summary, protocol_title};
 use crate::verdict::Verdict;
 use std::fmt::Write as _;
 
@@ -24,16 +24,23 @@ enum Detail {
     Full,
 }
 
-fn section(out: &mut String, title: &str, report: &Report, verdicts: &[Verdict], detail: Detail) {
-    let cases: Vec<&CaseReport> = report
-        .cases
+fn section(
+    out: &mut String,
+    title: &str,
+    report: &Report,
+    group: &[&CaseReport],
+    verdicts: &[Verdict],
+    detail: Detail,
+) {
+    let cases: Vec<&CaseReport> = group
         .iter()
+        .copied()
         .filter(|c| verdicts.contains(&c.verdict))
         .collect();
     if cases.is_empty() {
         return;
     }
-    let _ = writeln!(out, "\n{title} ({})", cases.len());
+    let _ = writeln!(out, "\n  {title} ({})", cases.len());
     for case in cases {
         let requirements = if case.requirements.is_empty() {
             String::new()
@@ -42,28 +49,28 @@ fn section(out: &mut String, title: &str, report: &Report, verdicts: &[Verdict],
         };
         let _ = writeln!(
             out,
-            "  {:<7} {}  [{}{requirements}]",
+            "    {:<7} {}  [{}{requirements}]",
             case.verdict.as_str(),
             case.id,
             case.level,
         );
         if detail == Detail::Inline {
-            let _ = writeln!(out, "          {}", case.message);
+            let _ = writeln!(out, "            {}", case.message);
         } else if detail == Detail::Full {
             for line in case.message.lines() {
-                let _ = writeln!(out, "          {line}");
+                let _ = writeln!(out, "            {line}");
             }
             if let Some(expected) = &case.expected {
                 let _ = writeln!(
                     out,
-                    "          baseline: {} ({})",
+                    "            baseline: {} ({})",
                     expected.verdict, expected.reason
                 );
             }
             for basis in super::spec_basis(case) {
                 let _ = writeln!(
                     out,
-                    "          spec [{}]: {}\n            {}",
+                    "            spec [{}]: {}\n              {}",
                     basis.keyword.as_str(),
                     basis.sentence,
                     basis.url()
@@ -71,11 +78,11 @@ fn section(out: &mut String, title: &str, report: &Report, verdicts: &[Verdict],
             }
             let _ = writeln!(
                 out,
-                "          rerun: {}",
+                "            rerun: {}",
                 super::rerun_command(report, &case.id)
             );
         } else if let Some(expected) = &case.expected {
-            let _ = writeln!(out, "          baseline: {}", expected.reason);
+            let _ = writeln!(out, "            baseline: {}", expected.reason);
         }
     }
 }
@@ -147,38 +154,64 @@ pub fn render(report: &Report) -> String {
     if report.options.strict {
         failing.push(Verdict::Warn);
     }
-    section(&mut out, "FAILURES", report, &failing, Detail::Full);
-    if !report.options.strict {
+    // One block per LSPS, failures first inside each.
+    for (protocol, group) in report.by_protocol() {
+        let summary = Summary::of(group.iter().copied());
+        let counts: Vec<String> = Verdict::ALL
+            .iter()
+            .filter(|v| summary.get(**v) > 0)
+            .map(|v| format!("{} {}", summary.get(*v), v.as_str()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\n== {}: {}",
+            protocol_title(&protocol),
+            counts.join(", ")
+        );
+        section(&mut out, "FAILURES", report, &group, &failing, Detail::Full);
+        if !report.options.strict {
+            section(
+                &mut out,
+                "WARNINGS (SHOULD)",
+                report,
+                &group,
+                &[Verdict::Warn],
+                Detail::Full,
+            );
+        }
         section(
             &mut out,
-            "WARNINGS (SHOULD)",
+            "ERRORS (harness or network; not counted against the target)",
             report,
-            &[Verdict::Warn],
+            &group,
+            &[Verdict::Error],
             Detail::Full,
         );
+        section(
+            &mut out,
+            "EXPECTED FAILURES (baseline)",
+            report,
+            &group,
+            &[Verdict::XFail],
+            Detail::None,
+        );
+        section(
+            &mut out,
+            "PASSED",
+            report,
+            &group,
+            &[Verdict::Pass],
+            Detail::None,
+        );
+        section(
+            &mut out,
+            "NOT RUN",
+            report,
+            &group,
+            &[Verdict::Skip, Verdict::NotApplicable],
+            Detail::Inline,
+        );
     }
-    section(
-        &mut out,
-        "ERRORS (harness or network; not counted against the target)",
-        report,
-        &[Verdict::Error],
-        Detail::Full,
-    );
-    section(
-        &mut out,
-        "EXPECTED FAILURES (baseline)",
-        report,
-        &[Verdict::XFail],
-        Detail::None,
-    );
-    section(&mut out, "PASSED", report, &[Verdict::Pass], Detail::None);
-    section(
-        &mut out,
-        "NOT RUN",
-        report,
-        &[Verdict::Skip, Verdict::NotApplicable],
-        Detail::Inline,
-    );
     let interop = crate::interop::findings(report);
     if !interop.is_empty() {
         let _ = writeln!(
