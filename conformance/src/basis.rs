@@ -553,6 +553,25 @@ pub static TABLE: &[(&str, &[Basis])] = &[
         )],
     ),
     (
+        "lsps1.create-order.bolt12-offer-valid",
+        &[basis!(
+            "LSPS1-R42",
+            Must,
+            "blip-0051.md#32-lightning-payments-using-bolt-12",
+            "`offer <string>` MUST be a Lightning BOLT 12 offer for the number of `order_total_sat`. MUST be at most 2048 characters long."
+        )],
+    ),
+    (
+        "lsps1.create-order.null-token.accepted",
+        &[basis!(
+            "LSPS1-R13",
+            May,
+            "blip-0051.md#2-lsps1create_order",
+            "`token <string>` Field for arbitrary data like a coupon code or a authentication token. Client MAY omit this field.",
+            note: "a null token is neither a string nor an omitted field: any answer is allowed; an error is WARN because LDK's client sends null"
+        )],
+    ),
+    (
         "lsps1.create-order.payment-state-expect-payment",
         &[basis!(
             "LSPS1-R36",
@@ -781,6 +800,16 @@ pub static TABLE: &[(&str, &[Basis])] = &[
             note: "200 is defined, not required: an LSP that ignores unknown tokens and answers a menu is WARN"
         )],
     ),
+    (
+        "lsps2.get-info.null-token.accepted",
+        &[basis!(
+            "LSPS2-R2",
+            Defines,
+            "blip-0052.md#1-api-information",
+            "`token` is an *optional*, arbitrary JSON string.",
+            note: "a null token is not a string: any answer is allowed; an error is WARN because LDK's client sends null"
+        )],
+    ),
     ("lsps2.get-info.unknown-param.gets-32602", UNKNOWN_PARAM),
     ("lsps2.buy.unknown-param.gets-32602", UNKNOWN_PARAM),
     ("lsps2.buy.with-size.succeeds", &[NORMAL_RESULT, ERROR_203]),
@@ -896,6 +925,19 @@ pub static TABLE: &[(&str, &[Basis])] = &[
                 "`invalid_opening_fee_params` (201) - the `valid_until` field of the `opening_fee_params` is already past, **OR** the `promise` did not match the parameters.",
                 note: "the promise cannot prove an object with a field added or missing: -32602 and 201 both pass"
             ),
+        ],
+    ),
+    (
+        "lsps2.buy.fee-overflow.gets-203",
+        &[
+            basis!(
+                "LSPS2-R22",
+                Must,
+                "blip-0052.md#computing-the-opening_fee",
+                "Arithmetic overflow MUST cause the computation to fail and abort this flow (the client SHOULD report the failure to the user, the LSP SHOULD error the client request in the next step)."
+            ),
+            FEE_BELOW_SIZE,
+            ERROR_203,
         ],
     ),
     ("lsps2.buy.size-below-min.rejected", &[SIZE_RANGE]),

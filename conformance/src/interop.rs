@@ -164,6 +164,29 @@ pub fn findings(report: &Report) -> Vec<Finding> {
         ));
     }
 
+    // `token: null` in a request (LDK's client sends it): an LSP that rejects it locks LDK
+    // wallets out.
+    for (case_id, what) in [
+        ("lsps2.get-info.null-token.accepted", "lsps2.get_info"),
+        (
+            "lsps1.create-order.null-token.accepted",
+            "lsps1.create_order",
+        ),
+    ] {
+        if report
+            .cases
+            .iter()
+            .any(|c| c.id == case_id && c.verdict == Verdict::Warn)
+        {
+            out.push(problem(
+                "ldk-node / lightning-liquidity 0.2 (client)",
+                format!(
+                    "`{what}` with `\"token\": null` is rejected; LDK's client sends `token: null` when it has no token, so LDK-based wallets cannot use this LSP without one"
+                ),
+            ));
+        }
+    }
+
     // LSPS1 payment state HOLD: LDK 0.2 clients have no such state.
     let mut states = Vec::new();
     for m in &messages {

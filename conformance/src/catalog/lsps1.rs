@@ -399,6 +399,81 @@ async fn bolt11_invoice(ctx: CaseCtx) -> Result<String, Abort> {
     }
 }
 
+async fn bolt12_offer(ctx: CaseCtx) -> Result<String, Abort> {
+    let (_, _, order) = create_valid(&ctx).await?;
+    let Some(bolt12) = order
+        .get("payment")
+        .and_then(|p| p.get("bolt12"))
+        .filter(|v| v.is_object())
+    else {
+        return Err(Abort::Precondition(
+            "no bolt12 payment option (optional)".into(),
+        ));
+    };
+    let offer = bolt12
+        .get("offer")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Abort::Violation("payment.bolt12.offer is not a string".into()))?;
+    if offer.chars().count() > 2048 {
+        return Err(Abort::Violation(format!(
+            "the offer has {} characters, more than 2048",
+            offer.chars().count()
+        )));
+    }
+    let parsed: lightning::offers::offer::Offer = offer.parse().map_err(|e| {
+        Abort::Violation(format!("payment.bolt12.offer is not a BOLT12 offer: {e:?}"))
+    })?;
+    let total = amount(bolt12, "order_total_sat")
+        .map_err(|_| Abort::Violation("order_total_sat is not an amount".into()))?;
+    match parsed.amount() {
+        Some(lightning::offers::offer::Amount::Bitcoin { amount_msats })
+            if Some(amount_msats) == total.checked_mul(1000) =>
+        {
+            Ok(format!(
+                "a BOLT12 offer for exactly {total} sat, {} characters",
+                offer.len()
+            ))
+        }
+        // An offer without an amount lets the payer choose it: it is not wrong for the total,
+        // but it does not state it either.
+        None => Err(Abort::Advisory(format!(
+            "the offer states no amount (the payer chooses it); order_total_sat is {total} sat"
+        ))),
+        Some(other) => Err(Abort::Violation(format!(
+            "the offer is for {other:?}, order_total_sat is {total} sat"
+        ))),
+    }
+}
+
+/// `token: null`, as LDK's client sends it: not the optional string bLIP-51 describes, so any
+/// answer is allowed; rejecting it locks LDK-based wallets out (an interop finding).
+async fn null_token(ctx: CaseCtx) -> Result<String, Abort> {
+    if ctx.shared.token.is_some() {
+        return Err(Abort::Precondition(
+            "--token given: this LSP needs a token, so an order with a null one says nothing"
+                .into(),
+        ));
+    }
+    let mut params = valid_order(&info(&ctx)?)?;
+    params["token"] = Value::Null;
+    let mut conn = ctx.connect().await?;
+    match super::unless_refused(
+        "lsps1.create_order with \"token\": null",
+        conn.call("lsps1.create_order", params).await?,
+    )? {
+        crate::ctx::Incoming::Result { .. } => {
+            Ok("an order with \"token\": null is accepted (as from an LDK client)".into())
+        }
+        crate::ctx::Incoming::Error { error, .. } => Err(Abort::Advisory(format!(
+            "{} to \"token\": null: LDK-based wallets send it and cannot order from this LSP (allowed: bLIP-51 describes token as an optional string)",
+            error.describe()
+        ))),
+        crate::ctx::Incoming::Other { why } => Err(Abort::Violation(format!(
+            "lsps1.create_order with \"token\": null: {why}"
+        ))),
+    }
+}
+
 async fn payment_state(ctx: CaseCtx) -> Result<String, Abort> {
     let (_, _, order) = create_valid(&ctx).await?;
     let payment = order.get("payment").cloned().unwrap_or(Value::Null);
@@ -923,6 +998,24 @@ pub(super) static CASES: &[Case] = &[
         "a valid lsps1.create_order",
         "the invoice decodes and its amount is order_total_sat × 1000 msat",
         bolt11_invoice
+    ),
+    lsps1_case!(
+        "lsps1.create-order.bolt12-offer-valid",
+        ["LSPS1-R42"],
+        Must,
+        "payment.bolt12.offer, when offered, is a BOLT12 offer for exactly order_total_sat, ≤ 2048 characters",
+        "a valid lsps1.create_order",
+        "the offer decodes and its amount is order_total_sat × 1000 msat (no bolt12 option: SKIP; an offer without an amount: WARN)",
+        bolt12_offer
+    ),
+    lsps1_case!(
+        "lsps1.create-order.null-token.accepted",
+        ["LSPS1-R13"],
+        May,
+        "an order with \"token\": null (as LDK's client sends it) is accepted",
+        "a valid lsps1.create_order with \"token\": null",
+        "a result; an error is WARN (allowed by the bLIP, but LDK-based wallets cannot order)",
+        null_token
     ),
     lsps1_case!(
         "lsps1.create-order.payment-state-expect-payment",

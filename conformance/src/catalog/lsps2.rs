@@ -627,6 +627,80 @@ async fn size_below_min(ctx: CaseCtx) -> Result<String, Abort> {
     Ok(format!("rejected with {}", error.describe()))
 }
 
+/// The smallest payment size at which bLIP-52's fee computation overflows u64 for `proportional`
+/// (at the multiplication or at the `+ 999999`), if any.
+fn smallest_overflowing_size(proportional: u32) -> Option<u64> {
+    if proportional == 0 {
+        return None;
+    }
+    // size × p + 999999 > u64::MAX  ⇔  size × p > u64::MAX − 999999.
+    Some((u64::MAX - 999_999) / u64::from(proportional) + 1)
+}
+
+async fn fee_overflow(ctx: CaseCtx) -> Result<String, Abort> {
+    let mut conn = ctx.connect().await?;
+    let menu = raw_menu(&mut conn).await?;
+    // The first entry whose [min, max] reaches a size where the fee computation overflows.
+    let found = menu.iter().enumerate().find_map(|(i, raw)| {
+        let typed = understand(raw)?;
+        let size = smallest_overflowing_size(typed.proportional.get())?
+            .max(typed.min_payment_size_msat.get());
+        (size <= typed.max_payment_size_msat.get()).then_some((i, raw, typed, size))
+    });
+    let Some((i, raw, typed, size)) = found else {
+        return Err(Abort::Precondition(
+            "no menu entry admits a payment size whose fee computation overflows u64 (max_payment_size_msat × proportional stays below 2^64)".into(),
+        ));
+    };
+    let mut raw = raw.clone();
+    if let Value::Object(map) = &mut raw {
+        map.retain(|k, _| FIELDS.contains(&k.as_str()));
+    }
+    let what = format!(
+        "lsps2.buy with menu[{i}] (proportional {}) and payment_size_msat {size}, where the fee computation overflows",
+        typed.proportional.get()
+    );
+    // A result means the LSP sold at a fee it could not have computed; 203 is the defined
+    // answer; another error still aborts the flow (WARN).
+    let (_, error) = expect_error_graded(
+        &what,
+        buy(&mut conn, &raw, Some(size)).await?,
+        &[code::LSPS2_PAYMENT_SIZE_TOO_LARGE],
+    )?;
+    Ok(format!(
+        "{} for an overflowing fee computation",
+        error.describe()
+    ))
+}
+
+/// `token: null`, as LDK's client sends it: not the optional string bLIP-52 describes, so any
+/// answer is allowed; rejecting it locks LDK-based wallets out (an interop finding).
+async fn null_token(ctx: CaseCtx) -> Result<String, Abort> {
+    let mut conn = ctx.connect().await?;
+    let reply = unless_refused(
+        "lsps2.get_info with \"token\": null",
+        conn.call("lsps2.get_info", json!({"token": null})).await?,
+    )?;
+    match reply {
+        crate::ctx::Incoming::Result { result, .. }
+            if result.get("opening_fee_params_menu").is_some() =>
+        {
+            Ok("a menu for \"token\": null (as from an LDK client)".into())
+        }
+        crate::ctx::Incoming::Result { result, .. } => Err(Abort::Violation(format!(
+            "result has no opening_fee_params_menu: {}",
+            short(&result)
+        ))),
+        crate::ctx::Incoming::Error { error, .. } => Err(Abort::Advisory(format!(
+            "{} to \"token\": null: LDK-based wallets send it and get no fee menu from this LSP (allowed: bLIP-52 describes token as an optional string)",
+            error.describe()
+        ))),
+        crate::ctx::Incoming::Other { why } => Err(Abort::Violation(format!(
+            "lsps2.get_info with \"token\": null: {why}"
+        ))),
+    }
+}
+
 macro_rules! lsps2_case {
     ($id:literal, [$($req:literal),*], $level:ident, $summary:literal, $sends:literal, $passes:literal, $f:path) => {
         Case {
@@ -707,6 +781,15 @@ pub(super) static CASES: &[Case] = &[
         "lsps2.get_info {\"token\": \"zz-invalid-<random>\"}",
         "error 200 (a normal menu is WARN: 200 is defined, not required)",
         unknown_token
+    ),
+    lsps2_case!(
+        "lsps2.get-info.null-token.accepted",
+        ["LSPS2-R2"],
+        May,
+        "\"token\": null (as LDK's client sends it) gets a fee menu",
+        "lsps2.get_info {\"token\": null}",
+        "a menu; an error is WARN (allowed by the bLIP, but LDK-based wallets get no menu)",
+        null_token
     ),
     lsps2_case!(
         "lsps2.get-info.unknown-param.gets-32602",
@@ -833,6 +916,15 @@ pub(super) static CASES: &[Case] = &[
         "lsps2.buy with menu[0] plus \"zz_unknown\": 1; then menu[0] without min_lifetime (fresh connections)",
         "-32602 or 201 each time (the promise cannot prove such an object)",
         params_not_eight_fields
+    ),
+    lsps2_case!(
+        "lsps2.buy.fee-overflow.gets-203",
+        ["LSPS2-R22", "LSPS2-R30", "LSPS2-R33"],
+        Must,
+        "a payment size whose fee computation overflows u64 is not sold",
+        "lsps2.buy with the first entry whose [min, max] reaches the smallest size S with S × proportional + 999999 ≥ 2^64, at S",
+        "error 203 (another error WARN, a result FAIL); no such entry: SKIP",
+        fee_overflow
     ),
     lsps2_case!(
         "lsps2.buy.size-below-min.rejected",

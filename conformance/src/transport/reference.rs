@@ -62,7 +62,9 @@ impl Reference {
 /// observable: a minimum of 1 confirmation (so "below the minimum" exists), a channel maximum
 /// between `max_initial_lsp_balance_sat` and the sum of both maxima (so the LSP-balance and
 /// channel-size checks are separable), and menu entries whose `min_payment_size_msat` is below
-/// `min_fee_msat` (so a size whose fee equals it, the 202 boundary, is inside the range).
+/// `min_fee_msat` (so a size whose fee equals it, the 202 boundary, is inside the range), and a
+/// last, dearest entry whose range reaches sizes where the fee computation overflows u64 (so the
+/// overflow case runs).
 pub fn self_test_config(config: &mut ServerConfig) {
     config.lsps1.min_required_channel_confirmations = 1;
     config.lsps1.max_initial_lsp_balance_sat = 100_000_000;
@@ -70,5 +72,18 @@ pub fn self_test_config(config: &mut ServerConfig) {
     config.lsps1.max_channel_balance_sat = 105_000_000;
     for entry in &mut config.lsps2.menu {
         entry.min_payment_size_msat = 100_000;
+    }
+    if let Some(last) = config.lsps2.menu.last().cloned() {
+        // 4 800 ppm overflows from about 3.8e15 msat; 1e16 msat (100 000 BTC) is below the
+        // 21 M BTC supply, so the entry is a legal one.
+        config
+            .lsps2
+            .menu
+            .push(lsps_server::config::MenuEntryConfig {
+                min_fee_msat: last.min_fee_msat * 2,
+                proportional: last.proportional * 2,
+                max_payment_size_msat: 10_000_000_000_000_000,
+                ..last
+            });
     }
 }
