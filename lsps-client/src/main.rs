@@ -517,7 +517,11 @@ async fn raw(
                 .connect()
                 .await?,
         ),
-        Target::Http(url) => Arc::new(HttpTransport::new(url, Some(node_id))?),
+        Target::Http(url) => Arc::new(HttpTransport::with_connect_timeout(
+            url,
+            Some(node_id),
+            connect_timeout,
+        )?),
         Target::WebSocket(url) => Arc::new(
             tokio::time::timeout(connect_timeout, WsTransport::connect(url, Some(node_id)))
                 .await

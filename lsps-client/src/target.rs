@@ -57,7 +57,11 @@ pub async fn connect(
             )
             .await?,
         ),
-        Target::Http(url) => Arc::new(HttpTransport::new(url, Some(node_id))?),
+        Target::Http(url) => Arc::new(HttpTransport::with_connect_timeout(
+            url,
+            Some(node_id),
+            connect_timeout,
+        )?),
         Target::WebSocket(url) => {
             let ws =
                 tokio::time::timeout(connect_timeout, WsTransport::connect(url, Some(node_id)))

@@ -171,3 +171,38 @@ async fn post_sends_the_node_id_header_and_the_body_byte_for_byte() {
         other => panic!("expected the reply, got {other:?}"),
     }
 }
+
+/// A host that never completes the TCP handshake: a loopback listener with a backlog of 0 whose
+/// one queued connection is never accepted, so the kernel drops further SYNs. Without a connect
+/// timeout a POST to it waits for the kernel's SYN retries (minutes); with one it fails with
+/// `ConnectTimeout`. The outer bound only keeps a regression from hanging the suite.
+#[tokio::test]
+async fn http_post_to_a_host_that_never_accepts_times_out_connecting() {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Fill the accept queue (never accepted).
+    let _queued = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let transport = HttpTransport::with_connect_timeout(
+        &format!("http://{addr}/"),
+        None,
+        Duration::from_millis(300),
+    )
+    .unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(60),
+        transport.send(
+            b"{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"lsps0.list_protocols\"}".to_vec(),
+        ),
+    )
+    .await
+    .expect("the POST must end on its own connect timeout");
+    match outcome {
+        Err(lsps_client::transport::TransportError::ConnectTimeout(url)) => {
+            assert!(url.contains(&addr.port().to_string()), "{url}");
+        }
+        other => panic!("expected ConnectTimeout, got {other:?}"),
+    }
+    drop(listener);
+}

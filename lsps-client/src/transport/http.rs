@@ -18,6 +18,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use std::time::Duration;
 use tokio::sync::{Mutex, mpsc};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -52,9 +53,15 @@ type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 #[cfg(not(feature = "tls"))]
 type Connector = HttpConnector;
 
-fn connector() -> Result<Connector, TransportError> {
+/// How long [`HttpTransport::new`] waits for the TCP connection (and TLS handshake) before a
+/// POST fails with [`TransportError::ConnectTimeout`]; without it an unreachable host that
+/// drops SYNs holds a POST for the kernel's retry budget (minutes).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn connector(connect_timeout: Duration) -> Result<Connector, TransportError> {
     let mut http = HttpConnector::new();
     http.set_nodelay(true);
+    http.set_connect_timeout(Some(connect_timeout));
     #[cfg(feature = "tls")]
     {
         http.enforce_http(false);
@@ -83,8 +90,19 @@ pub struct HttpTransport {
 impl HttpTransport {
     /// A transport posting to `url` (`http(s)://host:port/`, the binding's `POST /`, or a
     /// base URL with a prefix),
-    /// naming `node_id` (hex) in [`NODE_ID_HEADER`] if given.
+    /// naming `node_id` (hex) in [`NODE_ID_HEADER`] if given, with the
+    /// [`DEFAULT_CONNECT_TIMEOUT`].
     pub fn new(url: &str, node_id: Option<String>) -> Result<Self, TransportError> {
+        Self::with_connect_timeout(url, node_id, DEFAULT_CONNECT_TIMEOUT)
+    }
+
+    /// As [`HttpTransport::new`], with each POST's connect (TCP, and TLS for `https://`) bounded
+    /// by `connect_timeout`: past it the POST fails with [`TransportError::ConnectTimeout`].
+    pub fn with_connect_timeout(
+        url: &str,
+        node_id: Option<String>,
+        connect_timeout: Duration,
+    ) -> Result<Self, TransportError> {
         prepare_tls(url)?;
         let url: hyper::Uri = url
             .parse()
@@ -94,7 +112,7 @@ impl HttpTransport {
                 "{url}: expected http(s)://host[:port][/path]"
             )));
         }
-        let client = Client::builder(TokioExecutor::new()).build(connector()?);
+        let client = Client::builder(TokioExecutor::new()).build(connector(connect_timeout)?);
         let (sink, inbound) = mpsc::unbounded_channel();
         Ok(Self {
             url,
@@ -115,11 +133,13 @@ impl HttpTransport {
         let request = request
             .body(Full::new(Bytes::from(payload)))
             .map_err(|e| TransportError::Http(e.to_string()))?;
-        let response = self
-            .client
-            .request(request)
-            .await
-            .map_err(|e| TransportError::Http(format!("POST {}: {e}", self.url)))?;
+        let response = self.client.request(request).await.map_err(|e| {
+            if e.is_connect() && caused_by_timeout(&e) {
+                TransportError::ConnectTimeout(self.url.to_string())
+            } else {
+                TransportError::Http(format!("POST {}: {e}", self.url))
+            }
+        })?;
         let status = response.status();
         let body = response
             .into_body()
@@ -143,6 +163,21 @@ impl HttpTransport {
             )))
         }
     }
+}
+
+/// Whether an I/O timeout is somewhere in the error's causes (hyper-util reports its connect
+/// timeout as an `io::ErrorKind::TimedOut` inside the connect error).
+fn caused_by_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 impl Transport for HttpTransport {
