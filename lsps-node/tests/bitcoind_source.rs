@@ -1,6 +1,6 @@
 //! A node following a dev chain over Bitcoin Core's RPC (the `bitcoind` chain source): it
 //! syncs, resumes after a restart, sees blocks mined by the chain's process, and its
-//! broadcasts reach the chain. Prints the sync time of a fresh node over 1 000 blocks (not
+//! broadcasts reach the chain; a reorganisation is followed. Prints the sync time of a fresh node over 1 000 blocks (not
 //! asserted).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -224,4 +224,148 @@ async fn two_nodes_on_one_rpc_chain_confirm_a_channel() {
         .expect("channel confirmed on both nodes");
     }
     service.shutdown().await;
+}
+
+/// A loopback TCP relay to whichever RPC server is current; switching drops the open relays
+/// (lightning-block-sync reconnects), so the source suddenly sees another chain.
+struct SwitchingRelay {
+    addr: SocketAddr,
+    backend: Arc<std::sync::Mutex<SocketAddr>>,
+    relays: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl SwitchingRelay {
+    async fn start(backend: SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let backend = Arc::new(std::sync::Mutex::new(backend));
+        let relays = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (to, tasks) = (backend.clone(), relays.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = *to.lock().unwrap();
+                let relay = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                tasks.lock().unwrap().push(relay);
+            }
+        });
+        Self {
+            addr,
+            backend,
+            relays,
+        }
+    }
+
+    fn switch_to(&self, backend: SocketAddr) {
+        *self.backend.lock().unwrap() = backend;
+        for relay in self.relays.lock().unwrap().drain(..) {
+            relay.abort();
+        }
+    }
+}
+
+/// What a listener was told, in order.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+impl lightning::chain::Listen for Recorder {
+    fn filtered_block_connected(
+        &self,
+        header: &bitcoin::block::Header,
+        _txdata: &lightning::chain::transaction::TransactionData,
+        height: u32,
+    ) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("connected {height} {}", header.block_hash()));
+    }
+
+    fn blocks_disconnected(&self, fork_point: lightning::chain::BestBlock) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("disconnected to {}", fork_point.height));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reorganisation_disconnects_to_the_fork_point_and_follows_the_new_branch() {
+    use lsps_node::chain::ChainSource;
+    let credentials = ("reorg".to_owned(), "test-password".to_owned());
+    let mut services = Vec::new();
+    let mut dirs = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        services.push(
+            DevChainService::start(DevChainServiceConfig {
+                dir: dir.path().to_owned(),
+                rpc_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                block_interval: None,
+                user_password: Some(credentials.clone()),
+            })
+            .await
+            .unwrap(),
+        );
+        dirs.push(dir);
+    }
+    let (a, b) = (&services[0], &services[1]);
+    // Two branches from genesis (each service mined its own faucet's start-up blocks): B gets
+    // three more blocks than A, so more work.
+    a.chain
+        .mine(5, &bitcoin::ScriptBuf::new_op_return([0xa; 4]))
+        .unwrap();
+    b.chain
+        .mine(8, &bitcoin::ScriptBuf::new_op_return([0xb; 4]))
+        .unwrap();
+    let a_height = a.chain.best_block().height as usize;
+    let b_height = b.chain.best_block().height;
+    assert_eq!(b_height as usize, a_height + 3);
+    assert_ne!(
+        a.chain.block_at(1),
+        b.chain.block_at(1),
+        "the branches fork at genesis"
+    );
+    let addr_of = |s: &DevChainService| -> SocketAddr {
+        s.rpc_url().trim_start_matches("http://").parse().unwrap()
+    };
+    let relay = SwitchingRelay::start(addr_of(a)).await;
+    let rpc = RpcClient::new(&format!("http://{}", relay.addr), "reorg:test-password").unwrap();
+    let source = BitcoindChain::connect(rpc, Network::Regtest).await.unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let genesis = lightning::chain::BestBlock::from_network(Network::Regtest);
+    source.subscribe(genesis, recorder.clone()).await.unwrap();
+    assert_eq!(
+        recorder.0.lock().unwrap().len(),
+        a_height,
+        "synced to A's tip"
+    );
+
+    relay.switch_to(addr_of(b));
+    let b_tip = b.chain.best_block();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let seen = recorder.0.lock().unwrap().clone();
+        if seen
+            .last()
+            .is_some_and(|l| l == &format!("connected {b_height} {}", b_tip.block_hash))
+        {
+            // Every A block went away (back to genesis), then B's eight came, in order.
+            let after: Vec<_> = seen[a_height..].to_vec();
+            assert_eq!(after[0], "disconnected to 0", "{seen:#?}");
+            for (i, line) in after[1..].iter().enumerate() {
+                let height = i as u32 + 1;
+                let hash = b.chain.block_at(height).unwrap().block_hash();
+                assert_eq!(line, &format!("connected {height} {hash}"));
+            }
+            assert_eq!(after.len(), b_height as usize + 1, "{seen:#?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never followed B: {seen:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(source.tip().await.unwrap(), b_tip);
 }

@@ -70,6 +70,17 @@ impl RpcClient {
         Ok(client)
     }
 
+    /// The endpoint's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base64 `user:password` of Basic auth (what lightning-block-sync's RPC client takes),
+    /// if this client uses Basic auth.
+    pub fn basic_credentials(&self) -> Option<&str> {
+        self.authorization.strip_prefix("Basic ")
+    }
+
     /// Authenticate with a cookie file.
     pub fn with_cookie(url: &str, cookie_file: &Path) -> Result<Self, RpcCallError> {
         let cookie = std::fs::read_to_string(cookie_file)?;
