@@ -6,7 +6,9 @@
 //!   is answered with code 1 `client_rejected` and a message naming the limit.
 //! - Limits are accounted per [`Caller`]: a BOLT8 peer by its proven node id, an HTTP caller by
 //!   its source address (IPv6 by /64), never by the node id it merely states, so an HTTP caller
-//!   cannot spend a BOLT8 peer's rate (`spec/bindings/http.md`). The table of callers is bounded
+//!   cannot spend a BOLT8 peer's rate (`spec/bindings/http.md`). The stored-order and live-buy
+//!   quotas are charged the same way ([`QuotaOwner`], recorded in each row), so an HTTP caller
+//!   naming a victim's node id fills its own quota, not the victim's. The table of callers is bounded
 //!   (`max_tracked_callers`): when full, idle entries go; if none is idle the newcomer gets code 1.
 //! - Requests without effects are answered inline; requests with effects (orders, buys) are
 //!   answered after the store has made them durable, then applied to the in-memory state.
@@ -25,7 +27,8 @@ use lsps_core::types::NodeId;
 
 use crate::faults::Fault;
 use crate::service::{
-    Ctx, NodeOps, NodeResources, NodeWork, Outcome, Planned, Service, ServiceState, WritePlan,
+    Ctx, NodeOps, NodeResources, NodeWork, Outcome, Planned, QuotaOwner, Service, ServiceState,
+    WritePlan,
 };
 use crate::store::{Store, StoreError, StoredRow, to_stored};
 use crate::transport::{Caller, Dispatch, Dispatched};
@@ -70,8 +73,7 @@ struct PeerGate {
 /// an HTTP caller nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum PeerKey {
-    /// A node id: a BOLT8 peer's (rate limits), or the id a write is for (quotas, which count
-    /// stored rows per node id).
+    /// A BOLT8 peer's node id, proven by the handshake.
     Node([u8; 33]),
     HttpSource(IpAddr),
 }
@@ -364,6 +366,7 @@ impl Dispatcher {
     fn plan(
         &self,
         peer_key: PeerKey,
+        quota_owner: QuotaOwner,
         peer: &NodeId,
         request: Request,
         now_ms: u64,
@@ -381,6 +384,7 @@ impl Dispatcher {
             now_ms,
             entropy,
             pending_writes: pending.per_peer.get(&peer_key).copied().unwrap_or(0),
+            quota_owner: Some(quota_owner),
         };
         let plan = match inner.service.plan(&state, peer, request, ctx) {
             Planned::Reply(response) => return Ok(Ok(response)),
@@ -518,9 +522,20 @@ impl Dispatch for Dispatcher {
         } else {
             [0; 16]
         };
-        // Quotas count rows per node id (stated or proven), so pending writes do too.
-        let quota_key = PeerKey::Node(peer.serialize());
-        let write = match self.plan(quota_key, &NodeId(peer), request, now_ms, entropy) {
+        // Quotas are charged to what the caller proved (a BOLT8 node id, an HTTP source), never
+        // to a stated node id; pending writes count the same way.
+        let quota_owner = match peer_key {
+            PeerKey::Node(_) => QuotaOwner::Node(NodeId(peer)),
+            PeerKey::HttpSource(source) => QuotaOwner::HttpSource(source),
+        };
+        let write = match self.plan(
+            peer_key,
+            quota_owner,
+            &NodeId(peer),
+            request,
+            now_ms,
+            entropy,
+        ) {
             Ok(Ok(response)) => {
                 drop(in_flight);
                 return Dispatched::Reply(service.encode(&response));

@@ -256,3 +256,85 @@ async fn a_store_retry_mints_no_second_invoice_or_address() {
     );
     assert_eq!(store.load_orders().await.unwrap().len(), 2);
 }
+
+async fn call_as(
+    dispatcher: &Dispatcher,
+    caller: crate::transport::Caller,
+    request: Value,
+) -> Value {
+    let bytes = serde_json::to_vec(&request).unwrap();
+    let reply = dispatcher
+        .dispatch_from(caller, &bytes)
+        .resolve()
+        .await
+        .unwrap();
+    serde_json::from_slice(&reply).unwrap()
+}
+
+/// An HTTP caller proves only its source address: the orders and buys it makes while stating a
+/// victim's node id are charged to that source, so they cannot fill the victim's quotas (the
+/// victim, over BOLT8, still orders and buys), and the source's own quota still holds.
+#[tokio::test]
+async fn an_http_caller_stating_a_victims_id_cannot_fill_the_victims_quotas() {
+    let node = Arc::new(FakeNode::with_scid_script(&(1..100).collect::<Vec<_>>(), 0));
+    let store = Arc::new(MemoryStore::new());
+    let limits = Limits {
+        max_orders_per_peer: 2,
+        max_buys_per_peer: 2,
+        ..generous_limits()
+    };
+    let dispatcher = dispatcher_with(node.clone(), store.clone(), limits.clone());
+    let victim = key(1);
+    let attacker = crate::transport::Caller::Http {
+        stated: victim,
+        source: "192.0.2.7".parse().unwrap(),
+    };
+    let entry = menu(&dispatcher, victim).await[0].clone();
+    for n in 0..3 {
+        let order = call_as(&dispatcher, attacker, order_request(n)).await;
+        let buy = call_as(&dispatcher, attacker, buy_request(n, &entry)).await;
+        if n < 2 {
+            assert!(order.get("result").is_some(), "{order}");
+            assert!(buy.get("result").is_some(), "{buy}");
+        } else {
+            // The source's own quota is still enforced.
+            assert_eq!(order["error"]["code"], 1, "{order}");
+            assert_eq!(buy["error"]["code"], 1, "{buy}");
+        }
+    }
+    let order = call(&dispatcher, victim, order_request(10)).await;
+    assert!(order.get("result").is_some(), "victim refused: {order}");
+    let buy = call(&dispatcher, victim, buy_request(10, &entry)).await;
+    assert!(buy.get("result").is_some(), "victim refused: {buy}");
+    // After a restart (state rebuilt from the stored rows) the charges are the same: the
+    // victim has one slot of each left, the attacker's source none.
+    let state = crate::store::state_from_rows(
+        &store.load_orders().await.unwrap(),
+        &store.load_buys().await.unwrap(),
+    )
+    .unwrap();
+    let service = Service::new(
+        &Lsps1Config::default(),
+        &Lsps2Config::default(),
+        &limits,
+        [7; 32],
+        FaultSet::NONE,
+    )
+    .unwrap();
+    let restarted = Dispatcher::new(
+        service,
+        node,
+        state,
+        store,
+        Arc::new(FixedClock::at(NOW + 1)),
+    );
+    let order = call_as(&restarted, attacker, order_request(20)).await;
+    assert_eq!(order["error"]["code"], 1, "{order}");
+    let order = call(&restarted, victim, order_request(21)).await;
+    assert!(
+        order.get("result").is_some(),
+        "victim refused after restart: {order}"
+    );
+    let order = call(&restarted, victim, order_request(22)).await;
+    assert_eq!(order["error"]["code"], 1, "{order}");
+}

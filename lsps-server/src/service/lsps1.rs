@@ -55,7 +55,9 @@ pub(super) fn plan_create_order(
     if s.rejected.contains(peer) {
         return Err(ErrorObject::client_rejected("this node is not served"));
     }
-    let held = state.orders_of(peer).saturating_add(ctx.pending_writes);
+    let held = state
+        .orders_of(&ctx.quota_owner_of(peer))
+        .saturating_add(ctx.pending_writes);
     if held >= service.limits.max_orders_per_peer {
         return Err(ErrorObject::client_rejected(format!(
             "order limit reached ({} orders per peer)",
@@ -204,6 +206,7 @@ pub(super) fn complete_create_order(
         peer: plan.peer,
         order: result.clone(),
         flow: Some(OrderFlow::new(terms, s.config.flow_config())),
+        quota_owner: Some(plan.quota_owner),
     };
     Ok((
         order_response(plan.id.clone(), result, true),

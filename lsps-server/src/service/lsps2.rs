@@ -83,7 +83,7 @@ pub(super) fn plan_buy(
     }
     // Only live buys count: an unused buy stops counting at its valid_until.
     let held = state
-        .live_buys_of(peer, ctx.now_ms)
+        .live_buys_of(&ctx.quota_owner_of(peer), ctx.now_ms)
         .saturating_add(ctx.pending_writes);
     if held >= service.limits.max_buys_per_peer {
         return Err(ErrorObject::client_rejected(format!(
@@ -164,6 +164,7 @@ pub(super) fn complete_buy(
         client_trusts_lsp: s.config.client_trusts_lsp,
         created_at_ms: plan.now_ms,
         state: JitState::Bought,
+        quota_owner: Some(plan.quota_owner),
     };
     let result = BuyResult {
         jit_channel_scid: scid,

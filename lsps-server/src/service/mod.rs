@@ -41,6 +41,18 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Limits, Lsps1Config, Lsps2Config, MenuEntryConfig};
 use crate::faults::{Fault, FaultSet};
 
+/// Who a write's quota (stored orders, live buys) is charged to: what the caller proved, never
+/// what it merely stated. Over HTTP the node id is only stated (`spec/bindings/http.md`), so
+/// charging it would let any HTTP caller fill another node's quota by naming it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaOwner {
+    /// A BOLT8 peer: the node id its handshake proved.
+    Node(NodeId),
+    /// An HTTP or WebSocket caller: its source address (IPv6 by /64, as the rate limits).
+    HttpSource(std::net::IpAddr),
+}
+
 /// Per-request inputs that a pure handler may not produce itself.
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx {
@@ -52,16 +64,26 @@ pub struct Ctx {
     /// Writes of this peer that were planned but are not yet in the [`ServiceState`]: the
     /// per-peer quotas count them, so simultaneous requests cannot pass a quota together.
     pub pending_writes: usize,
+    /// Who the write's quota is charged to; `None`: the requesting peer's node id (a caller
+    /// that proved it).
+    pub quota_owner: Option<QuotaOwner>,
 }
 
 impl Ctx {
-    /// A context at `now_ms` with `entropy` and no pending writes.
+    /// A context at `now_ms` with `entropy`, no pending writes, and quotas charged to the
+    /// requesting peer's node id.
     pub fn new(now_ms: u64, entropy: [u8; 16]) -> Self {
         Self {
             now_ms,
             entropy,
             pending_writes: 0,
+            quota_owner: None,
         }
+    }
+
+    /// Who a write of `peer` in this context is charged to.
+    pub fn quota_owner_of(&self, peer: &NodeId) -> QuotaOwner {
+        self.quota_owner.unwrap_or(QuotaOwner::Node(*peer))
     }
 }
 
@@ -76,6 +98,10 @@ pub struct OrderRecord {
     /// the row's own `flow` column (updated at every step), not in the creation body.
     #[serde(skip)]
     pub flow: Option<OrderFlow>,
+    /// Who the order counts against ([`QuotaOwner`]); absent in rows stored before it was
+    /// recorded: then the peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_owner: Option<QuotaOwner>,
 }
 
 impl OrderRecord {
@@ -128,6 +154,10 @@ pub struct BuyRecord {
     pub created_at_ms: u64,
     /// Where the JIT flow stands (`BOUGHT` when accepted).
     pub state: JitState,
+    /// Who the buy counts against ([`QuotaOwner`]); absent in rows stored before it was
+    /// recorded: then the peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_owner: Option<QuotaOwner>,
 }
 
 impl BuyRecord {
@@ -169,9 +199,10 @@ pub enum Effect {
 pub struct ServiceState {
     orders: HashMap<OrderId, OrderRecord>,
     buys: HashMap<u64, BuyRecord>,
-    orders_per_peer: HashMap<NodeId, usize>,
-    /// Each peer's buys (SCIDs), to count the live ones for the quota.
-    buys_by_peer: HashMap<NodeId, Vec<u64>>,
+    /// Orders per quota owner.
+    orders_per_owner: HashMap<QuotaOwner, usize>,
+    /// Each quota owner's buys (SCIDs), to count the live ones for the quota.
+    buys_by_owner: HashMap<QuotaOwner, Vec<u64>>,
 }
 
 impl ServiceState {
@@ -186,7 +217,8 @@ impl ServiceState {
                     .insert(order_id.clone(), (**record).clone())
                     .is_none()
                 {
-                    *self.orders_per_peer.entry(record.peer).or_default() += 1;
+                    let owner = record.quota_owner.unwrap_or(QuotaOwner::Node(record.peer));
+                    *self.orders_per_owner.entry(owner).or_default() += 1;
                 }
             }
             Effect::UpdateOrderFlow { order_id, flow } => {
@@ -200,8 +232,9 @@ impl ServiceState {
                     .insert(buy.jit_channel_scid.0, buy.clone())
                     .is_none()
                 {
-                    self.buys_by_peer
-                        .entry(buy.peer)
+                    let owner = buy.quota_owner.unwrap_or(QuotaOwner::Node(buy.peer));
+                    self.buys_by_owner
+                        .entry(owner)
                         .or_default()
                         .push(buy.jit_channel_scid.0);
                 }
@@ -220,13 +253,13 @@ impl ServiceState {
     }
 
     /// Orders `peer` has created.
-    pub fn orders_of(&self, peer: &NodeId) -> usize {
-        self.orders_per_peer.get(peer).copied().unwrap_or(0)
+    pub fn orders_of(&self, owner: &QuotaOwner) -> usize {
+        self.orders_per_owner.get(owner).copied().unwrap_or(0)
     }
 
     /// Buys of `peer` that are live at `now_ms` ([`BuyRecord::is_live`]).
-    pub fn live_buys_of(&self, peer: &NodeId, now_ms: u64) -> usize {
-        self.buys_by_peer.get(peer).map_or(0, |scids| {
+    pub fn live_buys_of(&self, owner: &QuotaOwner, now_ms: u64) -> usize {
+        self.buys_by_owner.get(owner).map_or(0, |scids| {
             scids
                 .iter()
                 .filter_map(|scid| self.buys.get(scid))
@@ -296,6 +329,8 @@ pub struct WritePlan {
     pub peer: NodeId,
     /// The time of the request.
     pub now_ms: u64,
+    /// Who the write's quota is charged to.
+    pub quota_owner: QuotaOwner,
     /// The node work to perform once.
     pub needs: NodeWork,
     kind: WriteKind,
@@ -548,6 +583,7 @@ impl Service {
                 id,
                 peer: *peer,
                 now_ms: ctx.now_ms,
+                quota_owner: ctx.quota_owner_of(peer),
                 needs,
                 kind,
             }),

@@ -710,7 +710,7 @@ fn lsps2_rejected_peers_and_buy_limit_answer_code_1() {
     // An unused buy stops counting at its valid_until: a fresh offer can be bought after it.
     let valid_until: Datetime = serde_json::from_value(entry["valid_until"].clone()).unwrap();
     let later = valid_until.unix_millis() + 1;
-    assert_eq!(state.live_buys_of(&peer(1), later), 0);
+    assert_eq!(state.live_buys_of(&QuotaOwner::Node(peer(1)), later), 0);
     let fresh = menu_for(&service, &peer(1), later)[0].clone();
     let (reply, effects) = buy(&service, &state, &peer(1), fresh, None, later);
     assert!(reply.get("result").is_some(), "{reply}");
