@@ -47,6 +47,7 @@
 
 mod client;
 mod error;
+pub mod receive;
 mod target;
 pub mod transport;
 

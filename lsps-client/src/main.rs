@@ -151,6 +151,54 @@ enum Lsps2Command {
         #[arg(long)]
         accept_client_trusts_lsp: bool,
     },
+    /// Receive through a JIT channel: an embedded LDK node (one identity for LSPS and the
+    /// channel, BOLT8 targets only) buys a JIT SCID, prints the invoice on the first line, takes
+    /// the LSP's zero-conf channel, checks the skimmed fee against the promise and claims.
+    #[cfg(feature = "node")]
+    Receive(ReceiveArgs),
+}
+
+#[cfg(feature = "node")]
+#[derive(Args, Debug)]
+struct ReceiveArgs {
+    /// Fixed amount in msat (MPP+fixed-invoice mode); omit for a variable-amount invoice
+    /// (no-MPP mode).
+    #[arg(long)]
+    amount_msat: Option<u64>,
+    /// Which menu entry (0 = cheapest).
+    #[arg(long, default_value_t = 0)]
+    menu_index: usize,
+    /// Refuse if the opening fee (variable mode: `min_fee_msat`) exceeds this many msat.
+    #[arg(long)]
+    max_fee_msat: Option<u64>,
+    /// Token for `get_info`.
+    #[arg(long)]
+    token: Option<String>,
+    /// How long to wait for the payment after printing the invoice.
+    #[arg(long, default_value_t = 600)]
+    wait_secs: u64,
+    /// Invoice expiry in seconds (shortened to the offer's `valid_until`).
+    #[arg(long, default_value_t = 3600)]
+    expiry_secs: u64,
+    /// Invoice description.
+    #[arg(long, default_value = "lsps2 receive")]
+    description: String,
+    /// Accept `client_trusts_lsp: true` (otherwise such an answer is refused).
+    #[arg(long)]
+    accept_client_trusts_lsp: bool,
+    /// Dev chain dir holding rpc.url and .cookie [default: lsps-data/devchain, the embedded
+    /// chain of a dev `lsps-server` started with defaults in this directory].
+    #[arg(long, conflicts_with = "bitcoind_rpc")]
+    chain_dir: Option<PathBuf>,
+    /// Follow this Bitcoin Core RPC endpoint instead of the dev chain (needs a cookie).
+    #[arg(long, requires = "bitcoind_cookie")]
+    bitcoind_rpc: Option<String>,
+    /// Cookie file for --bitcoind-rpc.
+    #[arg(long)]
+    bitcoind_cookie: Option<PathBuf>,
+    /// The chain's network.
+    #[arg(long, default_value = "regtest")]
+    network: String,
 }
 
 /// A failure, with the exit code it maps to.
@@ -233,7 +281,8 @@ async fn main() -> ExitCode {
     // Every command makes at most three requests (get_info, then the call): bound the whole
     // run so no transport can hang it (an HTTP POST to a server that never answers).
     let bound = Duration::from_millis(cli.connect_timeout_ms)
-        + Duration::from_millis(cli.timeout_ms).saturating_mul(3);
+        + Duration::from_millis(cli.timeout_ms).saturating_mul(3)
+        + receive_allowance(&cli.command);
     let outcome = match tokio::time::timeout(bound, run(cli)).await {
         Ok(outcome) => outcome,
         Err(_) => Err(Failure {
@@ -261,6 +310,18 @@ async fn main() -> ExitCode {
             eprintln!("lsps: error: {first}");
             ExitCode::from(failure.code)
         }
+    }
+}
+
+/// Extra time `lsps2 receive` gets on top of the request bound: starting its node (catching up
+/// with the chain) and the wait for the payment.
+fn receive_allowance(command: &Command) -> Duration {
+    match command {
+        #[cfg(feature = "node")]
+        Command::Lsps2(Lsps2Command::Receive(args)) => {
+            Duration::from_secs(args.wait_secs.saturating_add(120))
+        }
+        _ => Duration::ZERO,
     }
 }
 
@@ -343,6 +404,28 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let connect_timeout = Duration::from_millis(cli.connect_timeout_ms);
     let out = Output { json: cli.json };
 
+    #[cfg(feature = "node")]
+    if let Command::Lsps2(Lsps2Command::Receive(args)) = cli.command {
+        let Target::Bolt8(lsp) = target else {
+            return Err(usage(
+                "lsps2 receive needs a BOLT8 target (<node id>@<host>:<port>): the channel comes over it".into(),
+            ));
+        };
+        let data_dir = cli
+            .data_dir
+            .clone()
+            .or_else(default_data_dir)
+            .ok_or_else(|| usage("--data-dir is required (no $HOME)".into()))?;
+        return receive::run(
+            args,
+            lsp,
+            data_dir.join("wallet"),
+            Duration::from_millis(cli.connect_timeout_ms),
+            Duration::from_millis(cli.timeout_ms),
+            cli.json,
+        )
+        .await;
+    }
     if let Command::Raw { payload } = &cli.command {
         return raw(
             &target,
@@ -477,9 +560,161 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 text
             });
         }
+        #[cfg(feature = "node")]
+        Command::Lsps2(Lsps2Command::Receive(_)) => {}
         Command::Raw { .. } => {}
     }
     Ok(())
+}
+
+/// `lsps2 receive`.
+#[cfg(feature = "node")]
+mod receive {
+    use super::*;
+    use lsps_client::receive::{
+        JitWallet, PaymentOutcome, StrangerChannels, WalletConfig, WalletError,
+    };
+    use lsps_client::transport::bolt8::Bolt8Target;
+    use lsps_node::chain::ChainSource;
+    use lsps_node::chain::bitcoind::BitcoindChain;
+    use lsps_node::chain::dev_service::{COOKIE_FILE, RPC_URL_FILE};
+    use lsps_node::chain::rpc_client::RpcClient;
+
+    fn unreachable(message: String) -> Failure {
+        Failure {
+            code: 2,
+            kind: "unreachable",
+            message,
+            lsp_error: None,
+        }
+    }
+
+    fn failed(kind: &'static str, message: String) -> Failure {
+        Failure {
+            code: 1,
+            kind,
+            message,
+            lsp_error: None,
+        }
+    }
+
+    impl From<WalletError> for Failure {
+        fn from(e: WalletError) -> Self {
+            match e {
+                WalletError::Client(e) => e.into(),
+                WalletError::Unreachable { .. } => unreachable(e.to_string()),
+                WalletError::Node(lsps_node::NodeError::Chain(_)) => unreachable(e.to_string()),
+                WalletError::NoSuchOffer { .. } => usage(e.to_string()),
+                WalletError::Invoice(_) => failed("check_failed", e.to_string()),
+                _ => failed("wallet", e.to_string()),
+            }
+        }
+    }
+
+    async fn chain(args: &ReceiveArgs) -> Result<Arc<dyn ChainSource>, Failure> {
+        let network: bitcoin::Network = args
+            .network
+            .parse()
+            .map_err(|_| usage(format!("--network {}: unknown network", args.network)))?;
+        let rpc = match (&args.bitcoind_rpc, &args.bitcoind_cookie) {
+            (Some(url), Some(cookie)) => RpcClient::with_cookie(url, cookie),
+            _ => {
+                let dir = args
+                    .chain_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("lsps-data").join("devchain"));
+                let url_file = dir.join(RPC_URL_FILE);
+                let url = std::fs::read_to_string(&url_file).map_err(|e| {
+                    unreachable(format!(
+                        "reading {} ({e}): is a dev chain running? (--chain-dir or --bitcoind-rpc)",
+                        url_file.display()
+                    ))
+                })?;
+                RpcClient::with_cookie(url.trim(), &dir.join(COOKIE_FILE))
+            }
+        }
+        .map_err(|e| unreachable(format!("chain RPC: {e}")))?;
+        let chain = BitcoindChain::connect(rpc, network)
+            .await
+            .map_err(|e| unreachable(format!("chain RPC: {e}")))?;
+        Ok(chain)
+    }
+
+    pub(super) async fn run(
+        args: ReceiveArgs,
+        lsp: Bolt8Target,
+        data_dir: PathBuf,
+        connect_timeout: Duration,
+        request_timeout: Duration,
+        json_output: bool,
+    ) -> Result<(), Failure> {
+        let chain = chain(&args).await?;
+        let wallet = JitWallet::start(WalletConfig {
+            data_dir,
+            lsp,
+            chain,
+            connect_timeout,
+            request_timeout,
+            strangers: StrangerChannels::Reject,
+        })
+        .await?;
+        let limits = BuyLimits {
+            max_fee_msat: args.max_fee_msat.map(Msat),
+            accept_client_trusts_lsp: args.accept_client_trusts_lsp,
+        };
+        let purchase = wallet
+            .buy(
+                args.token.clone(),
+                args.menu_index,
+                args.amount_msat.map(Msat),
+                &limits,
+            )
+            .await?;
+        let invoice = wallet.invoice(
+            &purchase,
+            &args.description,
+            Duration::from_secs(args.expiry_secs),
+        )?;
+        // The invoice alone on the first line, flushed, so a script can hand it to a payer.
+        emit(&invoice.to_string());
+        let hash = lightning::types::payment::PaymentHash(bitcoin::hashes::Hash::to_byte_array(
+            *invoice.payment_hash(),
+        ));
+        let outcome = wallet
+            .wait_for_payment(hash, Duration::from_secs(args.wait_secs))
+            .await;
+        wallet.shutdown();
+        match outcome {
+            PaymentOutcome::Received(received) => {
+                if json_output {
+                    emit(
+                        &json!({
+                            "received_msat": received.received_msat.get(),
+                            "opening_fee_msat": received.skimmed_fee_msat.get(),
+                            "promised_opening_fee_msat": received.promised_opening_fee_msat.get(),
+                            "channel_id": received.channel_id,
+                            "payment_hash": hex::encode(hash.0),
+                        })
+                        .to_string(),
+                    );
+                } else {
+                    emit(&format!(
+                        "received_msat={} opening_fee_msat={} channel_id={}",
+                        received.received_msat, received.skimmed_fee_msat, received.channel_id
+                    ));
+                }
+                Ok(())
+            }
+            PaymentOutcome::FailedBack(why) => Err(failed(
+                "check_failed",
+                format!("payment failed back: {why}"),
+            )),
+            PaymentOutcome::TimedOut => Err(failed(
+                "timeout",
+                format!("no payment within {} s", args.wait_secs),
+            )),
+        }
+    }
 }
 
 struct Output {

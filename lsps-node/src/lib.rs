@@ -27,7 +27,8 @@ pub mod wallet;
 pub use lightning_persister::fs_store::FilesystemStore;
 pub use logger::LdkLogger;
 pub use node::{
-    ChainBroadcaster, ChainFeeEstimator, ChainMonitor, ChannelManager, Node, NodeConfig, NodeCore,
-    NodeError, OpenChannel, PeerManager,
+    ChainBroadcaster, ChainFeeEstimator, ChainMonitor, ChannelManager, InboundChannelPolicy,
+    InboundChannelRequest, InboundDecision, Node, NodeConfig, NodeCore, NodeError, OpenChannel,
+    PeerManager,
 };
 pub use wallet::{OnchainWallet, WalletError};

@@ -28,7 +28,7 @@ use lightning::ln::channelmanager::Retry;
 use lightning::ln::channelmanager::{
     ChainParameters, ChannelManagerReadArgs, SimpleArcChannelManager,
 };
-use lightning::ln::msgs::DecodeError;
+use lightning::ln::msgs::{ChannelParameters, DecodeError};
 use lightning::ln::peer_handler::{
     CustomMessageHandler, IgnoringMessageHandler, MessageHandler, PeerManager as LdkPeerManager,
 };
@@ -40,7 +40,8 @@ use lightning::routing::scoring::{
     ProbabilisticScorer, ProbabilisticScoringDecayParameters, ProbabilisticScoringFeeParameters,
 };
 use lightning::sign::{EntropySource, InMemorySigner, KeysManager, NodeSigner, OutputSpender};
-use lightning::util::config::UserConfig;
+use lightning::types::features::ChannelTypeFeatures;
+use lightning::util::config::{ChannelConfigOverrides, UserConfig};
 use lightning::util::errors::APIError;
 use lightning::util::persist::{
     CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
@@ -176,6 +177,46 @@ type MonitorListener = (
     Arc<LdkLogger>,
 );
 
+/// The facts of an inbound `open_channel` an [`InboundChannelPolicy`] decides on.
+#[derive(Clone, Copy, Debug)]
+pub struct InboundChannelRequest<'a> {
+    /// Who asks.
+    pub counterparty: PublicKey,
+    /// Channel value, funded by the counterparty.
+    pub funding_sat: u64,
+    /// The negotiated channel type (e.g. whether `option_scid_alias` is in it).
+    pub channel_type: &'a ChannelTypeFeatures,
+    /// Whether the channel would be announced.
+    pub is_announced: bool,
+    /// The opener's parameters (the `to_self_delay` it imposes on us, reserves, limits).
+    pub params: &'a ChannelParameters,
+}
+
+/// What to do with an inbound channel request (LDK's overrides type has no `Debug`/`Clone`).
+pub enum InboundDecision {
+    /// Accept it; with `zero_conf`, usable before the funding confirms; `overrides` adjust our
+    /// side of this channel only (e.g. `to_self_delay`, `accept_underpaying_htlcs`).
+    Accept {
+        /// Accept with zero confirmations (trust the opener's funding).
+        zero_conf: bool,
+        /// Per-channel changes to the node's configuration.
+        overrides: Option<ChannelConfigOverrides>,
+    },
+    /// Refuse it (the opener gets a BOLT `error` carrying `reason`).
+    Reject {
+        /// Sent to the opener and logged.
+        reason: String,
+    },
+}
+
+/// Decides inbound channel requests instead of the default (accept all; zero-conf from
+/// [`NodeConfig::zero_conf_peers`]). A wallet buying a JIT channel uses one to take zero-conf
+/// only from its LSP, on the terms it bought.
+pub trait InboundChannelPolicy: Send + Sync + std::fmt::Debug {
+    /// The decision for `request`.
+    fn decide(&self, request: &InboundChannelRequest<'_>) -> InboundDecision;
+}
+
 /// How to build a node.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -186,6 +227,8 @@ pub struct NodeConfig {
     pub user_config: UserConfig,
     /// Inbound channels from these peers are accepted with zero confirmations.
     pub zero_conf_peers: Vec<PublicKey>,
+    /// When set, decides every inbound channel request (and `zero_conf_peers` is not used).
+    pub inbound_policy: Option<Arc<dyn InboundChannelPolicy>>,
 }
 
 impl NodeConfig {
@@ -195,6 +238,7 @@ impl NodeConfig {
             data_dir: data_dir.into(),
             user_config: UserConfig::default(),
             zero_conf_peers: Vec::new(),
+            inbound_policy: None,
         }
     }
 }
@@ -235,6 +279,7 @@ pub struct NodeCore {
     network: Network,
     user_config: UserConfig,
     zero_conf_peers: Vec<PublicKey>,
+    inbound_policy: Option<Arc<dyn InboundChannelPolicy>>,
     kv_store: Arc<FilesystemStore>,
     seed: [u8; 32],
     /// Bumped on every block and channel event, so waiters re-check without polling.
@@ -449,6 +494,7 @@ impl NodeCore {
             network,
             user_config,
             zero_conf_peers: config.zero_conf_peers,
+            inbound_policy: config.inbound_policy,
             kv_store,
             seed,
             changes,
@@ -679,27 +725,59 @@ impl NodeCore {
             Event::OpenChannelRequest {
                 temporary_channel_id,
                 counterparty_node_id,
+                funding_satoshis,
+                channel_type,
+                is_announced,
+                params,
                 ..
             } => {
+                let decision = match &self.inbound_policy {
+                    Some(policy) => policy.decide(&InboundChannelRequest {
+                        counterparty: *counterparty_node_id,
+                        funding_sat: *funding_satoshis,
+                        channel_type,
+                        is_announced: *is_announced,
+                        params,
+                    }),
+                    None => InboundDecision::Accept {
+                        zero_conf: self.zero_conf_peers.contains(counterparty_node_id),
+                        overrides: None,
+                    },
+                };
                 let user_channel_id: u128 = rand::random();
-                let accepted = if self.zero_conf_peers.contains(counterparty_node_id) {
-                    self.channel_manager
+                let outcome = match decision {
+                    InboundDecision::Accept {
+                        zero_conf: true,
+                        overrides,
+                    } => self
+                        .channel_manager
                         .accept_inbound_channel_from_trusted_peer_0conf(
                             temporary_channel_id,
                             counterparty_node_id,
                             user_channel_id,
-                            None,
-                        )
-                } else {
-                    self.channel_manager.accept_inbound_channel(
+                            overrides,
+                        ),
+                    InboundDecision::Accept {
+                        zero_conf: false,
+                        overrides,
+                    } => self.channel_manager.accept_inbound_channel(
                         temporary_channel_id,
                         counterparty_node_id,
                         user_channel_id,
-                        None,
-                    )
+                        overrides,
+                    ),
+                    InboundDecision::Reject { reason } => {
+                        tracing::info!(%temporary_channel_id, %counterparty_node_id, "refusing inbound channel: {reason}");
+                        // LDK's way to refuse an unaccepted request: it answers with an error.
+                        self.channel_manager.force_close_broadcasting_latest_txn(
+                            temporary_channel_id,
+                            counterparty_node_id,
+                            reason,
+                        )
+                    }
                 };
-                if let Err(e) = accepted {
-                    tracing::warn!(%temporary_channel_id, "accepting channel: {e:?}");
+                if let Err(e) = outcome {
+                    tracing::warn!(%temporary_channel_id, "answering the channel request: {e:?}");
                 }
             }
             Event::SpendableOutputs { outputs, .. } => {

@@ -1,8 +1,18 @@
 //! An in-process LDK 0.2.7 node running lightning-liquidity 0.2.7's LSPS0 + LSPS2 *service*
-//! on 127.0.0.1, on its own in-memory dev chain (no bitcoind).
+//! on 127.0.0.1, on its own in-memory dev chain or a given one (no bitcoind).
 //!
 //! `lsps2.get_info` is answered with the configured menu (two entries by default, `valid_until`
 //! computed at answer time), `lsps2.buy` with a fresh intercept SCID from the ChannelManager.
+//!
+//! It performs JIT opens the way an LSP built on lightning-liquidity does: LDK's
+//! `HTLCIntercepted`, `ChannelReady`, `PaymentForwarded` and `HTLCHandlingFailed` go to the
+//! service handler; its `OpenChannel` event opens a zero-conf, unannounced channel with
+//! `option_scid_alias` to the client through the node kit (funded by the kit's wallet: fund it
+//! first, e.g. by mining to `node().wallet.new_address()` on a shared [`DevChain`]); the service
+//! then forwards the parts minus the opening fee. Trust model: `client_trusts_lsp = false` only
+//! (the funding is broadcast at once).
+//!
+//! [`DevChain`]: lsps_node::chain::DevChain
 //! LSPS1 is not offered: lightning-liquidity 0.2.7 compiles its LSPS1 service only with
 //! `--cfg lsps1_service`.
 //!
@@ -14,11 +24,13 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bitcoin::secp256k1::PublicKey;
+use lightning::events::Event;
 use lightning::util::config::UserConfig;
 use lightning_liquidity::LiquidityServiceConfig;
 use lightning_liquidity::events::LiquidityEvent;
@@ -26,9 +38,12 @@ use lightning_liquidity::lsps0::ser::LSPSDateTime;
 use lightning_liquidity::lsps2::event::LSPS2ServiceEvent;
 use lightning_liquidity::lsps2::msgs::LSPS2RawOpeningFeeParams;
 use lightning_liquidity::lsps2::service::LSPS2ServiceConfig;
+use lsps_node::chain::{ChainSource, DevChain};
+use lsps_node::{NodeConfig, OpenChannel};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::ldk_node::{LdkNode, NodeError, accept_inbound, build_node, message_pump};
+use crate::ldk_node::{LdkNode, NodeError, accept_inbound, build_node_on, message_pump};
 
 /// One entry of the fee menu the LSP offers; `valid_until` is `now + validity` at answer time.
 #[derive(Clone, Debug)]
@@ -111,13 +126,29 @@ pub struct LdkLsp {
 }
 
 impl LdkLsp {
-    /// Builds the node and starts listening and answering.
+    /// Builds the node on its own in-memory dev chain and starts listening and answering.
     pub async fn start(config: LdkLspConfig) -> Result<Self, NodeError> {
-        let user_config = UserConfig {
+        Self::start_on(Arc::new(DevChain::in_memory()), config).await
+    }
+
+    /// Builds the node on `chain` (shared with the client and the payer for a JIT flow) and
+    /// starts listening and answering.
+    pub async fn start_on(
+        chain: Arc<dyn ChainSource>,
+        config: LdkLspConfig,
+    ) -> Result<Self, NodeError> {
+        let mut user_config = UserConfig {
             accept_intercept_htlcs: true,
             manually_accept_inbound_channels: true,
             ..UserConfig::default()
         };
+        // The JIT channel: unannounced with option_scid_alias (bLIP-52: both MUST), and the
+        // payer's whole payment may be in flight on its first HTLCs.
+        user_config.channel_handshake_config.announce_for_forwarding = false;
+        user_config.channel_handshake_config.negotiate_scid_privacy = true;
+        user_config
+            .channel_handshake_config
+            .max_inbound_htlc_value_in_flight_percent_of_channel = 100;
         let service = LiquidityServiceConfig {
             lsps2_service_config: Some(LSPS2ServiceConfig {
                 promise_secret: config.promise_secret,
@@ -125,15 +156,42 @@ impl LdkLsp {
             lsps5_service_config: None,
             advertise_service: true,
         };
-        let node = Arc::new(build_node(user_config, Some(service), None).await?);
+        let node = Arc::new(
+            build_node_on(
+                chain,
+                NodeConfig {
+                    user_config,
+                    ..NodeConfig::new("")
+                },
+                Some(service),
+                None,
+            )
+            .await?,
+        );
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
 
+        // LDK's events are handled synchronously by the kit's loop; the service handler's
+        // methods are async, so the events it needs are queued to a task.
+        let (ldk_events, ldk_events_rx) = mpsc::unbounded_channel();
+        let channels = Arc::new(Mutex::new(HashMap::new()));
         let tasks = vec![
-            node.spawn_events(),
+            node.spawn_events_with(move |event| {
+                if matches!(
+                    event,
+                    Event::HTLCIntercepted { .. }
+                        | Event::ChannelReady { .. }
+                        | Event::PaymentForwarded { .. }
+                        | Event::HTLCHandlingFailed { .. }
+                ) {
+                    let _ = ldk_events.send(event.clone());
+                }
+                Ok(())
+            }),
             tokio::spawn(accept_inbound(listener, Arc::clone(&node.peer_manager))),
             tokio::spawn(message_pump(Arc::clone(&node))),
-            tokio::spawn(event_loop(Arc::clone(&node), config)),
+            tokio::spawn(event_loop(Arc::clone(&node), config, Arc::clone(&channels))),
+            tokio::spawn(ldk_event_loop(Arc::clone(&node), ldk_events_rx, channels)),
         ];
         Ok(Self { node, addr, tasks })
     }
@@ -194,7 +252,82 @@ fn raw_menu(menu: &[FeeMenuEntry]) -> Vec<LSPS2RawOpeningFeeParams> {
         .collect()
 }
 
-async fn event_loop(node: Arc<LdkNode>, config: LdkLspConfig) {
+/// The kit's `user_channel_id` of each JIT channel → the one lightning-liquidity chose.
+type ChannelIds = Arc<Mutex<HashMap<u128, u128>>>;
+
+/// Channel capacity for a JIT open forwarding `amt_to_forward_msat`: the forward plus room for
+/// the LSP's reserve and commitment fees.
+fn jit_channel_sat(amt_to_forward_msat: u64) -> u64 {
+    (amt_to_forward_msat / 1000).saturating_mul(2) + 100_000
+}
+
+async fn ldk_event_loop(
+    node: Arc<LdkNode>,
+    mut events: mpsc::UnboundedReceiver<Event>,
+    channels: ChannelIds,
+) {
+    while let Some(event) = events.recv().await {
+        let Some(handler) = node.liquidity.lsps2_service_handler() else {
+            return;
+        };
+        let result = match event {
+            Event::HTLCIntercepted {
+                intercept_id,
+                requested_next_hop_scid,
+                payment_hash,
+                expected_outbound_amount_msat,
+                ..
+            } => {
+                handler
+                    .htlc_intercepted(
+                        requested_next_hop_scid,
+                        intercept_id,
+                        expected_outbound_amount_msat,
+                        payment_hash,
+                    )
+                    .await
+            }
+            Event::ChannelReady {
+                channel_id,
+                user_channel_id,
+                counterparty_node_id,
+                ..
+            } => {
+                let liquidity_id = channels
+                    .lock()
+                    .ok()
+                    .and_then(|c| c.get(&user_channel_id).copied());
+                match liquidity_id {
+                    Some(id) => {
+                        handler
+                            .channel_ready(id, &channel_id, &counterparty_node_id)
+                            .await
+                    }
+                    None => Ok(()),
+                }
+            }
+            Event::PaymentForwarded {
+                next_channel_id: Some(next_channel_id),
+                skimmed_fee_msat,
+                ..
+            } => {
+                handler
+                    .payment_forwarded(next_channel_id, skimmed_fee_msat.unwrap_or(0))
+                    .await
+            }
+            Event::HTLCHandlingFailed { failure_type, .. } => {
+                handler.htlc_handling_failed(failure_type).await
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            eprintln!("testkit ldk_lsp: LSPS2 service refused an LDK event: {e:?}");
+        }
+        node.peer_manager.process_events();
+    }
+}
+
+async fn event_loop(node: Arc<LdkNode>, config: LdkLspConfig, channels: ChannelIds) {
     loop {
         let event = node.liquidity.next_event_async().await;
         let Some(handler) = node.liquidity.lsps2_service_handler() else {
@@ -245,7 +378,36 @@ async fn event_loop(node: Arc<LdkNode>, config: LdkLspConfig) {
                     eprintln!("testkit ldk_lsp: buy answer failed: {e:?}");
                 }
             }
-            // Channel opens are outside the message tier this fixture serves.
+            LiquidityEvent::LSPS2Service(LSPS2ServiceEvent::OpenChannel {
+                their_network_key,
+                amt_to_forward_msat,
+                user_channel_id,
+                ..
+            }) => {
+                let open = OpenChannel {
+                    peer: their_network_key,
+                    amount_sat: jit_channel_sat(amt_to_forward_msat),
+                    push_msat: 0,
+                    zero_conf: true,
+                    announce: false,
+                };
+                match node.open_channel(&open) {
+                    Ok((_, kit_id)) => {
+                        if let Ok(mut channels) = channels.lock() {
+                            channels.insert(kit_id, user_channel_id);
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("testkit ldk_lsp: JIT open failed: {e}");
+                        if let Err(e) = handler
+                            .channel_open_failed(&their_network_key, user_channel_id)
+                            .await
+                        {
+                            eprintln!("testkit ldk_lsp: channel_open_failed: {e:?}");
+                        }
+                    }
+                }
+            }
             _ => {}
         }
         node.peer_manager.process_events();

@@ -139,10 +139,21 @@ impl LdkNode {
     /// Runs the kit's LDK event loop (funding, channel acceptance, persistence) until the node
     /// is dropped or the task aborted.
     pub fn spawn_events(&self) -> JoinHandle<()> {
+        self.spawn_events_with(|_| Ok(()))
+    }
+
+    /// Like [`LdkNode::spawn_events`], with `app` seeing every event after the kit.
+    pub fn spawn_events_with<F>(&self, app: F) -> JoinHandle<()>
+    where
+        F: Fn(&lightning::events::Event) -> Result<(), lightning::events::ReplayEvent>
+            + Send
+            + Sync
+            + 'static,
+    {
         tokio::spawn(
             self.node
                 .clone()
-                .run_events(self.stop_events.subscribe(), |_| Ok(())),
+                .run_events(self.stop_events.subscribe(), app),
         )
     }
 }

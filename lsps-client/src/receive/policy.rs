@@ -1,0 +1,200 @@
+//! Which inbound channels a JIT-receiving wallet takes (bLIP-52 §channel open): zero-conf only
+//! from the LSP of a live purchase; that channel unannounced, with `option_scid_alias`, and our
+//! `to_self_delay` (imposed on the LSP) within the bought `max_client_to_self_delay`; the
+//! channel accepts underpaying HTLCs (the LSP skims the opening fee) — and no other does.
+
+use std::sync::Mutex;
+
+use bitcoin::secp256k1::PublicKey;
+use lightning::util::config::{
+    ChannelConfigOverrides, ChannelConfigUpdate, ChannelHandshakeConfigUpdate,
+};
+
+use super::JitPurchase;
+
+/// LDK's smallest accepted `to_self_delay` (`BREAKDOWN_TIMEOUT`, one day of blocks): a
+/// `max_client_to_self_delay` below it cannot be honoured by an LDK wallet.
+pub const LDK_MIN_TO_SELF_DELAY: u16 = 144;
+
+/// What to do with channels from peers that are not the LSP of a live purchase.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StrangerChannels {
+    /// Refuse them (a receive-only wallet wants no other channel).
+    #[default]
+    Reject,
+    /// Accept them after the usual confirmations, never zero-conf.
+    AcceptConfirmed,
+}
+
+/// The facts of an `open_channel` the policy decides on.
+#[derive(Clone, Copy, Debug)]
+pub struct ChannelRequest {
+    /// Who opens.
+    pub counterparty: PublicKey,
+    /// Whether the channel would be announced.
+    pub is_announced: bool,
+    /// Whether the channel type has `option_scid_alias` (LDK: `scid_privacy`).
+    pub scid_alias: bool,
+}
+
+/// Why a channel is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ChannelRefusal {
+    /// Not the LSP of a live purchase, and strangers are refused.
+    #[error("no JIT purchase from this peer; channels from other peers are refused")]
+    Stranger,
+    /// bLIP-52: the JIT channel MUST be unannounced.
+    #[error("a JIT channel must not be announced")]
+    Announced,
+    /// bLIP-52: both sides MUST negotiate `option_scid_alias`.
+    #[error("a JIT channel must negotiate option_scid_alias")]
+    NoScidAlias,
+    /// The bought `max_client_to_self_delay` is below what LDK lets us use.
+    #[error("max_client_to_self_delay {0} is below the smallest to_self_delay LDK allows (144)")]
+    ToSelfDelayTooSmall(u32),
+}
+
+/// The decision for one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChannelDecision {
+    /// The JIT channel: accept with zero confirmations, our `to_self_delay` as given, and
+    /// underpaying HTLCs allowed on it.
+    AcceptJit {
+        /// Our `to_self_delay` (what we impose on the LSP): ≤ `max_client_to_self_delay`.
+        to_self_delay: u16,
+    },
+    /// A stranger's channel, accepted after confirmations (never zero-conf).
+    AcceptConfirmed,
+    /// Refused.
+    Reject(ChannelRefusal),
+}
+
+impl ChannelDecision {
+    /// LDK's per-channel overrides for an accept (`None` for a refusal or a plain accept).
+    pub fn ldk_overrides(&self) -> Option<ChannelConfigOverrides> {
+        match self {
+            ChannelDecision::AcceptJit { to_self_delay } => Some(ChannelConfigOverrides {
+                handshake_overrides: Some(ChannelHandshakeConfigUpdate {
+                    to_self_delay: Some(*to_self_delay),
+                    ..Default::default()
+                }),
+                update_overrides: Some(ChannelConfigUpdate {
+                    accept_underpaying_htlcs: Some(true),
+                    ..ChannelConfigUpdate::default()
+                }),
+            }),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Expected {
+    lsp: PublicKey,
+    max_client_to_self_delay: u32,
+}
+
+/// The channel-acceptance policy of a JIT-receiving wallet. Register each purchase with
+/// [`JitChannelPolicy::expect`] before showing its invoice.
+#[derive(Debug)]
+pub struct JitChannelPolicy {
+    expected: Mutex<Vec<Expected>>,
+    strangers: StrangerChannels,
+    preferred_to_self_delay: u16,
+}
+
+/// At most this many purchases are expected at once (the list is bounded).
+pub const MAX_EXPECTED: usize = 64;
+
+impl JitChannelPolicy {
+    /// A policy with no purchase yet; `preferred_to_self_delay` is what we impose on the LSP
+    /// when the purchase allows it (LDK's default is 144).
+    pub fn new(strangers: StrangerChannels, preferred_to_self_delay: u16) -> Self {
+        Self {
+            expected: Mutex::new(Vec::new()),
+            strangers,
+            preferred_to_self_delay,
+        }
+    }
+
+    /// Expect the channel of `purchase` (until [`JitChannelPolicy::forget`]). The oldest
+    /// expectation is dropped beyond [`MAX_EXPECTED`].
+    pub fn expect(&self, purchase: &JitPurchase) {
+        if let Ok(mut expected) = self.expected.lock() {
+            if expected.len() >= MAX_EXPECTED {
+                expected.remove(0);
+            }
+            expected.push(Expected {
+                lsp: purchase.lsp,
+                max_client_to_self_delay: purchase.params.max_client_to_self_delay,
+            });
+        }
+    }
+
+    /// Stop expecting channels from `lsp`.
+    pub fn forget(&self, lsp: &PublicKey) {
+        if let Ok(mut expected) = self.expected.lock() {
+            expected.retain(|e| &e.lsp != lsp);
+        }
+    }
+
+    /// The decision for `request`.
+    pub fn decide(&self, request: &ChannelRequest) -> ChannelDecision {
+        let expected = self.expected.lock().ok().and_then(|expected| {
+            // Several purchases from one LSP: the tightest delay bound applies.
+            expected
+                .iter()
+                .filter(|e| e.lsp == request.counterparty)
+                .map(|e| e.max_client_to_self_delay)
+                .min()
+        });
+        let Some(max_delay) = expected else {
+            return match self.strangers {
+                StrangerChannels::Reject => ChannelDecision::Reject(ChannelRefusal::Stranger),
+                StrangerChannels::AcceptConfirmed => ChannelDecision::AcceptConfirmed,
+            };
+        };
+        if request.is_announced {
+            return ChannelDecision::Reject(ChannelRefusal::Announced);
+        }
+        if !request.scid_alias {
+            return ChannelDecision::Reject(ChannelRefusal::NoScidAlias);
+        }
+        let bound = u16::try_from(max_delay).unwrap_or(u16::MAX);
+        if bound < LDK_MIN_TO_SELF_DELAY {
+            return ChannelDecision::Reject(ChannelRefusal::ToSelfDelayTooSmall(max_delay));
+        }
+        ChannelDecision::AcceptJit {
+            to_self_delay: self
+                .preferred_to_self_delay
+                .clamp(LDK_MIN_TO_SELF_DELAY, bound),
+        }
+    }
+}
+
+#[cfg(feature = "node")]
+impl lsps_node::InboundChannelPolicy for JitChannelPolicy {
+    fn decide(&self, request: &lsps_node::InboundChannelRequest<'_>) -> lsps_node::InboundDecision {
+        let decision = JitChannelPolicy::decide(
+            self,
+            &ChannelRequest {
+                counterparty: request.counterparty,
+                is_announced: request.is_announced,
+                scid_alias: request.channel_type.supports_scid_privacy(),
+            },
+        );
+        match decision {
+            ChannelDecision::AcceptJit { .. } => lsps_node::InboundDecision::Accept {
+                zero_conf: true,
+                overrides: decision.ldk_overrides(),
+            },
+            ChannelDecision::AcceptConfirmed => lsps_node::InboundDecision::Accept {
+                zero_conf: false,
+                overrides: None,
+            },
+            ChannelDecision::Reject(refusal) => lsps_node::InboundDecision::Reject {
+                reason: refusal.to_string(),
+            },
+        }
+    }
+}
