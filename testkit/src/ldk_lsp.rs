@@ -24,9 +24,8 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bitcoin::secp256k1::PublicKey;
@@ -146,6 +145,8 @@ impl LdkLsp {
         // payer's whole payment may be in flight on its first HTLCs.
         user_config.channel_handshake_config.announce_for_forwarding = false;
         user_config.channel_handshake_config.negotiate_scid_privacy = true;
+        // LDK refuses forwards into unannounced channels unless told otherwise.
+        user_config.accept_forwards_to_priv_channels = true;
         user_config
             .channel_handshake_config
             .max_inbound_htlc_value_in_flight_percent_of_channel = 100;
@@ -174,7 +175,6 @@ impl LdkLsp {
         // LDK's events are handled synchronously by the kit's loop; the service handler's
         // methods are async, so the events it needs are queued to a task.
         let (ldk_events, ldk_events_rx) = mpsc::unbounded_channel();
-        let channels = Arc::new(Mutex::new(HashMap::new()));
         let tasks = vec![
             node.spawn_events_with(move |event| {
                 if matches!(
@@ -190,8 +190,8 @@ impl LdkLsp {
             }),
             tokio::spawn(accept_inbound(listener, Arc::clone(&node.peer_manager))),
             tokio::spawn(message_pump(Arc::clone(&node))),
-            tokio::spawn(event_loop(Arc::clone(&node), config, Arc::clone(&channels))),
-            tokio::spawn(ldk_event_loop(Arc::clone(&node), ldk_events_rx, channels)),
+            tokio::spawn(event_loop(Arc::clone(&node), config)),
+            tokio::spawn(ldk_event_loop(Arc::clone(&node), ldk_events_rx)),
         ];
         Ok(Self { node, addr, tasks })
     }
@@ -252,20 +252,13 @@ fn raw_menu(menu: &[FeeMenuEntry]) -> Vec<LSPS2RawOpeningFeeParams> {
         .collect()
 }
 
-/// The kit's `user_channel_id` of each JIT channel → the one lightning-liquidity chose.
-type ChannelIds = Arc<Mutex<HashMap<u128, u128>>>;
-
 /// Channel capacity for a JIT open forwarding `amt_to_forward_msat`: the forward plus room for
 /// the LSP's reserve and commitment fees.
 fn jit_channel_sat(amt_to_forward_msat: u64) -> u64 {
     (amt_to_forward_msat / 1000).saturating_mul(2) + 100_000
 }
 
-async fn ldk_event_loop(
-    node: Arc<LdkNode>,
-    mut events: mpsc::UnboundedReceiver<Event>,
-    channels: ChannelIds,
-) {
+async fn ldk_event_loop(node: Arc<LdkNode>, mut events: mpsc::UnboundedReceiver<Event>) {
     while let Some(event) = events.recv().await {
         let Some(handler) = node.liquidity.lsps2_service_handler() else {
             return;
@@ -293,18 +286,12 @@ async fn ldk_event_loop(
                 counterparty_node_id,
                 ..
             } => {
-                let liquidity_id = channels
-                    .lock()
-                    .ok()
-                    .and_then(|c| c.get(&user_channel_id).copied());
-                match liquidity_id {
-                    Some(id) => {
-                        handler
-                            .channel_ready(id, &channel_id, &counterparty_node_id)
-                            .await
-                    }
-                    None => Ok(()),
-                }
+                // The channel was opened with lightning-liquidity's user_channel_id. Other
+                // channels (a payer's) are not the service's: its refusal of those is expected.
+                let _ = handler
+                    .channel_ready(user_channel_id, &channel_id, &counterparty_node_id)
+                    .await;
+                Ok(())
             }
             Event::PaymentForwarded {
                 next_channel_id: Some(next_channel_id),
@@ -327,7 +314,7 @@ async fn ldk_event_loop(
     }
 }
 
-async fn event_loop(node: Arc<LdkNode>, config: LdkLspConfig, channels: ChannelIds) {
+async fn event_loop(node: Arc<LdkNode>, config: LdkLspConfig) {
     loop {
         let event = node.liquidity.next_event_async().await;
         let Some(handler) = node.liquidity.lsps2_service_handler() else {
@@ -390,13 +377,10 @@ async fn event_loop(node: Arc<LdkNode>, config: LdkLspConfig, channels: ChannelI
                     push_msat: 0,
                     zero_conf: true,
                     announce: false,
+                    user_channel_id: Some(user_channel_id),
                 };
                 match node.open_channel(&open) {
-                    Ok((_, kit_id)) => {
-                        if let Ok(mut channels) = channels.lock() {
-                            channels.insert(kit_id, user_channel_id);
-                        }
-                    }
+                    Ok(_) => {}
                     Err(e) => {
                         eprintln!("testkit ldk_lsp: JIT open failed: {e}");
                         if let Err(e) = handler
