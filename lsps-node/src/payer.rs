@@ -183,15 +183,15 @@ impl Payer {
             let b = w.balance();
             (b.confirmed + b.trusted_pending).to_sat()
         };
-        let burn = ScriptBuf::new_op_return([0x70u8; 4]);
+        // Every block the payer mines pays its own wallet: an RPC miner needs an address (no
+        // bare scripts), and the coins are the payer's anyway.
+        let own = wallet
+            .new_address()
+            .map_err(NodeError::from)?
+            .script_pubkey();
         if spendable(wallet) < needed_sat {
-            let script = wallet
-                .new_address()
-                .map_err(NodeError::from)?
-                .script_pubkey();
             // One mature coinbase is 50 BTC on a young regtest chain; mine until it matures.
-            miner.mine(1, &script).await?;
-            miner.mine(COINBASE_MATURITY_BLOCKS - 1, &burn).await?;
+            miner.mine(COINBASE_MATURITY_BLOCKS, &own).await?;
             self.wait_until("the wallet sees its coins", || {
                 spendable(wallet) >= needed_sat
             })
@@ -229,7 +229,7 @@ impl Payer {
         // the funding outpoint is known: mine a block at a time until it is in one.
         let mut confirmed = false;
         for _ in 0..20 {
-            miner.mine(1, &burn).await?;
+            miner.mine(1, &own).await?;
             let seen = tokio::time::timeout(
                 Duration::from_secs(2),
                 self.node.wait_for_channels(|channels| {
@@ -249,7 +249,7 @@ impl Payer {
         if !confirmed {
             return Err(PayerError::Stuck("the funding transaction was not mined"));
         }
-        miner.mine(FUNDING_CONFIRMATIONS - 1, &burn).await?;
+        miner.mine(FUNDING_CONFIRMATIONS - 1, &own).await?;
         tokio::time::timeout(
             SETUP_TIMEOUT,
             self.node.wait_for_channels(|channels| {

@@ -431,3 +431,48 @@ async fn non_loopback_listen_is_refused() {
     .await;
     assert!(refused.is_err());
 }
+
+#[tokio::test]
+async fn named_parameters_and_getblock_verbosity_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (service, rpc) = service(dir.path()).await;
+    let hash = rpc
+        .call("getblockhash", json!({"height": 1}))
+        .await
+        .unwrap();
+    assert_eq!(hash, rpc.call("getblockhash", json!([1])).await.unwrap());
+    // A gap is null (the default), and the named order does not matter.
+    let header = rpc
+        .call("getblockheader", json!({"blockhash": hash}))
+        .await
+        .unwrap();
+    assert_eq!(header["height"], 1);
+    let hex_header = rpc
+        .call(
+            "getblockheader",
+            json!({"verbose": false, "blockhash": hash}),
+        )
+        .await
+        .unwrap();
+    assert!(hex_header.is_string());
+    assert_eq!(
+        rpc_code(rpc.call("getblockhash", json!({"heigth": 1})).await),
+        -8,
+        "Core: Unknown named parameter"
+    );
+
+    let block = rpc
+        .call("getblock", json!({"blockhash": hash, "verbosity": 2}))
+        .await
+        .unwrap();
+    let txs = block["tx"].as_array().unwrap();
+    assert_eq!(txs.len(), 1, "the coinbase");
+    assert_keys(&txs[0], &["txid", "hash", "vin", "vout", "hex", "weight"]);
+    let raw = rpc
+        .call("getrawtransaction", json!([txs[0]["txid"], true]))
+        .await
+        .unwrap();
+    assert_eq!(raw["hex"], txs[0]["hex"]);
+    assert_eq!(rpc_code(rpc.call("getblock", json!([hash, 3])).await), -8);
+    service.shutdown().await;
+}

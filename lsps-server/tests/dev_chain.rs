@@ -186,3 +186,71 @@ async fn server_follows_a_standalone_chain_process_over_rpc() {
     );
     server.shutdown().await;
 }
+
+/// Three processes on one chain, as with Bitcoin Core: the chain alone, the LSP following it
+/// over RPC (`--chain bitcoind`), and a payer node in this process also over RPC. The payer
+/// funds itself by mining through the chain's RPC, opens a channel, its funding is mined in the
+/// chain's process, and the LSP's process sees it confirmed (the channel becomes usable only
+/// when both sides have sent `channel_ready`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_lsp_process_and_a_payer_confirm_a_channel_on_a_chain_process() {
+    use lsps_node::chain::bitcoind::BitcoindChain;
+    use lsps_node::payer::{Payer, RpcMiner};
+    let dir = tempfile::tempdir().unwrap();
+    let chain_ready = dir.path().join("chain.json");
+    let _chain = Kill(
+        Command::new(env!("CARGO_BIN_EXE_lsps-server"))
+            .args(["dev", "chain", "--data-dir"])
+            .arg(dir.path().join("chain"))
+            .args(["--rpc-listen", "127.0.0.1:0", "--block-interval-secs", "0"])
+            .arg("--ready-file")
+            .arg(&chain_ready)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let chain: Value = serde_json::from_str(&wait_for_file(&chain_ready)).unwrap();
+    let url = chain["rpc_url"].as_str().unwrap().to_owned();
+    let cookie = chain["cookie_file"].as_str().unwrap().to_owned();
+    let lsp_ready = dir.path().join("lsp.json");
+    let _lsp = Kill(
+        Command::new(env!("CARGO_BIN_EXE_lsps-server"))
+            .arg("--data-dir")
+            .arg(dir.path().join("lsp"))
+            .args(["--listen", "127.0.0.1:0", "--no-http", "--no-admin"])
+            .args(["--chain", "bitcoind", "--bitcoind-rpc", &url])
+            .args(["--bitcoind-cookie", &cookie, "--network", "regtest"])
+            .arg("--ready-file")
+            .arg(&lsp_ready)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let lsp: Value = serde_json::from_str(&wait_for_file(&lsp_ready)).unwrap();
+    let lsp_id: bitcoin::secp256k1::PublicKey = lsp["node_id"].as_str().unwrap().parse().unwrap();
+    let lsp_addr: std::net::SocketAddr = lsp["bolt8"].as_str().unwrap().parse().unwrap();
+
+    let rpc = RpcClient::with_cookie(&url, Path::new(&cookie)).unwrap();
+    let source = BitcoindChain::connect(rpc.clone(), bitcoin::Network::Regtest)
+        .await
+        .unwrap();
+    let payer_dir = tempfile::tempdir().unwrap();
+    let payer = Payer::start(payer_dir.path(), source).await.unwrap();
+    let miner = RpcMiner {
+        rpc,
+        network: bitcoin::Network::Regtest,
+    };
+    tokio::time::timeout(
+        Duration::from_secs(120),
+        payer.ensure_channel(lsp_id, lsp_addr, 400_000, 1_000_000, &miner),
+    )
+    .await
+    .expect("set-up in time")
+    .expect("channel confirmed by both processes");
+    let channels = payer.usable_channels_to(&lsp_id);
+    assert_eq!(channels.len(), 1);
+    assert!(channels[0].confirmations.unwrap_or(0) >= 6);
+    payer.shutdown().await;
+}
