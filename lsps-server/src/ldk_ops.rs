@@ -18,6 +18,7 @@ impl NodeOps for Node {
             amount_msats: Some(request.amount_msat),
             description: Bolt11InvoiceDescription::Direct(description),
             invoice_expiry_delta_secs: Some(request.expiry_secs),
+            min_final_cltv_expiry_delta: request.min_final_cltv_expiry_delta,
             ..Default::default()
         };
         self.channel_manager

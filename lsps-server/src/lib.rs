@@ -29,6 +29,7 @@ pub mod dispatch;
 pub mod faults;
 mod ldk_ops;
 pub mod node;
+pub mod orders;
 pub mod service;
 pub mod store;
 pub mod transport;
@@ -271,6 +272,15 @@ impl ReferenceServer {
             store.clone(),
             Arc::new(SystemClock),
         );
+        // The LSPS1 money flow: held payments become channels or are failed back/refunded.
+        let orders = orders::Orders::new(
+            node.clone(),
+            dispatcher.clone(),
+            Arc::new(SystemClock),
+            orders::OrdersSettings {
+                close_expired_channels: config.lsps1.close_expired_channels,
+            },
+        );
         // Spec-legal variations (if any) sit in front of the dispatcher on every transport.
         let front = variants.wrap(Arc::new(dispatcher.clone()));
         // Every request and its result is counted on every transport.
@@ -323,7 +333,12 @@ impl ReferenceServer {
                 node.peer_manager.clone(),
                 shutdown_rx.clone(),
             )),
-            tokio::spawn(node::run_events(node.clone(), shutdown_rx.clone())),
+            tokio::spawn(node::run_events(
+                node.clone(),
+                orders.clone(),
+                shutdown_rx.clone(),
+            )),
+            tokio::spawn(orders.run(shutdown_rx.clone())),
         ];
         if let Some(http) = http {
             tasks.push(tokio::spawn(transport::http::serve(

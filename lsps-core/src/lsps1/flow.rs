@@ -130,10 +130,13 @@
 //!   failed back at once (`HOLD` then `REFUNDED`); a later on-chain payment, once confirmed, is
 //!   refunded (the option's one refund).
 //! - A Lightning payment after its option expired, or to a finished order, is failed back.
-//! - On-chain under-payment waits for more (outputs add up) until the option expires;
-//!   over-payment completes the order and is not refunded; a refund returns everything the
-//!   address received and counted. Outputs counted after the refund was requested are not
-//!   refunded by the flow ([`OrderFlow::unrefunded_sat`] shows them to the operator).
+//! - On-chain under-payment waits for more (outputs add up) until the option expires, then
+//!   everything received is refunded (the option stays `EXPECT_PAYMENT`: bLIP-51 has no move
+//!   to `REFUNDED` from there); over-payment completes the order and its excess is refunded
+//!   (the option stays `PAID`); amounts below [`MIN_REFUND_SAT`] are not refunded (D34). A
+//!   refund of an order's payment returns everything the address received and counted.
+//!   Outputs counted after the refund was requested are not refunded by the flow
+//!   ([`OrderFlow::unrefunded_sat`] shows them to the operator).
 //! - Confirmations of an output only grow: a reorg does not undo `PAID` (bLIP-51 has no
 //!   state for it).
 //! - A client that disconnects before the funding is published ends that attempt; the open
@@ -268,6 +271,10 @@ pub enum RefundStatus {
         amount_sat: Sat,
     },
 }
+
+/// On-chain amounts below this are not refunded (an under-payment or an over-payment's
+/// excess): the refund's own fee would take most of it (D34).
+pub const MIN_REFUND_SAT: u64 = 1_000;
 
 /// The most outputs to the order's address the flow records; more are ignored (and do not
 /// count toward the payment).
@@ -431,7 +438,11 @@ impl OrderFlow {
             | Refund::Sent { amount_sat, .. }
             | Refund::Confirmed { amount_sat, .. } => amount_sat.get(),
         };
-        Sat(counted.saturating_sub(refunded))
+        let kept = match (&self.terms.onchain, self.keeps_onchain()) {
+            (Some(t), true) => t.order_total_sat.get(),
+            _ => 0,
+        };
+        Sat(counted.saturating_sub(refunded).saturating_sub(kept))
     }
 
     /// When [`OrderFlowEvent::Timer`] should next be delivered, if anything waits on time.
@@ -667,12 +678,18 @@ impl OrderFlow {
                     Refund::None => return Err(self.unexpected("no refund requested")),
                 };
                 if let Some(amount_sat) = first {
+                    let state = o.state;
                     o.refund = Refund::Sent {
                         txid,
                         sent_at: now,
                         amount_sat,
                     };
-                    self.move_onchain(PaymentEvent::RefundSent)?;
+                    // The option is REFUNDED when its payment goes back; an under-payment
+                    // (still EXPECT_PAYMENT: bLIP-51 has no move for it) or an over-payment's
+                    // excess (the order keeps the payment) leaves the state as it is.
+                    if state == PaymentState::Paid && !self.keeps_onchain() {
+                        self.move_onchain(PaymentEvent::RefundSent)?;
+                    }
                 }
             }
             OrderFlowEvent::RefundConfirmed { txid } => {
@@ -746,6 +763,12 @@ impl OrderFlow {
             actions.push(OrderFlowAction::FailPaymentBack { option });
         }
         Ok(())
+    }
+
+    /// The order completed on its on-chain payment (keeps it, refunds only an excess).
+    fn keeps_onchain(&self) -> bool {
+        self.order_state == OrderState::Completed
+            && self.secured.is_some_and(|(s, _)| s == Securer::Onchain)
     }
 
     /// The on-chain value that counts under the confirmation rules.
@@ -846,30 +869,33 @@ impl OrderFlow {
             }
         }
 
-        // On-chain money the order does not keep is refunded, once.
-        let keeps_onchain = self.order_state == OrderState::Completed
-            && self.secured.is_some_and(|(s, _)| s == Securer::Onchain);
+        // On-chain money the order does not keep is refunded, once (D32, D34): a payment the
+        // order did not take, an under-payment once its option expired, an over-payment's
+        // excess once the order completed on it.
+        let keeps_onchain = self.keeps_onchain();
         let order_settled = self.order_state != OrderState::Created
             || self.secured.is_some_and(|(s, _)| s != Securer::Onchain);
-        let counted = Sat(self.counted_sat());
-        let refund_to = match (&self.onchain, &self.terms.onchain) {
-            (Some(o), Some(t))
-                if o.state == PaymentState::Paid
-                    && o.refund == Refund::None
-                    && order_settled
-                    && !keeps_onchain =>
-            {
-                Some(t.refund_onchain_address.clone())
+        let counted = self.counted_sat();
+        let refund = match (&self.onchain, &self.terms.onchain) {
+            (Some(o), Some(t)) if o.refund == Refund::None => match o.state {
+                PaymentState::Paid if keeps_onchain => {
+                    let excess = counted.saturating_sub(t.order_total_sat.get());
+                    (excess >= MIN_REFUND_SAT).then_some(excess)
+                }
+                PaymentState::Paid if order_settled => Some(counted),
+                PaymentState::ExpectPayment if now >= t.expires_at && counted >= MIN_REFUND_SAT => {
+                    Some(counted)
+                }
+                _ => None,
             }
+            .map(|amount| (t.refund_onchain_address.clone(), Sat(amount))),
             _ => None,
         };
-        if let (Some(address), Some(o)) = (refund_to, &mut self.onchain) {
-            o.refund = Refund::Requested {
-                amount_sat: counted,
-            };
+        if let (Some((address, amount_sat)), Some(o)) = (refund, &mut self.onchain) {
+            o.refund = Refund::Requested { amount_sat };
             actions.push(OrderFlowAction::RefundOnchain {
                 address,
-                amount_sat: counted,
+                amount_sat,
             });
         }
 

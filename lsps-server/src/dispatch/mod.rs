@@ -27,8 +27,8 @@ use lsps_core::types::NodeId;
 
 use crate::faults::Fault;
 use crate::service::{
-    Ctx, NodeOps, NodeResources, NodeWork, Outcome, Planned, QuotaOwner, Service, ServiceState,
-    WritePlan,
+    Ctx, Effect, NodeOps, NodeResources, NodeWork, Outcome, Planned, QuotaOwner, Service,
+    ServiceState, WritePlan,
 };
 use crate::store::{Store, StoreError, StoredRow, to_stored};
 use crate::transport::{Caller, Dispatch, Dispatched};
@@ -162,6 +162,21 @@ impl Dispatcher {
     /// How many callers the limit table holds (bounded by `max_tracked_callers`).
     pub fn tracked_callers(&self) -> usize {
         self.inner.peers.lock().map(|p| p.len()).unwrap_or(0)
+    }
+
+    /// Make one effect durable, then apply it to the state: how the money flows
+    /// (`crate::orders`) store each step before they act on it.
+    pub async fn commit_effect(&self, effect: Effect) -> Result<(), StoreError> {
+        let row = to_stored(&effect)
+            .map_err(|e| StoreError::Database(format!("encoding {effect:?}: {e}")))?;
+        persist(self.inner.store.as_ref(), row).await?;
+        let mut state = self
+            .inner
+            .state
+            .write()
+            .map_err(|_| StoreError::Database("state lock poisoned".into()))?;
+        state.apply(&effect);
+        Ok(())
     }
 
     /// Run `f` over the current state (tests, admin).

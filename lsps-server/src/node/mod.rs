@@ -99,8 +99,13 @@ pub fn bootstrap_dev_chain(node: &Node, chain: &DevChain) -> anyhow::Result<()> 
 /// The LSP's part of LDK's events (the kit funds, accepts and sweeps before this is called).
 pub fn lsp_events(
     channel_manager: Arc<ChannelManager>,
+    orders: crate::orders::Orders,
 ) -> impl Fn(&Event) -> Result<(), ReplayEvent> + Send + Sync + 'static {
     move |event| {
+        // LSPS1 orders: held payments, their channels (`crate::orders`).
+        let lsps1 = orders.on_event(event);
+        // One arm today; the LSPS2 flow's events join it.
+        #[allow(clippy::single_match)]
         match event {
             Event::HTLCIntercepted {
                 intercept_id,
@@ -117,27 +122,18 @@ pub fn lsp_events(
                     tracing::warn!("fail_intercepted_htlc: {e:?}");
                 }
             }
-            Event::PaymentClaimable {
-                payment_hash,
-                amount_msat,
-                ..
-            } => {
-                // LSPS1 invoices are hold invoices: the preimage is released only when the
-                // channel opens (next step). LDK fails the HTLC back before it expires.
-                tracing::info!(
-                    ?payment_hash,
-                    amount_msat,
-                    "payment held (LSPS1 order payment)"
-                );
-            }
             _ => {}
         }
-        Ok(())
+        lsps1
     }
 }
 
 /// Run the node's event loop with the LSP's reactions until `shutdown` flips.
-pub async fn run_events(node: Arc<Node>, shutdown: watch::Receiver<bool>) {
-    let app = lsp_events(node.channel_manager.clone());
+pub async fn run_events(
+    node: Arc<Node>,
+    orders: crate::orders::Orders,
+    shutdown: watch::Receiver<bool>,
+) {
+    let app = lsp_events(node.channel_manager.clone(), orders);
     node.run_events(shutdown, app).await
 }

@@ -34,6 +34,37 @@ fn order_fee(s: &Lsps1Service, channel_size: u64) -> Option<u64> {
     s.config.fee_base_sat.checked_add(proportional)
 }
 
+/// LDK fails a held payment back this many blocks before its HTLCs expire (its
+/// `HTLC_FAIL_BACK_BUFFER`, 18 + 3), and needs this many on top at the least (its
+/// `MIN_FINAL_CLTV_EXPIRY_DELTA`, 24).
+const LDK_MIN_FINAL_CLTV: u16 = 24;
+/// What LDK's own acceptor waits for before `channel_ready` when the client does not accept
+/// the channel with zero confirmations (its default `minimum_depth`).
+const CLIENT_MIN_DEPTH: u16 = 6;
+/// Blocks of slack for the funding's propagation and the `channel_ready` exchange.
+const OPEN_SLACK_BLOCKS: u16 = 12;
+/// Payers refuse routes longer than this in total (LDK's default
+/// `max_total_cltv_expiry_delta` is 1008); the invoice leaves room for the route's hops.
+const MAX_HOLD_CLTV: u16 = 720;
+
+/// The invoice's `min_final_cltv_expiry_delta`: the held HTLCs must outlive the open — the
+/// funding confirming within `funding_confirms_within_blocks`, then `required_confirmations`
+/// (at least the client's usual depth), LDK's fail-back buffer and the flow's claim margin
+/// (it fails the payment back that many blocks before LDK's deadline).
+pub(crate) fn hold_cltv_delta(
+    config: &crate::config::Lsps1Config,
+    funding_confirms_within_blocks: u16,
+    required_confirmations: u16,
+) -> u16 {
+    let margin = u16::try_from(config.claim_margin_blocks).unwrap_or(u16::MAX);
+    LDK_MIN_FINAL_CLTV
+        .saturating_add(margin)
+        .saturating_add(funding_confirms_within_blocks)
+        .saturating_add(required_confirmations.max(CLIENT_MIN_DEPTH))
+        .saturating_add(OPEN_SLACK_BLOCKS)
+        .min(MAX_HOLD_CLTV)
+}
+
 /// What `complete_create_order` needs besides the node's resources.
 #[derive(Debug, Clone)]
 pub(super) struct OrderPlan {
@@ -119,6 +150,11 @@ pub(super) fn plan_create_order(
             // No order id here: a retry after an id collision keeps this invoice.
             description: format!("LSPS1 channel order, {channel_size} sat"),
             expiry_secs: s.config.payment_expiry_secs,
+            min_final_cltv_expiry_delta: Some(hold_cltv_delta(
+                &s.config,
+                order.funding_confirms_within_blocks,
+                order.required_channel_confirmations,
+            )),
         }),
         onchain_address: params.refund_onchain_address.is_some() && s.config.onchain_payment,
         ..NodeWork::default()

@@ -42,6 +42,9 @@ pub struct InvoiceRequest {
     pub description: String,
     /// Expiry, seconds.
     pub expiry_secs: u32,
+    /// The invoice's `min_final_cltv_expiry_delta` (the node's minimum when `None`): how long
+    /// a held payment can wait for its claim.
+    pub min_final_cltv_expiry_delta: Option<u16>,
 }
 
 /// The node work one planned write needs; the dispatcher performs each item once.

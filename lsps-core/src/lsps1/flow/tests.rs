@@ -638,3 +638,83 @@ fn a_reorg_report_does_not_undo_paid_and_the_refund_keeps_the_amount() {
         }]
     );
 }
+
+#[test]
+fn onchain_underpayment_is_refunded_at_expiry_and_the_option_keeps_its_state() {
+    let mut f = flow();
+    let a = run(&mut f, onchain(0, 60_000, 1), 1_000);
+    assert_eq!(effects(&a), vec![]);
+    assert_eq!(state(&f, PaymentKind::Onchain), PaymentState::ExpectPayment);
+    let a = run(&mut f, OrderFlowEvent::Timer, EXPIRES_MS);
+    assert_eq!(f.order_state(), OrderState::Failed);
+    assert_eq!(
+        effects(&a),
+        vec![OrderFlowAction::RefundOnchain {
+            address: refund_address(),
+            amount_sat: Sat(60_000),
+        }]
+    );
+    run(
+        &mut f,
+        OrderFlowEvent::RefundSent { txid: txid(1) },
+        EXPIRES_MS + 1,
+    );
+    assert_eq!(state(&f, PaymentKind::Onchain), PaymentState::ExpectPayment);
+    assert_eq!(
+        f.refund(),
+        Some(RefundStatus::Sent {
+            txid: txid(1),
+            amount_sat: Sat(60_000)
+        })
+    );
+    // Once: the next tick sends nothing.
+    assert_eq!(
+        effects(&run(&mut f, OrderFlowEvent::Timer, EXPIRES_MS + 2)),
+        vec![]
+    );
+}
+
+#[test]
+fn onchain_overpayment_completes_and_its_excess_is_refunded_once() {
+    let mut f = flow();
+    let a = run(&mut f, onchain(0, 150_000, 1), 1_000);
+    assert_eq!(open_of(&a).attempt, 1);
+    run(&mut f, published(1), 2_000);
+    let a = run(
+        &mut f,
+        OrderFlowEvent::ChannelReady { channel_id: CH },
+        3_000,
+    );
+    assert_eq!(f.order_state(), OrderState::Completed);
+    assert_eq!(
+        effects(&a),
+        vec![OrderFlowAction::RefundOnchain {
+            address: refund_address(),
+            amount_sat: Sat(40_000),
+        }]
+    );
+    run(&mut f, OrderFlowEvent::RefundSent { txid: txid(2) }, 4_000);
+    assert_eq!(state(&f, PaymentKind::Onchain), PaymentState::Paid);
+    assert_eq!(f.unrefunded_sat(), Sat(0));
+}
+
+#[test]
+fn small_onchain_remainders_are_not_refunded() {
+    let mut f = flow();
+    run(&mut f, onchain(0, 110_000 + MIN_REFUND_SAT - 1, 1), 1_000);
+    run(&mut f, published(1), 2_000);
+    let a = run(
+        &mut f,
+        OrderFlowEvent::ChannelReady { channel_id: CH },
+        3_000,
+    );
+    assert_eq!(f.order_state(), OrderState::Completed);
+    assert_eq!(effects(&a), vec![]);
+    let mut g = flow();
+    run(&mut g, onchain(0, MIN_REFUND_SAT - 1, 1), 1_000);
+    assert_eq!(
+        effects(&run(&mut g, OrderFlowEvent::Timer, EXPIRES_MS)),
+        vec![]
+    );
+    assert_eq!(g.order_state(), OrderState::Failed);
+}
