@@ -10,6 +10,9 @@
 //!   client-side MUST as a typed [`ClientError`] raised before anything is bought or paid.
 //! - [`Target`] and [`connect`]: turn `pubkey@host:port`, `http(s)://…` or `ws(s)://…` into a
 //!   transport.
+//! - [`receive`]: the wallet side of an LSPS2 JIT receive — the invoice bLIP-52 requires, the
+//!   channel-acceptance policy, the skim check before claiming, LSPS over the wallet node's own
+//!   PeerManager, and (feature `node`, default) `JitWallet` on the workspace's node kit.
 //!
 //! All decoding and rule checks come from `lsps-core`; this crate adds I/O and policy.
 //!
@@ -40,8 +43,14 @@
 //! lsps --target <pubkey@host:port | http(s)://… | ws(s)://…> [--json] [--timeout-ms N]
 //!      [--node-key-file F] <list-protocols | lsps1 get-info | lsps1 create-order … |
 //!      lsps1 get-order ID | lsps2 get-info [--token T] |
-//!      lsps2 buy --menu-index N [--payment-size-msat N] [--max-fee-msat N] | raw JSON>
+//!      lsps2 buy --menu-index N [--payment-size-msat N] [--max-fee-msat N] |
+//!      lsps2 receive [--amount-msat N] [--menu-index I] [--max-fee-msat F] [--token T]
+//!                    [--wait-secs S] [--chain-dir D | --bitcoind-rpc URL --bitcoind-cookie F] |
+//!      raw JSON>
 //! ```
+//! `lsps2 receive` (BOLT8 only) prints the invoice alone on its first line, then
+//! `received_msat=<n> opening_fee_msat=<n> channel_id=<id>` (JSON with `--json`); exit 0
+//! received, 1 a check failed / failed back / timed out, 2 usage or unreachable.
 //! Exit codes: 0 success; 1 LSP error, check failure or timeout; 2 usage or unreachable.
 #![deny(missing_docs)]
 

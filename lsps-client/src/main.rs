@@ -277,6 +277,15 @@ fn emit(text: &str) {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `lsps2 receive` runs an LDK node: its log (and LDK's, target `ldk`) goes to stderr when
+    // RUST_LOG asks for it; stdout stays the command's output.
+    #[cfg(feature = "node")]
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let json_output = cli.json;
     // Every command makes at most three requests (get_info, then the call): bound the whole
     // run so no transport can hang it (an HTTP POST to a server that never answers).
@@ -683,6 +692,15 @@ mod receive {
         let outcome = wallet
             .wait_for_payment(hash, Duration::from_secs(args.wait_secs))
             .await;
+        if matches!(outcome, PaymentOutcome::Received(_)) {
+            // The preimage must reach the LSP before the node stops, or the payer waits.
+            let settled = wallet.wait_settled(hash, Duration::from_secs(30)).await;
+            if !settled {
+                eprintln!(
+                    "lsps: warning: claimed, but the LSP has not acknowledged the claim yet; run again with the same --data-dir to finish it"
+                );
+            }
+        }
         wallet.shutdown();
         match outcome {
             PaymentOutcome::Received(received) => {

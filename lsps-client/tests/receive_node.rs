@@ -244,27 +244,11 @@ async fn receives_through_lightning_liquiditys_jit_service_fixed_amount() {
             .is_some_and(|t| t.supports_scid_privacy())
     );
     assert_eq!(channel.channel_id.to_string(), received.channel_id);
-    // Our balance is the payment minus the fee; what we can send is that minus our reserve.
-    // It shows once the claim's commitment dance is over (after PaymentClaimed), which no
-    // event marks: re-read the channel until then.
-    let settled = tokio::time::timeout(WAIT, async {
-        loop {
-            let channels = flow.wallet.node().channel_manager.list_channels();
-            if channels
-                .first()
-                .is_some_and(|c| c.outbound_capacity_msat > 40_000_000)
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
-    assert!(
-        settled.is_ok(),
-        "{:?}",
-        flow.wallet.node().channel_manager.list_channels()
-    );
+    // Our balance is the payment minus the fee once the claim's commitment update is through;
+    // what we can send is that minus our reserve.
+    assert!(flow.wallet.wait_settled(hash_of(&invoice), WAIT).await);
+    let channel = &flow.wallet.node().channel_manager.list_channels()[0];
+    assert!(channel.outbound_capacity_msat > 40_000_000, "{channel:?}");
     let _ = &flow.chain;
 }
 

@@ -502,6 +502,28 @@ impl JitWallet {
             .unwrap_or(PaymentOutcome::TimedOut)
     }
 
+    /// After a claim: waits at most `timeout` until no channel carries an HTLC of `hash` any
+    /// more, i.e. the LSP has the preimage and the commitments no longer hold the HTLC. A node
+    /// that stops before then leaves the payer waiting until it comes back. LDK raises no event
+    /// for that moment, so the channels are re-read every 20 ms. Returns whether it happened.
+    pub async fn wait_settled(&self, hash: PaymentHash, timeout: Duration) -> bool {
+        let manager = &self.node.channel_manager;
+        let settled = || {
+            manager.list_channels().iter().all(|c| {
+                c.pending_inbound_htlcs
+                    .iter()
+                    .all(|h| h.payment_hash != hash)
+            })
+        };
+        tokio::time::timeout(timeout, async {
+            while !settled() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .is_ok()
+    }
+
     /// Stops the event loop and disconnects (also done on drop).
     pub fn shutdown(&self) {
         let _ = self.stop.send(true);
