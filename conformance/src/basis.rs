@@ -1041,6 +1041,25 @@ pub static TABLE: &[(&str, &[Basis])] = &[
         ],
     ),
     (
+        "lsps0.wire.schema-project-reading",
+        &[
+            basis!(
+                "LSPS0-R49",
+                Must,
+                "blip-0050.md#link-lsps0msat",
+                "Monetary amounts MUST be encoded as JSON strings containing the decimal text representation of the number of millisatoshis or satoshis. LSPS implementations SHOULD internally use an unsigned 64-bit number to represent amounts.",
+                note: "a digit string is a decimal text representation: leading zeros and values above u64 are our canonical form (spec/schema-audit.md), so WARN"
+            ),
+            basis!(
+                "LSPS1-R4",
+                Defines,
+                "blip-0051.md#1-lsps1get_info",
+                "`min_funding_confirms_within_blocks <uint16>` Smallest number of blocks in which the LSP can confirm the funding transaction.",
+                note: "integer bounds (uint16, uint32, ppm, a minimum of 1) come from type names in field lists, without a keyword"
+            ),
+        ],
+    ),
+    (
         "lsps0.latency.replies-within-5s",
         &[basis!(
             "",

@@ -86,11 +86,19 @@ impl SchemaSet {
         if let Some(validator) = self.validators.get(name) {
             for error in validator.iter_errors(instance) {
                 let path = error.instance_path.to_string();
-                if is_not_a_blip_must(instance, &path) || forbids_parse_error_data(&path, &error) {
+                if is_not_a_blip_must(instance, &path)
+                    || forbids_parse_error_data(&path, &error)
+                    || sets_cancelled(&path, &error)
+                {
                     continue;
                 }
+                let rule = if is_project_reading(&path, &error) {
+                    PROJECT_READING
+                } else {
+                    "schema"
+                };
                 out.push((
-                    "schema",
+                    rule,
                     format!(
                         "{what} violates {name} at `{}`: {error}",
                         error.instance_path
@@ -222,6 +230,61 @@ fn error_data_schema_names(code: i64) -> Vec<String> {
         format!("error.{code}.data.json"),
         format!("errors/{code}.json"),
     ]
+}
+
+/// The finding tag of a schema constraint that is this project's reading, not a bLIP MUST
+/// (spec/schema-audit.md): judged at WARN by `lsps0.wire.schema-project-reading`.
+pub const PROJECT_READING: &str = "schema-project";
+
+/// bLIP-51 lists `CANCELLED` as deprecated among the payment states, yet its LSP sections
+/// still say "MUST set the `payment.state` to `CANCELLED`" (3.1, 3.2): an LSP that obeys that
+/// sentence is not wrong, so the state passes although the schema (our writer form) omits it.
+fn sets_cancelled(path: &str, error: &jsonschema::ValidationError<'_>) -> bool {
+    path.ends_with("/state")
+        && matches!(
+            error.kind,
+            jsonschema::error::ValidationErrorKind::Enum { .. }
+        )
+        && error.instance.as_str() == Some("CANCELLED")
+}
+
+/// Constraints of `spec/schemas` that stand for this project's reading rather than a bLIP
+/// sentence with MUST (each row of spec/schema-audit.md says which):
+/// - amounts in canonical form within u64: bLIP-50 asks for "the decimal text representation"
+///   and only SHOULD-uses u64 internally, so a digit string with leading zeros or above u64 is
+///   a project-reading finding, not a FAIL;
+/// - upper bounds of integers (uint16, uint32, ppm, protocol numbers): the bLIPs give them as
+///   type names in field lists, without a keyword;
+/// - a minimum of 0 (a negative number in an unsigned type), and of 1 where the bLIP names only the type (`min_funding_confirms_within_blocks`,
+///   `max_channel_expiry_blocks`); `protocols` keeps its minimum: "0 MUST NOT appear";
+/// - a payment or order state outside the bLIP's lists (defined, not required);
+/// - `order_id` of 1 to 64 characters (bLIP-51 types it only as a string);
+/// - `unrecognized` without repeats ("an unordered set" defines it, no keyword), and a
+///   `message` beside `property` in error data (bLIP-51 gives the shape only in a table).
+fn is_project_reading(path: &str, error: &jsonschema::ValidationError<'_>) -> bool {
+    use jsonschema::error::ValidationErrorKind as Kind;
+    let key = path.rsplit('/').next().unwrap_or_default();
+    match &error.kind {
+        Kind::UniqueItems => true,
+        // Payment and order states are defined by lists, not required by a keyword; the
+        // property named by error 100 "MUST be one of the fields".
+        Kind::Enum { .. } => key != "property",
+        Kind::MinLength { .. } | Kind::MaxLength { .. } => key == "order_id",
+        Kind::Required { property } => property.as_str() == Some("message"),
+        Kind::Pattern { .. } => {
+            (key.ends_with("_sat") || key.ends_with("_msat"))
+                && error
+                    .instance
+                    .as_str()
+                    .is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        }
+        Kind::Maximum { .. } => error.instance.is_u64(),
+        // Minimum 0 (unsigned type names) and 1 (our reading of two LSPS1 options).
+        Kind::Minimum { limit } => {
+            limit.as_u64().is_some_and(|l| l <= 1) && !path.starts_with("/protocols/")
+        }
+        _ => false,
+    }
 }
 
 /// `null`, `a string`, ... for messages.

@@ -13,12 +13,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// How the scripted LSP misbehaves (or not).
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct Script {
     /// The `payment.bolt12.offer` it puts in every order.
     offer: String,
     /// Sell a JIT channel even when the fee computation overflows.
     sells_on_overflow: bool,
+    /// Answer with values the schemas' writer form rejects but no bLIP MUST does: an amount
+    /// with leading zeros and payment state CANCELLED.
+    odd_but_legal: bool,
+    /// Write `fee_total_sat` as a JSON number (bLIP-50: amounts MUST be strings).
+    fee_as_number: bool,
 }
 
 fn offer_for_msat(amount_msats: u64) -> String {
@@ -39,6 +44,18 @@ fn answer(script: &Script, payload: &[u8]) -> Option<Vec<Vec<u8>>> {
     let params = request.get("params").cloned().unwrap_or(json!({}));
     let result = match request.get("method")?.as_str()? {
         "lsps0.list_protocols" => json!({"protocols": [1, 2]}),
+        "lsps1.get_info" if script.odd_but_legal => json!({
+            "min_required_channel_confirmations": 0,
+            "min_funding_confirms_within_blocks": 6,
+            "supports_zero_channel_reserve": false,
+            "max_channel_expiry_blocks": 20000,
+            "min_initial_client_balance_sat": "0000",
+            "max_initial_client_balance_sat": "100000000",
+            "min_initial_lsp_balance_sat": "0",
+            "max_initial_lsp_balance_sat": "100000000",
+            "min_channel_balance_sat": "50000",
+            "max_channel_balance_sat": "100000000"
+        }),
         "lsps1.get_info" => json!({
             "min_required_channel_confirmations": 0,
             "min_funding_confirms_within_blocks": 6,
@@ -60,9 +77,9 @@ fn answer(script: &Script, payload: &[u8]) -> Option<Vec<Vec<u8>>> {
             order["order_state"] = json!("CREATED");
             order["channel"] = Value::Null;
             order["payment"] = json!({"bolt12": {
-                "state": "EXPECT_PAYMENT",
+                "state": if script.odd_but_legal { "CANCELLED" } else { "EXPECT_PAYMENT" },
                 "expires_at": "2030-01-01T01:00:00.000Z",
-                "fee_total_sat": FEE_SAT.to_string(),
+                "fee_total_sat": if script.fee_as_number { json!(FEE_SAT) } else { json!(FEE_SAT.to_string()) },
                 "order_total_sat": (FEE_SAT + client).to_string(),
                 "offer": script.offer,
             }});
@@ -107,16 +124,23 @@ fn answer(script: &Script, payload: &[u8]) -> Option<Vec<Vec<u8>>> {
     ])
 }
 
-async fn run_case(script: Script, case: &str) -> (Verdict, String) {
+async fn run_cases(script: Script, cases: &[&str]) -> Report {
     let config = RunConfig {
         timeout: Duration::from_millis(1000),
-        run: vec![case.to_owned()],
+        run: cases.iter().map(|c| (*c).to_owned()).collect(),
         ..RunConfig::default()
     };
     let target = MemoryTarget::new(move |_, payload| answer(&script, payload));
-    let report: Report = run(Arc::new(target), &config, &|_| {}).await.unwrap();
+    run(Arc::new(target), &config, &|_| {}).await.unwrap()
+}
+
+fn verdict_of(report: &Report, case: &str) -> (Verdict, String) {
     let found = report.cases.iter().find(|c| c.id == case).unwrap();
     (found.verdict, found.message.clone())
+}
+
+async fn run_case(script: Script, case: &str) -> (Verdict, String) {
+    verdict_of(&run_cases(script, &[case]).await, case)
 }
 
 const BOLT12: &str = "lsps1.create-order.bolt12-offer-valid";
@@ -127,7 +151,7 @@ async fn an_offer_for_the_order_total_passes() {
     // The runner orders the smallest channel: client_balance_sat 0, so the total is the fee.
     let script = Script {
         offer: offer_for_msat(FEE_SAT * 1000),
-        sells_on_overflow: false,
+        ..Script::default()
     };
     let (verdict, message) = run_case(script, BOLT12).await;
     assert_eq!(verdict, Verdict::Pass, "{message}");
@@ -137,7 +161,7 @@ async fn an_offer_for_the_order_total_passes() {
 async fn an_offer_for_another_amount_fails() {
     let script = Script {
         offer: offer_for_msat(FEE_SAT * 1000 + 1),
-        sells_on_overflow: false,
+        ..Script::default()
     };
     let (verdict, message) = run_case(script, BOLT12).await;
     assert_eq!(verdict, Verdict::Fail, "{message}");
@@ -149,7 +173,7 @@ async fn an_offer_that_does_not_decode_or_is_too_long_fails() {
     for offer in ["lno1notanoffer".to_owned(), "x".repeat(2049)] {
         let script = Script {
             offer,
-            sells_on_overflow: false,
+            ..Script::default()
         };
         let (verdict, message) = run_case(script, BOLT12).await;
         assert_eq!(verdict, Verdict::Fail, "{message}");
@@ -160,7 +184,7 @@ async fn an_offer_that_does_not_decode_or_is_too_long_fails() {
 async fn selling_at_an_overflowing_fee_fails_and_203_passes() {
     let honest = Script {
         offer: offer_for_msat(FEE_SAT * 1000),
-        sells_on_overflow: false,
+        ..Script::default()
     };
     let (verdict, message) = run_case(honest.clone(), OVERFLOW).await;
     assert_eq!(verdict, Verdict::Pass, "{message}");
@@ -169,5 +193,52 @@ async fn selling_at_an_overflowing_fee_fails_and_203_passes() {
         ..honest
     };
     let (verdict, message) = run_case(seller, OVERFLOW).await;
+    assert_eq!(verdict, Verdict::Fail, "{message}");
+}
+
+/// Schema constraints that are our reading, not a bLIP MUST (spec/schema-audit.md): an amount
+/// with leading zeros is WARN in its own case, not FAIL in
+/// `lsps0.wire.schema-valid`; payment state CANCELLED (which bLIP-51's LSP sections still
+/// require) passes. The same answers in their strict form give no warning.
+#[tokio::test]
+async fn schema_constraints_that_are_our_reading_warn_and_cancelled_passes() {
+    let cases = [
+        BOLT12,
+        "lsps0.wire.schema-valid",
+        "lsps0.wire.schema-project-reading",
+    ];
+    let odd = Script {
+        offer: offer_for_msat(FEE_SAT * 1000),
+        odd_but_legal: true,
+        ..Script::default()
+    };
+    let report = run_cases(odd.clone(), &cases).await;
+    let (verdict, message) = verdict_of(&report, "lsps0.wire.schema-valid");
+    assert_eq!(verdict, Verdict::Pass, "{message}");
+    let (verdict, message) = verdict_of(&report, "lsps0.wire.schema-project-reading");
+    assert_eq!(verdict, Verdict::Warn, "{message}");
+    assert!(
+        message.contains("min_initial_client_balance_sat"),
+        "{message}"
+    );
+    let strict = Script {
+        odd_but_legal: false,
+        ..odd
+    };
+    let report = run_cases(strict, &cases).await;
+    let (verdict, message) = verdict_of(&report, "lsps0.wire.schema-project-reading");
+    assert_eq!(verdict, Verdict::Pass, "{message}");
+}
+
+/// A hard schema violation (an amount as a JSON number) is still FAIL.
+#[tokio::test]
+async fn an_amount_as_a_number_still_fails_the_schema_case() {
+    let broken = Script {
+        offer: offer_for_msat(FEE_SAT * 1000),
+        fee_as_number: true,
+        ..Script::default()
+    };
+    let report = run_cases(broken, &[BOLT12, "lsps0.wire.schema-valid"]).await;
+    let (verdict, message) = verdict_of(&report, "lsps0.wire.schema-valid");
     assert_eq!(verdict, Verdict::Fail, "{message}");
 }

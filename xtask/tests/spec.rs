@@ -533,3 +533,125 @@ fn snapshot_schema(path: &Path) -> Option<String> {
     }
     None
 }
+
+/// Keywords that constrain an instance, as `spec/tools/schema_audit.py` lists them.
+const SCHEMA_CONSTRAINTS: &[&str] = &[
+    "type",
+    "pattern",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "required",
+    "additionalProperties",
+    "enum",
+    "const",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "not",
+    "dependentRequired",
+    "oneOf",
+    "anyOf",
+    "if",
+];
+
+fn schema_constraints(value: &Value, pointer: &str, file: &str, out: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for key in SCHEMA_CONSTRAINTS {
+                if map.contains_key(*key) {
+                    let at = if pointer.is_empty() { "/" } else { pointer };
+                    out.insert(format!("| `{file}` | `{at}` | `{key}` |"));
+                }
+            }
+            for (key, inner) in map {
+                if [
+                    "description",
+                    "title",
+                    "$id",
+                    "$schema",
+                    "$comment",
+                    "examples",
+                    "const",
+                    "enum",
+                    "required",
+                    "dependentRequired",
+                ]
+                .contains(&key.as_str())
+                {
+                    continue;
+                }
+                let escaped = key.replace('~', "~0").replace('/', "~1");
+                schema_constraints(inner, &format!("{pointer}/{escaped}"), file, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, inner) in items.iter().enumerate() {
+                schema_constraints(inner, &format!("{pointer}/{i}"), file, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// spec/schema-audit.md has a row for every constraint of spec/schemas (schema, pointer,
+/// keyword), each with a keyword as written, a source, a sentence and the runner's treatment;
+/// and no row for a constraint that is gone.
+#[test]
+fn the_schema_audit_traces_every_schema_constraint() {
+    let root = workspace_root();
+    let schemas = root.join("spec/schemas");
+    let mut wanted = BTreeSet::new();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for dir in [schemas.clone(), schemas.join("error-data")] {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    for path in files {
+        let name = path
+            .strip_prefix(&schemas)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let value: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        schema_constraints(&value, "", &name, &mut wanted);
+    }
+    let audit = fs::read_to_string(root.join("spec/schema-audit.md")).unwrap();
+    let mut found = BTreeSet::new();
+    let mut problems = Vec::new();
+    for line in audit.lines().filter(|l| l.starts_with("| `")) {
+        // schema | pointer | constraint | value | keyword | source | sentence | runner
+        let cells: Vec<&str> = line.split(" | ").collect();
+        let key = cells
+            .iter()
+            .take(3)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" | ")
+            + " |";
+        if cells.len() < 8
+            || cells[4..]
+                .iter()
+                .any(|c| c.trim().trim_end_matches('|').trim().is_empty())
+        {
+            problems.push(format!("incomplete row: {line}"));
+        }
+        found.insert(key);
+    }
+    for missing in wanted.difference(&found) {
+        problems.push(format!(
+            "no audit row for {missing} (run spec/tools/schema_audit.py)"
+        ));
+    }
+    for stale in found.difference(&wanted) {
+        problems.push(format!("audit row for a constraint that is gone: {stale}"));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -90,6 +90,16 @@ async fn schema(ctx: CaseCtx) -> Result<String, Abort> {
     wire_rule(&ctx, &["schema"]).map(|m| format!("{m} ({count} schemas)"))
 }
 
+async fn schema_project_reading(ctx: CaseCtx) -> Result<String, Abort> {
+    // The same findings as `schema`, but for constraints that are this project's reading:
+    // a deviation is WARN (spec/schema-audit.md).
+    match wire_rule(&ctx, &[crate::schema::PROJECT_READING]) {
+        Ok(message) => Ok(message),
+        Err(Abort::Violation(message)) => Err(Abort::Advisory(message)),
+        Err(other) => Err(other),
+    }
+}
+
 async fn slow(ctx: CaseCtx) -> Result<String, Abort> {
     let threshold = ctx.shared.slow;
     let slow = ctx
@@ -319,6 +329,17 @@ pub(super) static CASES: &[Case] = &[
         passes_when: "no schema violation",
         phase: Phase::Aggregate,
         procedure: procedure!(schema),
+    },
+    Case {
+        id: "lsps0.wire.schema-project-reading",
+        requirements: &[],
+        level: Level::Should,
+        applies_to: 0,
+        summary: "every result also meets the schema constraints that are this project's reading (canonical amounts within u64, integer bounds from type names)",
+        sends: "(checks every result and error.data received during the run)",
+        passes_when: "no such deviation (a deviation is WARN: spec/schema-audit.md names the constraints)",
+        phase: Phase::Aggregate,
+        procedure: procedure!(schema_project_reading),
     },
     Case {
         id: "lsps0.latency.replies-within-5s",
