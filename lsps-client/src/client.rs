@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::error::{ClientError, LspError};
+use crate::error::{CheckFailure, ClientError, LspError};
 use crate::transport::{Transport, TransportEvent};
 
 /// Largest channel (sat) a peer without `option_support_large_channel` accepts (2^24 - 1).
@@ -283,7 +283,8 @@ impl LspsClient {
             .await?
         {
             ResponseResult::Lsps1GetInfo(r) => {
-                r.validate().map_err(ClientError::InvalidOptions)?;
+                r.validate()
+                    .map_err(|e| ClientError::Check(CheckFailure::InvalidOptions(e)))?;
                 Ok(r)
             }
             other => Err(mismatched(Method::Lsps1GetInfo, &other)),
@@ -303,7 +304,7 @@ impl LspsClient {
             request
                 .order
                 .check_against(options)
-                .map_err(ClientError::OrderOutsideOptions)?;
+                .map_err(|e| ClientError::Check(CheckFailure::OrderOutsideOptions(e)))?;
         }
         // bLIP-51: a client MUST check option_support_large_channel before ordering a channel
         // over 16,777,215 sat (only BOLT8 tells us; over HTTP the LSP's options must do).
@@ -315,7 +316,9 @@ impl LspsClient {
         if total > MAX_NON_LARGE_CHANNEL_SAT
             && self.transport.peer_supports_large_channels() == Some(false)
         {
-            return Err(ClientError::LargeChannelNotSupported { channel_sat: total });
+            return Err(ClientError::Check(CheckFailure::LargeChannelNotSupported {
+                channel_sat: total,
+            }));
         }
         match self
             .call(RequestParams::Lsps1CreateOrder(request.clone()))
@@ -350,7 +353,7 @@ impl LspsClient {
     }
 
     /// `lsps2.get_info`. Unknown fields in any menu entry abort (bLIP-52 MUST; raised as
-    /// [`ClientError::UnknownFeeParamsField`]), as do a menu out of order and a promise over
+    /// [`CheckFailure::UnknownFeeParamsField`]), as do a menu out of order and a promise over
     /// 512 bytes or otherwise malformed. Each entry keeps its JSON exactly as received, so
     /// `lsps2_buy` can copy it back verbatim (bLIP-52 MUST; LDK's promise covers
     /// `valid_until` as text, so a re-encoded timestamp would not verify).
@@ -414,7 +417,7 @@ impl LspsClient {
             return Err(mismatched(Method::Lsps2Buy, &result));
         };
         if result.client_trusts_lsp && !limits.accept_client_trusts_lsp {
-            return Err(ClientError::ClientTrustsLspRefused);
+            return Err(ClientError::Check(CheckFailure::ClientTrustsLspRefused));
         }
         Ok(BuyOutcome {
             result,
@@ -442,11 +445,11 @@ fn raw_menu_entries(payload: &[u8]) -> Vec<Value> {
 
 fn mismatched(method: Method, got: &ResponseResult) -> ClientError {
     // Cannot happen: results are typed by the pending map's method. Kept total anyway.
-    ClientError::InvalidResult {
+    ClientError::Check(CheckFailure::InvalidResult {
         method,
         property: String::new(),
         message: format!("typed as a {} result", got.method()),
-    }
+    })
 }
 
 /// The client's clock as an LSPS datetime (`None` only if the clock is before 1970 or after
@@ -465,7 +468,7 @@ pub fn check_menu(menu: &[lsps2::OpeningFeeParams]) -> Result<(), ClientError> {
     for (index, entry) in menu.iter().enumerate() {
         entry
             .check_promise_format()
-            .map_err(|error| ClientError::Promise { index, error })?;
+            .map_err(|error| ClientError::Check(CheckFailure::Promise { index, error }))?;
     }
     lsps2::validate_menu(menu)?;
     Ok(())
@@ -481,40 +484,46 @@ pub fn check_buy(
 ) -> Result<Option<Msat>, ClientError> {
     params
         .check_promise_format()
-        .map_err(|error| ClientError::Promise { index: 0, error })?;
+        .map_err(|error| ClientError::Check(CheckFailure::Promise { index: 0, error }))?;
     if params.valid_until <= now {
-        return Err(ClientError::OfferExpired {
+        return Err(ClientError::Check(CheckFailure::OfferExpired {
             valid_until: params.valid_until,
             now,
-        });
+        }));
     }
     let Some(size) = payment_size_msat else {
         // No-MPP+var-invoice: the fee is at least min_fee_msat, whatever the payer sends.
         if let Some(limit) = limits.max_fee_msat
             && params.min_fee_msat > limit
         {
-            return Err(ClientError::FeeAboveLimit {
+            return Err(ClientError::Check(CheckFailure::FeeAboveLimit {
                 fee: params.min_fee_msat,
                 limit,
-            });
+            }));
         }
         return Ok(None);
     };
     if !params.accepts_payment_size(size) {
-        return Err(ClientError::PaymentSizeOutOfRange {
+        return Err(ClientError::Check(CheckFailure::PaymentSizeOutOfRange {
             size,
             min: params.min_payment_size_msat,
             max: params.max_payment_size_msat,
-        });
+        }));
     }
     let fee = params.opening_fee(size)?;
     if fee >= size {
-        return Err(ClientError::FeeNotBelowPaymentSize { fee, size });
+        return Err(ClientError::Check(CheckFailure::FeeNotBelowPaymentSize {
+            fee,
+            size,
+        }));
     }
     if let Some(limit) = limits.max_fee_msat
         && fee > limit
     {
-        return Err(ClientError::FeeAboveLimit { fee, limit });
+        return Err(ClientError::Check(CheckFailure::FeeAboveLimit {
+            fee,
+            limit,
+        }));
     }
     Ok(Some(fee))
 }
@@ -602,15 +611,15 @@ async fn read_loop(transport: Arc<dyn Transport>, shared: Arc<Shared>) {
                     && error.message == "unknown field"
                     && error.property.starts_with("opening_fee_params_menu.")
                 {
-                    ClientError::UnknownFeeParamsField {
+                    ClientError::Check(CheckFailure::UnknownFeeParamsField {
                         property: error.property,
-                    }
+                    })
                 } else {
-                    ClientError::InvalidResult {
+                    ClientError::Check(CheckFailure::InvalidResult {
                         method,
                         property: error.property,
                         message: error.message,
-                    }
+                    })
                 };
                 let _ = pending.reply.send(Err(failure));
             }
@@ -622,10 +631,12 @@ async fn read_loop(transport: Arc<dyn Transport>, shared: Arc<Shared>) {
                 if let Some(pending) =
                     claimed_id(&payload).and_then(|id| take_pending(&shared, &id))
                 {
-                    let _ = pending.reply.send(Err(ClientError::BadReply {
-                        method: pending.method,
-                        reason: reason.clone(),
-                    }));
+                    let _ = pending
+                        .reply
+                        .send(Err(ClientError::Check(CheckFailure::BadReply {
+                            method: pending.method,
+                            reason: reason.clone(),
+                        })));
                 }
                 record_ignored(&shared, payload, IgnoreReason::BadMessage(reason));
             }

@@ -63,7 +63,12 @@ pub fn sanitize(message: &str) -> String {
 
 /// Everything a client call can fail with. The check variants are raised *before* anything
 /// is bought or paid.
+///
+/// Errors are named after what happened and nested by kind: everything a client-side spec
+/// check refuses is one [`ClientError::Check`] holding a [`CheckFailure`], so
+/// [`ClientError::is_check_failure`] needs no hand-kept list.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClientError {
     /// The transport failed.
     #[error(transparent)]
@@ -91,6 +96,22 @@ pub enum ClientError {
         /// The error.
         error: LspError,
     },
+    /// LSPS0 (SHOULD): after a bad message from the peer, stop sending on this connection.
+    #[error("not sending: the LSP sent a bad message on this connection ({0}); reconnect first")]
+    StoppedAfterBadMessage(String),
+    /// A client-side check of bLIP-50/51/52 refused the reply or the request, before anything
+    /// was bought or paid.
+    #[error(transparent)]
+    Check(#[from] CheckFailure),
+    /// The local clock is outside the LSPS datetime range, so expiry cannot be checked.
+    #[error("the local clock is not between 1970 and 9999")]
+    Clock,
+}
+
+/// A client-side spec check that failed (bLIP-50/51/52 client MUSTs, and the caller's limits).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckFailure {
     /// A message carrying our request's id that is not a valid JSON-RPC response (LSPS0 bad
     /// message format, or not a response).
     #[error("{method}: reply is not a JSON-RPC 2.0 response: {reason}")]
@@ -110,9 +131,6 @@ pub enum ClientError {
         /// What rule it breaks.
         message: String,
     },
-    /// LSPS0 (SHOULD): after a bad message from the peer, stop sending on this connection.
-    #[error("not sending: the LSP sent a bad message on this connection ({0}); reconnect first")]
-    StoppedAfterBadMessage(String),
     /// LSPS2: `opening_fee_params` has a field that is not one of the eight (client MUST abort).
     #[error(
         "lsps2: unknown field `{property}` in opening_fee_params; aborting as bLIP-52 requires"
@@ -123,7 +141,7 @@ pub enum ClientError {
     },
     /// LSPS2: the menu is not in the required order.
     #[error("lsps2: {0}")]
-    MenuOrder(#[from] MenuError),
+    MenuOrder(MenuError),
     /// LSPS2: a promise breaks the format rules (> 512 bytes: client MUST abort).
     #[error("lsps2: opening_fee_params_menu.{index}.promise: {error}")]
     Promise {
@@ -152,7 +170,7 @@ pub enum ClientError {
     },
     /// LSPS2: the opening fee computation overflows u64 (the flow MUST abort).
     #[error("lsps2: {0}")]
-    FeeOverflow(#[from] FeeOverflow),
+    FeeOverflow(FeeOverflow),
     /// LSPS2: the opening fee is not below the payment size (nothing would reach the client).
     #[error("lsps2: opening fee {fee} msat is not below payment_size_msat {size}")]
     FeeNotBelowPaymentSize {
@@ -176,7 +194,7 @@ pub enum ClientError {
     /// LSPS1: the order object breaks a bLIP-51 rule (e.g. `order_total_sat ≠ fee_total_sat +
     /// client_balance_sat`) or does not mirror the request.
     #[error("lsps1: {0}")]
-    Order(#[from] OrderError),
+    Order(OrderError),
     /// LSPS1: the channel is larger than 16,777,215 sat and the LSP's `init` does not
     /// advertise `option_support_large_channel` (client MUST check before ordering).
     #[error(
@@ -189,35 +207,41 @@ pub enum ClientError {
     /// LSPS1: the order does not fit the LSP's `get_info` options (checked before sending).
     #[error("lsps1: order outside the LSP's options: {}: {}", .0.property, .0.message)]
     OrderOutsideOptions(OptionMismatch),
-    /// The local clock is outside the LSPS datetime range, so expiry cannot be checked.
-    #[error("the local clock is not between 1970 and 9999")]
-    Clock,
     /// LSPS1: the `get_info` options break a bLIP-51 rule (e.g. min > max).
     #[error("lsps1: invalid get_info options: {}: {}", .0.property, .0.message)]
     InvalidOptions(OptionMismatch),
+}
+
+impl From<MenuError> for ClientError {
+    fn from(e: MenuError) -> Self {
+        ClientError::Check(CheckFailure::MenuOrder(e))
+    }
+}
+
+impl From<FeeOverflow> for ClientError {
+    fn from(e: FeeOverflow) -> Self {
+        ClientError::Check(CheckFailure::FeeOverflow(e))
+    }
+}
+
+impl From<OrderError> for ClientError {
+    fn from(e: OrderError) -> Self {
+        ClientError::Check(CheckFailure::Order(e))
+    }
 }
 
 impl ClientError {
     /// True for the errors raised by a client-side spec check (as opposed to transport,
     /// timeout or LSP errors).
     pub fn is_check_failure(&self) -> bool {
-        matches!(
-            self,
-            ClientError::BadReply { .. }
-                | ClientError::InvalidResult { .. }
-                | ClientError::UnknownFeeParamsField { .. }
-                | ClientError::MenuOrder(_)
-                | ClientError::Promise { .. }
-                | ClientError::OfferExpired { .. }
-                | ClientError::PaymentSizeOutOfRange { .. }
-                | ClientError::FeeOverflow(_)
-                | ClientError::FeeNotBelowPaymentSize { .. }
-                | ClientError::FeeAboveLimit { .. }
-                | ClientError::ClientTrustsLspRefused
-                | ClientError::Order(_)
-                | ClientError::OrderOutsideOptions(_)
-                | ClientError::LargeChannelNotSupported { .. }
-                | ClientError::InvalidOptions(_)
-        )
+        matches!(self, ClientError::Check(_))
+    }
+
+    /// The failed check, if this is one.
+    pub fn check_failure(&self) -> Option<&CheckFailure> {
+        match self {
+            ClientError::Check(check) => Some(check),
+            _ => None,
+        }
     }
 }

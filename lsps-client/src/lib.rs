@@ -20,22 +20,22 @@
 //!
 //! | Rule | Where | Error |
 //! |---|---|---|
-//! | reply must be a JSON-RPC 2.0 response (LSPS0) | every call | [`ClientError::BadReply`], then [`ClientError::StoppedAfterBadMessage`] until reconnect |
+//! | reply must be a JSON-RPC 2.0 response (LSPS0) | every call | [`CheckFailure::BadReply`], then [`ClientError::StoppedAfterBadMessage`] until reconnect |
 //! | ignore responses with unknown ids, unknown notifications (LSPS0) | reader | recorded in [`LspsClient::ignored_messages`] |
-//! | result must have the method's type; unknown result keys ignored (LSPS0) | every call | [`ClientError::InvalidResult`] |
+//! | result must have the method's type; unknown result keys ignored (LSPS0) | every call | [`CheckFailure::InvalidResult`] |
 //! | sanitise `error.message`; unknown codes generic (LSPS0) | every call | [`LspError`] |
-//! | unknown fields in `opening_fee_params` abort (LSPS2) | `lsps2_get_info` | [`ClientError::UnknownFeeParamsField`] |
-//! | promise ≤ 512 bytes (LSPS2) | `lsps2_get_info`, `lsps2_buy` | [`ClientError::Promise`] |
-//! | menu order (LSPS2) | `lsps2_get_info` | [`ClientError::MenuOrder`] |
+//! | unknown fields in `opening_fee_params` abort (LSPS2) | `lsps2_get_info` | [`CheckFailure::UnknownFeeParamsField`] |
+//! | promise ≤ 512 bytes (LSPS2) | `lsps2_get_info`, `lsps2_buy` | [`CheckFailure::Promise`] |
+//! | menu order (LSPS2) | `lsps2_get_info` | [`CheckFailure::MenuOrder`] |
 //! | copy `opening_fee_params` verbatim (LSPS2) | `lsps2_buy` | (by construction: [`FeeOffer::raw`]) |
-//! | `valid_until` in the future (LSPS2) | `lsps2_buy` | [`ClientError::OfferExpired`] |
-//! | `payment_size_msat` within [min, max] (LSPS2) | `lsps2_buy` | [`ClientError::PaymentSizeOutOfRange`] |
-//! | fee arithmetic overflow aborts (LSPS2) | `lsps2_buy` | [`ClientError::FeeOverflow`] |
-//! | fee below the payment size; fee within the caller's limit | `lsps2_buy` | [`ClientError::FeeNotBelowPaymentSize`], [`ClientError::FeeAboveLimit`] |
-//! | `client_trusts_lsp`: trust or abort (LSPS2) | `lsps2_buy` | [`ClientError::ClientTrustsLspRefused`] |
-//! | order within the LSP's options (LSPS1) | `lsps1_create_order` | [`ClientError::OrderOutsideOptions`] |
-//! | > 16,777,215 sat needs `option_support_large_channel` (LSPS1) | `lsps1_create_order` | [`ClientError::LargeChannelNotSupported`] |
-//! | `order_total_sat = fee_total_sat + client_balance_sat`, states, mirrors (LSPS1) | `lsps1_create_order`, `lsps1_get_order` | [`ClientError::Order`] |
+//! | `valid_until` in the future (LSPS2) | `lsps2_buy` | [`CheckFailure::OfferExpired`] |
+//! | `payment_size_msat` within [min, max] (LSPS2) | `lsps2_buy` | [`CheckFailure::PaymentSizeOutOfRange`] |
+//! | fee arithmetic overflow aborts (LSPS2) | `lsps2_buy` | [`CheckFailure::FeeOverflow`] |
+//! | fee below the payment size; fee within the caller's limit | `lsps2_buy` | [`CheckFailure::FeeNotBelowPaymentSize`], [`CheckFailure::FeeAboveLimit`] |
+//! | `client_trusts_lsp`: trust or abort (LSPS2) | `lsps2_buy` | [`CheckFailure::ClientTrustsLspRefused`] |
+//! | order within the LSP's options (LSPS1) | `lsps1_create_order` | [`CheckFailure::OrderOutsideOptions`] |
+//! | > 16,777,215 sat needs `option_support_large_channel` (LSPS1) | `lsps1_create_order` | [`CheckFailure::LargeChannelNotSupported`] |
+//! | `order_total_sat = fee_total_sat + client_balance_sat`, states, mirrors (LSPS1) | `lsps1_create_order`, `lsps1_get_order` | [`CheckFailure::Order`] |
 //!
 //! # CLI
 //!
@@ -64,5 +64,5 @@ pub use client::{
     BuyLimits, BuyOutcome, DEFAULT_TIMEOUT, FeeOffer, IgnoreReason, IgnoredMessage, Lsps2Menu,
     LspsClient, MAX_NON_LARGE_CHANNEL_SAT, check_buy, check_menu, now,
 };
-pub use error::{ClientError, LspError, sanitize};
+pub use error::{CheckFailure, ClientError, LspError, sanitize};
 pub use target::{Target, connect};

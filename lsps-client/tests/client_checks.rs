@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{bolt8_client, datetime_in, entry, with};
 use lsps_client::transport::bolt8::{Bolt8Connector, Bolt8Transport, NodeKey};
 use lsps_client::transport::{BoxFuture, ConnectionId, Transport, TransportError, TransportEvent};
-use lsps_client::{BuyLimits, ClientError, FeeOffer, IgnoreReason, LspsClient};
+use lsps_client::{BuyLimits, CheckFailure, ClientError, FeeOffer, IgnoreReason, LspsClient};
 use lsps_core::jsonrpc::RequestParams;
 use lsps_core::lsps1::{CreateOrderRequest, OrderError, OrderParams};
 use lsps_core::lsps2::{FeeOverflow, MenuError, OpeningFeeParams, PromiseFormatError};
@@ -57,10 +57,10 @@ async fn promise_over_512_bytes_aborts_get_info() {
     assert!(
         matches!(
             err,
-            ClientError::Promise {
+            ClientError::Check(CheckFailure::Promise {
                 index: 0,
                 error: PromiseFormatError::TooLong(513)
-            }
+            })
         ),
         "{err:?}"
     );
@@ -81,7 +81,7 @@ async fn unknown_field_in_opening_fee_params_aborts() {
     let lsp = lsps2_lsp(vec![entry(1000, 1000), extra], good_buy()).await;
     let client = bolt8_client(&lsp.connection_string(), TIMEOUT).await;
     match client.lsps2_get_info(None).await.unwrap_err() {
-        ClientError::UnknownFeeParamsField { property } => {
+        ClientError::Check(CheckFailure::UnknownFeeParamsField { property }) => {
             assert_eq!(property, "opening_fee_params_menu.1.surprise")
         }
         other => panic!("expected UnknownFeeParamsField, got {other:?}"),
@@ -111,10 +111,10 @@ async fn menu_out_of_order_aborts() {
     assert!(
         matches!(
             err,
-            ClientError::MenuOrder(MenuError::NotIncreasing {
+            ClientError::Check(CheckFailure::MenuOrder(MenuError::NotIncreasing {
                 index: 1,
                 previous: 0
-            })
+            }))
         ),
         "{err:?}"
     );
@@ -134,7 +134,10 @@ async fn expired_offer_is_refused_before_buy_is_sent() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(err, ClientError::OfferExpired { .. }), "{err:?}");
+    assert!(
+        matches!(err, ClientError::Check(CheckFailure::OfferExpired { .. })),
+        "{err:?}"
+    );
     assert_eq!(buys_sent(&lsp), 0);
 }
 
@@ -154,7 +157,7 @@ async fn fee_above_limit_is_refused_before_buy_is_sent() {
         .await
         .unwrap_err();
     match err {
-        ClientError::FeeAboveLimit { fee, limit } => {
+        ClientError::Check(CheckFailure::FeeAboveLimit { fee, limit }) => {
             assert_eq!((fee, limit), (Msat(100_000), Msat(99_999)))
         }
         other => panic!("expected FeeAboveLimit, got {other:?}"),
@@ -166,7 +169,7 @@ async fn fee_above_limit_is_refused_before_buy_is_sent() {
     };
     assert!(matches!(
         client.lsps2_buy(offer, None, &limits).await.unwrap_err(),
-        ClientError::FeeAboveLimit { .. }
+        ClientError::Check(CheckFailure::FeeAboveLimit { .. })
     ));
     assert_eq!(buys_sent(&lsp), 0);
 
@@ -196,7 +199,10 @@ async fn payment_size_outside_range_is_refused_before_buy_is_sent() {
             .await
             .unwrap_err();
         assert!(
-            matches!(err, ClientError::PaymentSizeOutOfRange { .. }),
+            matches!(
+                err,
+                ClientError::Check(CheckFailure::PaymentSizeOutOfRange { .. })
+            ),
             "{size}: {err:?}"
         );
     }
@@ -230,7 +236,10 @@ async fn fee_overflow_is_refused() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, ClientError::FeeOverflow(FeeOverflow::Add)),
+        matches!(
+            err,
+            ClientError::Check(CheckFailure::FeeOverflow(FeeOverflow::Add))
+        ),
         "{err:?}"
     );
     let err = client
@@ -238,7 +247,10 @@ async fn fee_overflow_is_refused() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, ClientError::FeeOverflow(FeeOverflow::Multiply)),
+        matches!(
+            err,
+            ClientError::Check(CheckFailure::FeeOverflow(FeeOverflow::Multiply))
+        ),
         "{err:?}"
     );
     assert_eq!(buys_sent(&lsp), 0);
@@ -256,7 +268,10 @@ async fn client_trusts_lsp_needs_consent() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, ClientError::ClientTrustsLspRefused),
+        matches!(
+            err,
+            ClientError::Check(CheckFailure::ClientTrustsLspRefused)
+        ),
         "{err:?}"
     );
     let consent = BuyLimits {
@@ -330,7 +345,9 @@ async fn order_total_mismatch_is_refused() {
     assert!(
         matches!(
             err,
-            ClientError::Order(OrderError::TotalMismatch { kind: "bolt11" })
+            ClientError::Check(CheckFailure::Order(OrderError::TotalMismatch {
+                kind: "bolt11"
+            }))
         ),
         "{err:?}"
     );
@@ -362,7 +379,10 @@ async fn reply_that_is_not_a_jsonrpc_response_fails_the_request_and_stops_sendin
     .unwrap();
     let client = bolt8_client(&lsp.connection_string(), TIMEOUT).await;
     let err = client.list_protocols().await.unwrap_err();
-    assert!(matches!(err, ClientError::BadReply { .. }), "{err:?}");
+    assert!(
+        matches!(err, ClientError::Check(CheckFailure::BadReply { .. })),
+        "{err:?}"
+    );
     // LSPS0 SHOULD: no more 37913 messages on this connection.
     let err = client.list_protocols().await.unwrap_err();
     assert!(
@@ -381,7 +401,9 @@ async fn result_of_wrong_shape_is_an_invalid_result() {
     .unwrap();
     let client = bolt8_client(&lsp.connection_string(), TIMEOUT).await;
     match client.list_protocols().await.unwrap_err() {
-        ClientError::InvalidResult { property, .. } => assert_eq!(property, "protocols"),
+        ClientError::Check(CheckFailure::InvalidResult { property, .. }) => {
+            assert_eq!(property, "protocols")
+        }
         other => panic!("expected InvalidResult, got {other:?}"),
     }
 }
@@ -552,7 +574,7 @@ async fn large_channel_needs_the_lsps_large_channel_feature() {
     .unwrap();
     let client = LspsClient::new(WithoutLargeChannels(transport)).with_timeout(TIMEOUT);
     match client.lsps1_create_order(large(), None).await.unwrap_err() {
-        ClientError::LargeChannelNotSupported { channel_sat } => {
+        ClientError::Check(CheckFailure::LargeChannelNotSupported { channel_sat }) => {
             assert_eq!(channel_sat, 16_777_216)
         }
         other => panic!("expected LargeChannelNotSupported, got {other:?}"),

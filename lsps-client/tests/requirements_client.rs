@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use lsps_client::transport::{BoxFuture, ConnectionId, Transport, TransportError, TransportEvent};
 use lsps_client::{
-    BuyLimits, ClientError, FeeOffer, IgnoreReason, LspError, LspsClient, Target, sanitize,
+    BuyLimits, CheckFailure, ClientError, FeeOffer, IgnoreReason, LspError, LspsClient, Target,
+    sanitize,
 };
 use lsps_core::jsonrpc::ErrorObject;
 use lsps_core::lsps1::{CreateOrderRequest, OrderParams};
@@ -194,9 +195,9 @@ async fn large_channel_order_needs_the_feature() {
     assert!(
         matches!(
             err,
-            ClientError::LargeChannelNotSupported {
+            ClientError::Check(CheckFailure::LargeChannelNotSupported {
                 channel_sat: 17_000_000
-            }
+            })
         ),
         "{err:?}"
     );
@@ -257,7 +258,10 @@ async fn buy_copies_the_menu_entry_verbatim_and_checks_trust() {
             assert_eq!(outcome.unwrap().result.client_trusts_lsp, trusts);
         } else {
             assert!(
-                matches!(outcome, Err(ClientError::ClientTrustsLspRefused)),
+                matches!(
+                    outcome,
+                    Err(ClientError::Check(CheckFailure::ClientTrustsLspRefused))
+                ),
                 "{outcome:?}"
             );
         }

@@ -30,10 +30,7 @@ impl MemoryStore {
         &self,
         f: impl FnOnce(&mut Inner) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut inner = self
-            .inner
-            .lock()
-            .map_err(|_| StoreError::Database("memory store lock poisoned".into()))?;
+        let mut inner = self.inner.lock().map_err(|_| StoreError::Poisoned)?;
         if inner.closed {
             return Err(StoreError::Closed);
         }

@@ -53,8 +53,10 @@ pub struct StoredBuy {
     pub body: String,
 }
 
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
+/// Why a store operation failed. Named after what happened; the driver's error is kept as the
+/// source (shared, because one failed group commit answers every write in the group).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// A row with this key exists already (ids are supposed to be unique).
     #[error("duplicate key {0}")]
@@ -62,12 +64,33 @@ pub enum StoreError {
     /// The row to update does not exist.
     #[error("not found: {0}")]
     NotFound(String),
-    /// The database failed.
+    /// The database driver failed (connection, statement, commit).
     #[error("database: {0}")]
-    Database(String),
+    Database(#[source] std::sync::Arc<sqlx::Error>),
+    /// The schema migrations could not be applied.
+    #[error("migration: {0}")]
+    Migration(#[source] std::sync::Arc<sqlx::migrate::MigrateError>),
+    /// The database opened but refuses writes (a read-only file, directory or role).
+    #[error("database is not writable: {0}")]
+    NotWritable(#[source] std::sync::Arc<sqlx::Error>),
+    /// A stored row holds a value this version cannot read (e.g. a malformed SCID).
+    #[error("unreadable row: {0}")]
+    UnreadableRow(String),
+    /// A lock of the in-memory store was poisoned by a panic while held.
+    #[error("memory store lock poisoned")]
+    Poisoned,
     /// The writer task is gone (shut down).
     #[error("store closed")]
     Closed,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolClosed => StoreError::Closed,
+            e => StoreError::Database(std::sync::Arc::new(e)),
+        }
+    }
 }
 
 /// Durable storage for what the LSP has accepted. Every `insert_*` returns only after the row is

@@ -26,10 +26,7 @@ pub struct PostgresStore {
 }
 
 fn db_err(e: sqlx::Error) -> StoreError {
-    match e {
-        sqlx::Error::PoolClosed => StoreError::Closed,
-        e => StoreError::Database(e.to_string()),
-    }
+    StoreError::from(e)
 }
 
 fn insert_err(key: String) -> impl FnOnce(sqlx::Error) -> StoreError {
@@ -63,7 +60,7 @@ fn buy_from_row(row: &PgRow) -> Result<StoredBuy, StoreError> {
     Ok(StoredBuy {
         jit_channel_scid: scid
             .parse()
-            .map_err(|_| StoreError::Database(format!("bad scid in database: {scid}")))?,
+            .map_err(|_| StoreError::UnreadableRow(format!("bad scid in database: {scid}")))?,
         peer_node_id: row.try_get("peer_node_id").map_err(db_err)?,
         created_at_ms: ms_from_db(row.try_get("created_at_ms").map_err(db_err)?),
         body: row.try_get("body").map_err(db_err)?,
@@ -83,13 +80,13 @@ impl PostgresStore {
         sqlx::migrate!("./migrations-postgres")
             .run(&pool)
             .await
-            .map_err(|e| StoreError::Database(format!("migration: {e}")))?;
+            .map_err(|e| StoreError::Migration(std::sync::Arc::new(e)))?;
         // A read-only role or a hot standby would otherwise open fine and refuse every order.
         let mut tx = pool.begin().await.map_err(db_err)?;
         sqlx::query("LOCK TABLE lsps1_orders IN ROW EXCLUSIVE MODE")
             .execute(&mut *tx)
             .await
-            .map_err(|e| StoreError::Database(format!("database is not writable: {e}")))?;
+            .map_err(|e| StoreError::NotWritable(std::sync::Arc::new(e)))?;
         tx.rollback().await.map_err(db_err)?;
         Ok(Self { pool, lsp_node_id })
     }

@@ -64,7 +64,7 @@ pub struct SqliteStore {
 }
 
 fn db_err(e: sqlx::Error) -> StoreError {
-    StoreError::Database(e.to_string())
+    StoreError::from(e)
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -88,14 +88,14 @@ impl SqliteStore {
         sqlx::migrate!("./migrations")
             .run(&mut writer_conn)
             .await
-            .map_err(|e| StoreError::Database(format!("migration: {e}")))?;
+            .map_err(|e| StoreError::Migration(std::sync::Arc::new(e)))?;
         // Prove the database takes writes now rather than at the first order: a read-only file
         // or directory would otherwise open fine and then refuse every write.
         for statement in ["BEGIN IMMEDIATE", "ROLLBACK"] {
             sqlx::query(statement)
                 .execute(&mut writer_conn)
                 .await
-                .map_err(|e| StoreError::Database(format!("database is not writable: {e}")))?;
+                .map_err(|e| StoreError::NotWritable(std::sync::Arc::new(e)))?;
         }
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
@@ -151,11 +151,8 @@ async fn commit_group(
     let mut tx = match conn.begin().await {
         Ok(tx) => tx,
         Err(e) => {
-            let msg = e.to_string();
-            return group
-                .iter()
-                .map(|_| Err(StoreError::Database(msg.clone())))
-                .collect();
+            let error = db_err(e);
+            return group.iter().map(|_| Err(error.clone())).collect();
         }
     };
     for request in group {
@@ -172,11 +169,8 @@ async fn commit_group(
         results.push(outcome);
     }
     if let Err(e) = tx.commit().await {
-        let msg = e.to_string();
-        return group
-            .iter()
-            .map(|_| Err(StoreError::Database(msg.clone())))
-            .collect();
+        let error = db_err(e);
+        return group.iter().map(|_| Err(error.clone())).collect();
     }
     results
 }
@@ -281,7 +275,7 @@ fn buy_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredBuy, StoreError> 
     Ok(StoredBuy {
         jit_channel_scid: scid
             .parse()
-            .map_err(|_| StoreError::Database(format!("bad scid in database: {scid}")))?,
+            .map_err(|_| StoreError::UnreadableRow(format!("bad scid in database: {scid}")))?,
         peer_node_id: row.try_get("peer_node_id").map_err(db_err)?,
         created_at_ms: ms_from_db(row.try_get("created_at_ms").map_err(db_err)?),
         body: row.try_get("body").map_err(db_err)?,
