@@ -103,9 +103,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-// Lets unit tests share `tests/common/strategies.rs`, which names the crate `lsps_core`.
-#[cfg(test)]
-extern crate self as lsps_core;
+#[cfg(any(test, feature = "proptest"))]
+pub mod strategies;
 
 pub mod ids;
 pub mod jsonrpc;

@@ -1,19 +1,24 @@
-//! proptest strategies for every lsps-core type, covering each type's full valid range.
-#![allow(dead_code)]
+//! proptest strategies for every lsps-core type, covering each type's full valid range
+//! (feature `proptest`; also compiled for this crate's own unit tests). Downstream crates can
+//! generate valid LSPS values for their own property tests with them.
+// Test-support code: each function is named after the type it generates, and a strategy that
+// builds a value the type's own constructor rejects is a bug in the strategy, so `unwrap`
+// states that.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use bitcoin::hashes::Hash;
-use bitcoin::secp256k1::{Secp256k1, SecretKey};
-use bitcoin::{Network, WitnessProgram, WitnessVersion};
-use lsps_core::jsonrpc::{ErrorObject, RequestId, RequestParams, ResponseResult};
-use lsps_core::lsps0;
-use lsps_core::lsps1::{
+use crate::jsonrpc::{ErrorObject, RequestId, RequestParams, ResponseResult};
+use crate::lsps0;
+use crate::lsps1::{
     self, Bolt11PaymentInfo, Bolt12PaymentInfo, ChannelInfo, OnchainPaymentInfo, OrderId,
     OrderParams, OrderResult, OrderState, PaymentInfo, PaymentState,
 };
-use lsps_core::lsps2::{self, OpeningFeeParams, RawOpeningFeeParams};
-use lsps_core::types::{
+use crate::lsps2::{self, OpeningFeeParams, RawOpeningFeeParams};
+use crate::types::{
     Datetime, FeeRate, Msat, NodeId, OnchainAddress, Outpoint, Ppm, Sat, Scid, Txid,
 };
+use bitcoin::hashes::Hash;
+use bitcoin::secp256k1::{Secp256k1, SecretKey};
+use bitcoin::{Network, WitnessProgram, WitnessVersion};
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;

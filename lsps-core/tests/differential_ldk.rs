@@ -47,7 +47,7 @@ use proptest::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use common::strategies::*;
+use lsps_core::strategies::*;
 
 // ---------------------------------------------------------------------------------------
 // Generic properties

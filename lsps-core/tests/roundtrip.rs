@@ -17,7 +17,7 @@ use proptest::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use common::strategies::*;
+use lsps_core::strategies::*;
 
 /// serde round trip plus canonical re-encoding.
 fn serde_round_trip<T>(value: &T) -> Result<(), TestCaseError>

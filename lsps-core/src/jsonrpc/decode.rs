@@ -884,8 +884,8 @@ mod tests {
 
         #[test]
         fn fast_request_path_agrees_with_full_classifier(
-            id in super::super::test_strategies::request_id(),
-            params in super::super::test_strategies::request_params(),
+            id in crate::strategies::request_id(),
+            params in crate::strategies::request_params(),
             mutations in proptest::collection::vec(mutation(), 0..3),
         ) {
             let request = Request { id, params };
@@ -899,8 +899,8 @@ mod tests {
 
         #[test]
         fn fast_response_path_agrees_with_full_classifier(
-            id in super::super::test_strategies::request_id(),
-            result in super::super::test_strategies::response_result(),
+            id in crate::strategies::request_id(),
+            result in crate::strategies::response_result(),
             known in proptest::prelude::any::<bool>(),
             mutations in proptest::collection::vec(mutation(), 0..3),
         ) {

@@ -14,10 +14,6 @@ mod message;
 mod method;
 mod params;
 mod parse;
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-#[path = "../../tests/common/strategies.rs"]
-mod test_strategies;
 
 pub use decode::{
     BadMessage, IncomingMessage, Strictness, decode_request, decode_response, decode_response_with,

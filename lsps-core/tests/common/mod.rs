@@ -4,8 +4,6 @@
 //! from [`PromiseSecret`], so a change to the promise's binary form shows in the snapshots.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-pub mod strategies;
-
 use bitcoin::secp256k1::{Secp256k1, SecretKey};
 use lsps_core::jsonrpc::RequestId;
 use lsps_core::lsps0;
