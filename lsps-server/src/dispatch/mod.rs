@@ -167,14 +167,14 @@ impl Dispatcher {
     /// Make one effect durable, then apply it to the state: how the money flows
     /// (`crate::orders`) store each step before they act on it.
     pub async fn commit_effect(&self, effect: Effect) -> Result<(), StoreError> {
-        let row = to_stored(&effect)
-            .map_err(|e| StoreError::Database(format!("encoding {effect:?}: {e}")))?;
+        let row =
+            to_stored(&effect).map_err(|e| StoreError::Unencodable(format!("{effect:?}: {e}")))?;
         persist(self.inner.store.as_ref(), row).await?;
         let mut state = self
             .inner
             .state
             .write()
-            .map_err(|_| StoreError::Database("state lock poisoned".into()))?;
+            .map_err(|_| StoreError::Poisoned("service state"))?;
         state.apply(&effect);
         Ok(())
     }

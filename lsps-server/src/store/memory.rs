@@ -30,7 +30,10 @@ impl MemoryStore {
         &self,
         f: impl FnOnce(&mut Inner) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut inner = self.inner.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut inner = self
+            .inner
+            .lock()
+            .map_err(|_| StoreError::Poisoned("memory store"))?;
         if inner.closed {
             return Err(StoreError::Closed);
         }

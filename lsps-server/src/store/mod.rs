@@ -76,9 +76,12 @@ pub enum StoreError {
     /// A stored row holds a value this version cannot read (e.g. a malformed SCID).
     #[error("unreadable row: {0}")]
     UnreadableRow(String),
-    /// A lock of the in-memory store was poisoned by a panic while held.
-    #[error("memory store lock poisoned")]
-    Poisoned,
+    /// A record could not be written as a row (its JSON encoding failed).
+    #[error("cannot encode the row: {0}")]
+    Unencodable(String),
+    /// A lock was poisoned by a panic while held (names the lock).
+    #[error("{0} lock poisoned")]
+    Poisoned(&'static str),
     /// The writer task is gone (shut down).
     #[error("store closed")]
     Closed,
