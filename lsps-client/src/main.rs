@@ -94,6 +94,16 @@ enum Lsps1Command {
     GetOrder {
         /// The order id returned by `create-order`.
         order_id: String,
+        /// Poll until the order is COMPLETED (exit 0) or FAILED (exit 1), printing a line per
+        /// state change; exit 1 when neither happens within --wait-secs.
+        #[arg(long)]
+        watch: bool,
+        /// With --watch: how long to wait, in seconds.
+        #[arg(long, default_value_t = 600)]
+        wait_secs: u64,
+        /// With --watch: time between polls, in milliseconds.
+        #[arg(long, default_value_t = 1_000)]
+        poll_ms: u64,
     },
 }
 
@@ -326,6 +336,11 @@ async fn main() -> ExitCode {
 /// with the chain) and the wait for the payment.
 fn receive_allowance(command: &Command) -> Duration {
     match command {
+        Command::Lsps1(Lsps1Command::GetOrder {
+            watch: true,
+            wait_secs,
+            ..
+        }) => Duration::from_secs(wait_secs.saturating_add(60)),
         #[cfg(feature = "node")]
         Command::Lsps2(Lsps2Command::Receive(args)) => {
             Duration::from_secs(args.wait_secs.saturating_add(120))
@@ -505,7 +520,53 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 format!("our node id: {our_node_id}\n{}", order_text(&order))
             });
         }
-        Command::Lsps1(Lsps1Command::GetOrder { order_id }) => {
+        Command::Lsps1(Lsps1Command::GetOrder {
+            order_id,
+            watch: true,
+            wait_secs,
+            poll_ms,
+        }) => {
+            let order_id =
+                lsps1::OrderId::new(order_id).map_err(|e| usage(format!("order id: {e}")))?;
+            let end = order_watch::watch(
+                &client,
+                order_id,
+                Duration::from_secs(wait_secs),
+                Duration::from_millis(poll_ms.max(1)),
+                |order| {
+                    if out.json {
+                        emit(&json!(order).to_string());
+                    } else {
+                        emit(&format!(
+                            "{} {}",
+                            now_text(),
+                            order_watch::state_line(order)
+                        ));
+                    }
+                },
+            )
+            .await?;
+            match end {
+                order_watch::WatchEnd::Completed => {}
+                order_watch::WatchEnd::Failed => {
+                    return Err(Failure {
+                        code: 1,
+                        kind: "order_failed",
+                        message: "the order FAILED".into(),
+                        lsp_error: None,
+                    });
+                }
+                order_watch::WatchEnd::TimedOut => {
+                    return Err(Failure {
+                        code: 1,
+                        kind: "timeout",
+                        message: format!("the order is not final after {wait_secs} s"),
+                        lsp_error: None,
+                    });
+                }
+            }
+        }
+        Command::Lsps1(Lsps1Command::GetOrder { order_id, .. }) => {
             let order_id =
                 lsps1::OrderId::new(order_id).map_err(|e| usage(format!("order id: {e}")))?;
             let order = client.lsps1_get_order(order_id).await?;
@@ -574,6 +635,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Raw { .. } => {}
     }
     Ok(())
+}
+
+mod order_watch;
+
+/// Now, as RFC 3339 UTC with milliseconds (the watch's line prefix).
+fn now_text() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    lsps_core::types::Datetime::from_unix_millis(ms)
+        .map(|d| d.to_string())
+        .unwrap_or_default()
 }
 
 /// `lsps2 receive`.
@@ -849,8 +923,9 @@ fn order_text(order: &lsps1::OrderResult) -> String {
         order.order.client_balance_sat,
     );
     if let Some(b) = &order.payment.bolt11 {
+        // The invoice alone on its line, for copying into a wallet.
         text.push_str(&format!(
-            "\nbolt11: {}, pay {} sat (fee {} sat) before {}\n  {}",
+            "\nbolt11: {}, pay {} sat (fee {} sat) before {}:\n{}",
             wire(&b.state),
             b.order_total_sat,
             b.fee_total_sat,
@@ -870,12 +945,14 @@ fn order_text(order: &lsps1::OrderResult) -> String {
     }
     if let Some(o) = &order.payment.onchain {
         text.push_str(&format!(
-            "\nonchain: {}, pay {} sat (fee {} sat) to {} before {}",
+            "\nonchain: {}, pay {} sat (fee {} sat) before {} ({} confirmations) to:\n{} {}",
             wire(&o.state),
             o.order_total_sat,
             o.fee_total_sat,
+            o.expires_at,
+            o.min_onchain_payment_confirmations,
             o.address.as_str(),
-            o.expires_at
+            o.order_total_sat,
         ));
     }
     if let Some(c) = &order.channel {

@@ -379,3 +379,96 @@ async fn buy_asks_get_info_first() {
     .await;
     assert_asked_before(&methods(&lsp), "lsps2.get_info", "lsps2.buy");
 }
+
+/// The order of `get_order` poll `n`: the states a watcher would see when `end` is the order's
+/// final state (`None`: it never ends).
+fn polled_order(n: usize, end: Option<&str>) -> Value {
+    let mut o = order(&json!({
+        "lsp_balance_sat": "200000",
+        "client_balance_sat": "0",
+        "required_channel_confirmations": 0,
+        "funding_confirms_within_blocks": 6,
+        "channel_expiry_blocks": 4032,
+        "announce_channel": false
+    }));
+    let (order_state, bolt11) = match (n, end) {
+        (0, _) | (_, None) => ("CREATED", "EXPECT_PAYMENT"),
+        // A repeat of the previous poll prints nothing.
+        (1 | 2, _) => ("CREATED", "HOLD"),
+        (_, Some("COMPLETED")) => ("COMPLETED", "PAID"),
+        (_, Some(_)) => ("FAILED", "REFUNDED"),
+    };
+    o["order_state"] = order_state.into();
+    o["payment"]["bolt11"]["state"] = bolt11.into();
+    if order_state == "COMPLETED" {
+        o["channel"] = json!({
+            "funded_at": "2026-11-26T18:01:00.000Z",
+            "funding_outpoint": format!("{}:0", "ab".repeat(32)),
+            "expires_at": "2026-12-24T18:01:00.000Z"
+        });
+    }
+    o
+}
+
+async fn watching_lsp(end: Option<&'static str>) -> ScriptedLsp {
+    let polls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    ScriptedLsp::start(move |req: &ScriptedRequest| {
+        let reply = match req.method() {
+            Some("lsps1.get_order") => {
+                let n = polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                req.result(polled_order(n, end))
+            }
+            _ => req.error(-32601, "Method not found", None),
+        };
+        vec![Reply::now(reply)]
+    })
+    .await
+    .unwrap()
+}
+
+/// `get-order --watch`: a line per state change, exit 0 at COMPLETED, 1 at FAILED, 1 when
+/// the wait runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lsps1_get_order_watch_follows_the_order_to_its_end() {
+    let watch = |target: String, wait: &'static str| {
+        args(&[
+            "--target",
+            &target,
+            "lsps1",
+            "get-order",
+            "b3b8d3a1-cli",
+            "--watch",
+            "--poll-ms",
+            "10",
+            "--wait-secs",
+            wait,
+        ])
+    };
+
+    let lsp = watching_lsp(Some("COMPLETED")).await;
+    let out = lsps(watch(lsp.connection_string(), "30")).await;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].ends_with("order_state=CREATED bolt11=EXPECT_PAYMENT"));
+    assert!(lines[1].ends_with("order_state=CREATED bolt11=HOLD"));
+    assert!(lines[2].contains("order_state=COMPLETED bolt11=PAID channel=abab"));
+
+    let lsp = watching_lsp(Some("FAILED")).await;
+    let out = lsps(watch(lsp.connection_string(), "30")).await;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .ends_with("order_state=FAILED bolt11=REFUNDED")
+    );
+
+    let lsp = watching_lsp(None).await;
+    let out = lsps(watch(lsp.connection_string(), "1")).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not final"));
+}
