@@ -257,10 +257,45 @@ pub struct OpenChannel {
     pub zero_conf: bool,
     /// Announce the channel to the network.
     pub announce: bool,
-    /// The `user_channel_id` LDK's events will carry; random when `None`. A caller that must
-    /// find its channel again after a restart derives it from its own records.
+    /// Negotiate `option_scid_alias` (an unannounced channel known only by aliases; LSPS2's
+    /// JIT channel). Only with `announce = false`.
+    pub scid_alias: bool,
+    /// The largest `to_self_delay` the peer may impose on our outputs (LSPS2's
+    /// `max_client_to_self_delay`); `None` keeps LDK's limit. Above `u16::MAX` means no
+    /// tighter limit than the protocol's.
+    pub max_peer_to_self_delay: Option<u32>,
+    /// Carried back by every LDK event of this channel; `None` draws a random one.
     pub user_channel_id: Option<u128>,
+    /// Fund through LDK's manual-broadcast path: the funding transaction is kept (in the
+    /// node's KVStore) and broadcast only by [`NodeCore::broadcast_manual_funding`] (LSPS2's
+    /// `client_trusts_lsp = true`).
+    pub manual_broadcast: bool,
 }
+
+impl OpenChannel {
+    /// A channel of `amount_sat` to `peer`: nothing pushed, not zero-conf, announced, LDK's
+    /// limits, a random `user_channel_id`, broadcast as soon as it is signed.
+    pub fn new(peer: PublicKey, amount_sat: u64) -> Self {
+        Self {
+            peer,
+            amount_sat,
+            push_msat: 0,
+            zero_conf: false,
+            announce: true,
+            scid_alias: false,
+            max_peer_to_self_delay: None,
+            user_channel_id: None,
+            manual_broadcast: false,
+        }
+    }
+}
+
+/// KVStore namespace of funding transactions held for a manual broadcast (key: txid).
+const MANUAL_FUNDING_NAMESPACE: &str = "lsps_node_manual_funding";
+
+/// What a channel open costs the wallet beyond the channel value (the funding transaction's
+/// fee), kept out of [`NodeCore::fundable_sat`].
+pub const FUNDING_FEE_MARGIN_SAT: u64 = 5_000;
 
 /// Everything of a node except its PeerManager.
 pub struct NodeCore {
@@ -286,6 +321,8 @@ pub struct NodeCore {
     changes: watch::Sender<u64>,
     /// Outcomes of this node's outbound payments.
     payments: PaymentTracker,
+    /// `user_channel_id`s of opens to fund through the manual-broadcast path.
+    manual_broadcast: std::sync::Mutex<std::collections::HashSet<u128>>,
 }
 
 struct NodeChainListener {
@@ -499,6 +536,7 @@ impl NodeCore {
             seed,
             changes,
             payments: PaymentTracker::default(),
+            manual_broadcast: std::sync::Mutex::new(std::collections::HashSet::new()),
         };
         core.persist_channel_manager()?;
         Ok(core)
@@ -566,7 +604,17 @@ impl NodeCore {
         let mut config = self.user_config.clone();
         config.channel_handshake_limits.trust_own_funding_0conf = open.zero_conf;
         config.channel_handshake_config.announce_for_forwarding = open.announce;
+        config.channel_handshake_config.negotiate_scid_privacy = open.scid_alias && !open.announce;
+        if let Some(max) = open.max_peer_to_self_delay {
+            config.channel_handshake_limits.their_to_self_delay =
+                u16::try_from(max).unwrap_or(u16::MAX);
+        }
         let user_channel_id: u128 = open.user_channel_id.unwrap_or_else(rand::random);
+        if open.manual_broadcast
+            && let Ok(mut manual) = self.manual_broadcast.lock()
+        {
+            manual.insert(user_channel_id);
+        }
         let channel_id = self
             .channel_manager
             .create_channel(
@@ -579,6 +627,35 @@ impl NodeCore {
             )
             .map_err(NodeError::Api)?;
         Ok((channel_id, user_channel_id))
+    }
+
+    /// The largest channel the wallet can fund now, sat: confirmed and trusted pending coins
+    /// minus [`FUNDING_FEE_MARGIN_SAT`].
+    pub fn fundable_sat(&self) -> u64 {
+        let balance = self.wallet.balance();
+        (balance.confirmed + balance.trusted_pending)
+            .to_sat()
+            .saturating_sub(FUNDING_FEE_MARGIN_SAT)
+    }
+
+    /// Broadcast the funding transaction of a manual-broadcast channel (see
+    /// [`OpenChannel::manual_broadcast`]), found by its txid. `Ok(false)` if this node holds no
+    /// such transaction (never funded manually, or already forgotten).
+    pub fn broadcast_manual_funding(&self, txid: bitcoin::Txid) -> Result<bool, NodeError> {
+        let key = txid.to_string();
+        let bytes = match self.kv_store.read(MANUAL_FUNDING_NAMESPACE, "", &key) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(NodeError::LdkStore(e)),
+        };
+        let tx: Transaction = bitcoin::consensus::deserialize(&bytes).map_err(|e| {
+            NodeError::LdkStore(lightning::io::Error::new(
+                lightning::io::ErrorKind::InvalidData,
+                e.to_string(),
+            ))
+        })?;
+        self.chain.broadcast(&tx);
+        Ok(true)
     }
 
     /// Wait until `done(channels)` holds, re-checking after every block and channel event.
@@ -673,6 +750,16 @@ impl NodeCore {
         }
     }
 
+    fn close_unfunded(&self, temporary_channel_id: &ChannelId, counterparty: &PublicKey) {
+        if let Err(e) = self.channel_manager.force_close_broadcasting_latest_txn(
+            temporary_channel_id,
+            counterparty,
+            "funding failed".to_owned(),
+        ) {
+            tracing::warn!("closing the unfunded channel: {e:?}");
+        }
+    }
+
     fn bump(&self) {
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
@@ -690,6 +777,7 @@ impl NodeCore {
                 counterparty_node_id,
                 channel_value_satoshis,
                 output_script,
+                user_channel_id,
                 ..
             } => {
                 let rate = self
@@ -700,7 +788,37 @@ impl NodeCore {
                     Amount::from_sat(*channel_value_satoshis),
                     rate,
                 );
+                let manual = self
+                    .manual_broadcast
+                    .lock()
+                    .map(|mut m| m.remove(user_channel_id))
+                    .unwrap_or(false);
                 match funded {
+                    Ok(tx) if manual => {
+                        // Kept before LDK learns of it, so that whatever LDK signs can be
+                        // broadcast after a restart too.
+                        let stored = self.kv_store.write(
+                            MANUAL_FUNDING_NAMESPACE,
+                            "",
+                            &tx.compute_txid().to_string(),
+                            bitcoin::consensus::serialize(&tx),
+                        );
+                        let generated = match stored {
+                            Ok(()) => self
+                                .channel_manager
+                                .funding_transaction_generated_manual_broadcast(
+                                    *temporary_channel_id,
+                                    *counterparty_node_id,
+                                    tx,
+                                )
+                                .map_err(|e| format!("{e:?}")),
+                            Err(e) => Err(format!("keeping the funding transaction: {e}")),
+                        };
+                        if let Err(e) = generated {
+                            tracing::error!(%temporary_channel_id, "funding refused: {e}");
+                            self.close_unfunded(temporary_channel_id, counterparty_node_id);
+                        }
+                    }
                     Ok(tx) => {
                         if let Err(e) = self.channel_manager.funding_transaction_generated(
                             *temporary_channel_id,

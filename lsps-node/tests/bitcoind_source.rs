@@ -199,7 +199,7 @@ async fn two_nodes_on_one_rpc_chain_confirm_a_channel() {
         push_msat: 0,
         zero_conf: false,
         announce: false,
-        user_channel_id: None,
+        ..OpenChannel::new(b.node_id(), 0)
     })
     .unwrap();
     tokio::time::timeout(Duration::from_secs(20), pending.recv())

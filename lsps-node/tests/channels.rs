@@ -79,7 +79,7 @@ async fn wallet_funded_channel_confirms_on_both_sides() {
         push_msat: 10_000_000,
         zero_conf: false,
         announce: false,
-        user_channel_id: None,
+        ..OpenChannel::new(b.node.node_id(), 0)
     };
     a.node.open_channel(&open).unwrap();
     tokio::time::timeout(WAIT, a.pending.recv())
@@ -127,7 +127,7 @@ async fn zero_conf_channel_is_usable_before_any_block() {
             push_msat: 0,
             zero_conf: true,
             announce: false,
-            user_channel_id: None,
+            ..OpenChannel::new(b.node.node_id(), 0)
         })
         .unwrap();
     tokio::time::timeout(WAIT, a.pending.recv())
@@ -157,7 +157,7 @@ async fn open_without_funds_is_refused_before_ldk_sees_it() {
         push_msat: 0,
         zero_conf: false,
         announce: false,
-        user_channel_id: None,
+        ..OpenChannel::new(b.node.node_id(), 0)
     });
     assert!(matches!(
         refused,

@@ -46,6 +46,9 @@ impl NodeOps for LdkOps {
     fn inbound_liquidity_msat(&self) -> u64 {
         0
     }
+    fn fundable_channel_sat(&self) -> u64 {
+        u64::MAX
+    }
 }
 
 fn peer() -> PublicKey {

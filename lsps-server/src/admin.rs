@@ -371,9 +371,17 @@ impl Store for TimedStore {
         self.observe("insert_buy", started);
         result
     }
-    async fn update_buy(&self, jit_channel_scid: u64, body: String) -> Result<(), StoreError> {
+    async fn update_buy(
+        &self,
+        jit_channel_scid: u64,
+        body: String,
+        jit_flow: String,
+    ) -> Result<(), StoreError> {
         let started = Instant::now();
-        let result = self.inner.update_buy(jit_channel_scid, body).await;
+        let result = self
+            .inner
+            .update_buy(jit_channel_scid, body, jit_flow)
+            .await;
         self.observe("update_buy", started);
         result
     }
@@ -488,13 +496,32 @@ fn order_json(o: &StoredOrder) -> Value {
 }
 
 fn buy_json(b: &StoredBuy) -> Value {
-    serde_json::json!({
+    let mut view = serde_json::json!({
         "jit_channel_scid": b.jit_channel_scid,
+        "scid": lsps_core::types::Scid(b.jit_channel_scid).to_string(),
         "peer_node_id": b.peer_node_id,
         "created_at_ms": b.created_at_ms,
         "state": buy_state(&b.body),
         "body": body_json(&b.body),
-    })
+    });
+    // The JIT flow as an operator reads it: parts, channel, fee taken; the whole flow too.
+    let flow = b
+        .jit_flow
+        .as_deref()
+        .and_then(|text| serde_json::from_str::<lsps_core::lsps2::JitFlow>(text).ok());
+    if let Some(flow) = flow {
+        view["jit"] = serde_json::json!({
+            "state": flow.state().name(),
+            "parts": flow.parts(),
+            "channel_id": flow.channel_id().map(|c| c.to_string()),
+            "open_attempt": flow.channel_attempt(),
+            "fee_taken_msat": flow.fee_taken_msat().get(),
+        });
+    }
+    if let Some(text) = &b.jit_flow {
+        view["jit_flow"] = body_json(text);
+    }
+    view
 }
 
 async fn list_orders(State(context): State<AdminContext>) -> Response {

@@ -367,6 +367,9 @@ pub struct Lsps2Config {
     /// Hex of a 32-byte promise key; by default derived from the node seed, so promises stay
     /// valid across restarts.
     pub promise_secret_hex: Option<String>,
+    /// How long a JIT flow holds an incomplete MPP group (or a no-MPP HTLC while the client
+    /// is away) before failing it back, ms. bLIP-52: at least 90 s; tests set less.
+    pub hold_timeout_ms: u64,
 }
 
 impl Default for Lsps2Config {
@@ -399,6 +402,7 @@ impl Default for Lsps2Config {
             check_inbound_liquidity: false,
             rejected_peers: Vec::new(),
             promise_secret_hex: None,
+            hold_timeout_ms: lsps_core::lsps2::flow::DEFAULT_HOLD_TIMEOUT_MS,
         }
     }
 }

@@ -41,4 +41,8 @@ impl NodeOps for Node {
             .map(|c| c.inbound_capacity_msat)
             .sum()
     }
+
+    fn fundable_channel_sat(&self) -> u64 {
+        self.fundable_sat()
+    }
 }

@@ -27,6 +27,7 @@ pub mod config;
 pub mod dev_payer;
 pub mod dispatch;
 pub mod faults;
+pub mod jit;
 mod ldk_ops;
 pub mod node;
 pub mod orders;
@@ -216,6 +217,7 @@ impl ReferenceServer {
             tokio::runtime::Handle::current(),
         ));
         let wake = handler.wake_handle();
+        let peer_handler = handler.clone();
         let activity = handler.activity();
         let (node, dev_chain, dev_service) = match &config.bitcoind {
             Some(bitcoind) => {
@@ -265,12 +267,17 @@ impl ReferenceServer {
             lsps_node::seed::derive_secret(node.seed(), b"lsps-server/lsps2-promise/v1"),
             faults,
         )?;
-        let dispatcher = Dispatcher::new(
-            service,
+        let clock: Arc<dyn dispatch::Clock> = Arc::new(SystemClock);
+        let dispatcher =
+            Dispatcher::new(service, node.clone(), state, store.clone(), clock.clone());
+        // The JIT flows: reconciled with the node before its events are processed, then fed
+        // by the event loop, the BOLT8 handler's peer changes and their own timers.
+        let jit = jit::JitEngine::new(
             node.clone(),
-            state,
-            store.clone(),
-            Arc::new(SystemClock),
+            dispatcher.clone(),
+            metrics.clone(),
+            clock,
+            tokio::runtime::Handle::current(),
         );
         // The LSPS1 money flow: held payments become channels or are failed back/refunded.
         let orders = orders::Orders::new(
@@ -281,6 +288,13 @@ impl ReferenceServer {
                 close_expired_channels: config.lsps1.close_expired_channels,
             },
         );
+        {
+            let jit = jit.clone();
+            peer_handler.watch_peers(Arc::new(move |peer, connected| {
+                jit.peer_changed(peer, connected)
+            }));
+        }
+        jit.recover().await.context("recovering JIT flows")?;
         // Spec-legal variations (if any) sit in front of the dispatcher on every transport.
         let front = variants.wrap(Arc::new(dispatcher.clone()));
         // Every request and its result is counted on every transport.
@@ -336,9 +350,11 @@ impl ReferenceServer {
             tokio::spawn(node::run_events(
                 node.clone(),
                 orders.clone(),
+                jit.clone(),
                 shutdown_rx.clone(),
             )),
             tokio::spawn(orders.run(shutdown_rx.clone())),
+            tokio::spawn(jit.run(shutdown_rx.clone())),
         ];
         if let Some(http) = http {
             tasks.push(tokio::spawn(transport::http::serve(

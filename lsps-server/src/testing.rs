@@ -19,6 +19,8 @@ pub struct FakeNode {
     repeat_scid: Option<u64>,
     /// Returned by every [`NodeOps::inbound_liquidity_msat`].
     pub inbound_msat: u64,
+    /// Returned by every [`NodeOps::fundable_channel_sat`] (unlimited by default).
+    pub fundable_sat: u64,
     /// When false, `bolt11_invoice` fails.
     pub invoices: bool,
     /// When set, `onchain_address` returns it; otherwise it fails with "no wallet".
@@ -39,6 +41,7 @@ impl FakeNode {
             scripted_scids: Mutex::new(VecDeque::new()),
             repeat_scid: None,
             inbound_msat: 0,
+            fundable_sat: u64::MAX,
             invoices: true,
             address: regtest_address(),
             invoice_calls: AtomicUsize::new(0),
@@ -109,6 +112,10 @@ impl NodeOps for FakeNode {
 
     fn inbound_liquidity_msat(&self) -> u64 {
         self.inbound_msat
+    }
+
+    fn fundable_channel_sat(&self) -> u64 {
+        self.fundable_sat
     }
 }
 

@@ -285,6 +285,17 @@ impl JitFlow {
         self.channel.as_ref().and_then(|c| c.channel_id)
     }
 
+    /// The number of the open attempt in flight or done, if any (what
+    /// [`OpenChannel::attempt`] said; recovery matches it against the node's channels).
+    pub fn channel_attempt(&self) -> Option<u32> {
+        self.channel.as_ref().map(|c| c.attempt)
+    }
+
+    /// True once the channel is ready (forwards may go over it).
+    pub fn channel_ready(&self) -> bool {
+        self.channel_ready_id().is_some()
+    }
+
     /// The fee taken so far: deductions on forwarded parts not failed downstream.
     pub fn fee_taken_msat(&self) -> Msat {
         Msat(self.deducted_outstanding())
@@ -915,7 +926,8 @@ impl JitFlow {
 /// The capacity for a channel that must carry `forward_msat` to the client: the payment,
 /// the reserve the client demands of the LSP (1 %, at least [`MIN_CLIENT_RESERVE_SAT`]),
 /// and the configured headroom; at least [`JitConfig::min_channel_sat`]. `None` on overflow.
-fn capacity_for(forward_msat: u64, config: &JitConfig) -> Option<u64> {
+/// The server asks it at `lsps2.buy` too, so it never sells a channel its wallet cannot fund.
+pub fn capacity_for(forward_msat: u64, config: &JitConfig) -> Option<u64> {
     let forward_sat = forward_msat.div_ceil(1000);
     let reserve = forward_sat.div_ceil(99).max(MIN_CLIENT_RESERVE_SAT);
     let needed = forward_sat

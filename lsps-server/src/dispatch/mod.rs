@@ -341,6 +341,9 @@ pub fn perform_node_work(
     if needs.inbound_liquidity {
         resources.inbound_liquidity_msat = Some(node.inbound_liquidity_msat());
     }
+    if needs.fundable_channel {
+        resources.fundable_channel_sat = Some(node.fundable_channel_sat());
+    }
     resources
 }
 
@@ -364,6 +367,11 @@ async fn persist(store: &dyn Store, row: StoredRow) -> Result<(), StoreError> {
         StoredRow::Order(order) => store.insert_order(order).await,
         StoredRow::Buy(buy) => store.insert_buy(buy).await,
         StoredRow::OrderFlow { order_id, flow } => store.update_order_flow(&order_id, flow).await,
+        StoredRow::BuyUpdate {
+            jit_channel_scid,
+            body,
+            jit_flow,
+        } => store.update_buy(jit_channel_scid, body, jit_flow).await,
     }
 }
 

@@ -149,6 +149,7 @@ async fn a_scid_the_store_already_holds_is_drawn_again_not_lost() {
         peer_node_id: key(9).to_string(),
         created_at_ms: NOW,
         body: "{}".into(),
+        jit_flow: None,
     };
     store.insert_buy(existing.clone()).await.unwrap();
     let node = Arc::new(FakeNode::with_scid_script(&[TAKEN, TAKEN + 1], TAKEN));

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use lightning::events::{Event, ReplayEvent};
 use lightning::util::config::UserConfig;
+use lsps_node::NodeConfig;
 use lsps_node::chain::{ChainSource, DevChain};
-use lsps_node::{ChannelManager, NodeConfig};
 use tokio::sync::watch;
 
 use crate::transport::bolt8::LspsMessageHandler;
@@ -96,35 +96,16 @@ pub fn bootstrap_dev_chain(node: &Node, chain: &DevChain) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// The LSP's part of LDK's events (the kit funds, accepts and sweeps before this is called).
+/// The LSP's part of LDK's events (the kit funds, accepts and sweeps before this is called):
+/// the LSPS2 JIT flows (`crate::jit`, which acknowledge an event only once their step is
+/// durable) and the LSPS1 orders (`crate::orders`).
 pub fn lsp_events(
-    channel_manager: Arc<ChannelManager>,
     orders: crate::orders::Orders,
+    jit: crate::jit::JitEngine,
 ) -> impl Fn(&Event) -> Result<(), ReplayEvent> + Send + Sync + 'static {
     move |event| {
-        // LSPS1 orders: held payments, their channels (`crate::orders`).
-        let lsps1 = orders.on_event(event);
-        // One arm today; the LSPS2 flow's events join it.
-        #[allow(clippy::single_match)]
-        match event {
-            Event::HTLCIntercepted {
-                intercept_id,
-                requested_next_hop_scid,
-                ..
-            } => {
-                // The JIT open is the next step; until then the HTLC is failed back promptly
-                // instead of being held until it times out.
-                tracing::info!(
-                    scid = requested_next_hop_scid,
-                    "intercepted HTLC failed back (JIT open not implemented yet)"
-                );
-                if let Err(e) = channel_manager.fail_intercepted_htlc(*intercept_id) {
-                    tracing::warn!("fail_intercepted_htlc: {e:?}");
-                }
-            }
-            _ => {}
-        }
-        lsps1
+        jit.on_ldk_event(event)?;
+        orders.on_event(event)
     }
 }
 
@@ -132,8 +113,9 @@ pub fn lsp_events(
 pub async fn run_events(
     node: Arc<Node>,
     orders: crate::orders::Orders,
+    jit: crate::jit::JitEngine,
     shutdown: watch::Receiver<bool>,
 ) {
-    let app = lsp_events(node.channel_manager.clone(), orders);
+    let app = lsp_events(orders, jit);
     node.run_events(shutdown, app).await
 }

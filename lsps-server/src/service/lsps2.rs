@@ -1,8 +1,10 @@
 //! LSPS2 handlers (bLIP-52): `get_info`, `buy`.
 
 use lsps_core::jsonrpc::{ErrorObject, RequestId, Response};
+use lsps_core::lsps2::flow::capacity_for;
 use lsps_core::lsps2::{
-    BuyRejection, BuyRequest, BuyResult, GetInfoRequest, GetInfoResult, JitState, OpeningFeeParams,
+    BuyRejection, BuyRequest, BuyResult, GetInfoRequest, GetInfoResult, JitConfig, JitFlow,
+    JitState, OpeningFeeParams,
 };
 use lsps_core::types::{Msat, NodeId};
 
@@ -126,6 +128,7 @@ pub(super) fn plan_buy(
     let needs = NodeWork {
         intercept_scid: true,
         inbound_liquidity: params.payment_size_msat.is_some() && s.config.check_inbound_liquidity,
+        fundable_channel: true,
         ..NodeWork::default()
     };
     Ok((needs, WriteKind::Buy(Box::new(BuyPlan { request: params }))))
@@ -149,13 +152,36 @@ pub(super) fn complete_buy(
             ErrorObject::lsps2_payment_size_too_large(),
         ));
     }
+    let jit_config = jit_config(&s.config);
+    if let Some(fundable) = resources.fundable_channel_sat {
+        let fee_params = &params.opening_fee_params;
+        // MPP: the bought size must be fundable. no-MPP: the amount is the payer's choice, so
+        // at least the smallest acceptable payment must be (a larger one that the wallet cannot
+        // fund then fails back with unknown_next_peer when its open fails).
+        let size = params
+            .payment_size_msat
+            .unwrap_or(fee_params.min_payment_size_msat);
+        let needed = fee_params
+            .opening_fee(size)
+            .ok()
+            .and_then(|fee| capacity_for(size.get().saturating_sub(fee.get()), &jit_config));
+        if needed.is_none_or(|needed| needed > fundable) {
+            return Err(Completion::Refused(match params.payment_size_msat {
+                // bLIP-52 names 203 for a size the LSP cannot carry at this time.
+                Some(_) => ErrorObject::lsps2_payment_size_too_large(),
+                None => ErrorObject::client_rejected(
+                    "the LSP cannot fund a JIT channel right now; try again later",
+                ),
+            }));
+        }
+    }
     let Some(scid) = resources.intercept_scid else {
         // The dispatcher found no unused SCID: a temporary refusal, not a server fault.
         return Err(Completion::Refused(ErrorObject::client_rejected(
             "no unused JIT channel SCID available right now; try again later",
         )));
     };
-    let record = BuyRecord {
+    let mut record = BuyRecord {
         peer: plan.peer,
         jit_channel_scid: scid,
         opening_fee_params: params.opening_fee_params.clone(),
@@ -165,7 +191,9 @@ pub(super) fn complete_buy(
         created_at_ms: plan.now_ms,
         state: JitState::Bought,
         quota_owner: Some(plan.quota_owner),
+        flow: None,
     };
+    record.flow = Some(JitFlow::new(record.terms(), jit_config));
     let result = BuyResult {
         jit_channel_scid: scid,
         lsp_cltv_expiry_delta: s.config.cltv_expiry_delta,
@@ -175,4 +203,12 @@ pub(super) fn complete_buy(
         Response::result(plan.id.clone(), result),
         vec![Effect::InsertBuy(record)],
     ))
+}
+
+/// The JIT flow settings of the configured LSPS2 service.
+pub(crate) fn jit_config(config: &crate::config::Lsps2Config) -> JitConfig {
+    JitConfig {
+        hold_timeout_ms: config.hold_timeout_ms,
+        ..JitConfig::default()
+    }
 }

@@ -33,7 +33,7 @@ use lsps_core::lsps1::{
     GetInfoResult as Lsps1Options, OrderFlow, OrderId, OrderResult, PaymentKind,
 };
 use lsps_core::lsps2::{
-    JitState, OpeningFeeParams, PromiseKey, PromiseSecret, RawOpeningFeeParams,
+    JitFlow, JitState, JitTerms, OpeningFeeParams, PromiseKey, PromiseSecret, RawOpeningFeeParams,
 };
 use lsps_core::types::{Datetime, Msat, NodeId, Ppm, Sat, Scid};
 use serde::{Deserialize, Serialize};
@@ -152,15 +152,32 @@ pub struct BuyRecord {
     pub client_trusts_lsp: bool,
     /// When the buy was accepted, Unix milliseconds.
     pub created_at_ms: u64,
-    /// Where the JIT flow stands (`BOUGHT` when accepted).
+    /// Where the JIT flow stands (`BOUGHT` when accepted); the projection of `flow` kept in
+    /// the body for readers of the row (admin, metrics).
     pub state: JitState,
     /// Who the buy counts against ([`QuotaOwner`]); absent in rows stored before it was
     /// recorded: then the peer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_owner: Option<QuotaOwner>,
+    /// The JIT flow (parts, channel, fee taken), stored in its own column (`jit_flow`), not in
+    /// the body. `None` only between decoding a body and attaching its column
+    /// ([`crate::store::state_from_rows`] always attaches one).
+    #[serde(skip)]
+    pub flow: Option<JitFlow>,
 }
 
 impl BuyRecord {
+    /// What was bought, as the JIT flow takes it.
+    pub fn terms(&self) -> JitTerms {
+        JitTerms {
+            jit_channel_scid: self.jit_channel_scid,
+            client: self.peer,
+            opening_fee_params: self.opening_fee_params.clone(),
+            payment_size_msat: self.payment_size_msat,
+            client_trusts_lsp: self.client_trusts_lsp,
+        }
+    }
+
     /// True while the buy holds its SCID and counts against the peer's live-buy quota: not
     /// final, and (while still waiting for a payment) `valid_until` not passed.
     pub fn is_live(&self, now_ms: u64) -> bool {
@@ -192,6 +209,8 @@ pub enum Effect {
         /// The flow as it now stands.
         flow: Box<OrderFlow>,
     },
+    /// A step of a buy's JIT flow: the record replaces the stored one (same SCID).
+    UpdateBuy(BuyRecord),
 }
 
 /// What the handlers read: accepted orders and buys, and per-peer counts for the limits.
@@ -237,6 +256,11 @@ impl ServiceState {
                         .entry(owner)
                         .or_default()
                         .push(buy.jit_channel_scid.0);
+                }
+            }
+            Effect::UpdateBuy(buy) => {
+                if let Some(held) = self.buys.get_mut(&buy.jit_channel_scid.0) {
+                    *held = buy.clone();
                 }
             }
         }

@@ -16,6 +16,9 @@ pub trait NodeOps: Send + Sync {
     fn onchain_address(&self) -> Result<String, NodeError>;
     /// Inbound liquidity from the network toward this node, msat (LSPS2 203 check).
     fn inbound_liquidity_msat(&self) -> u64;
+    /// The largest channel the on-chain wallet can fund now, sat (LSPS2: never sell a JIT
+    /// channel the wallet cannot open).
+    fn fundable_channel_sat(&self) -> u64;
 }
 
 /// Why the node could not provide a resource.
@@ -58,6 +61,8 @@ pub struct NodeWork {
     pub intercept_scid: bool,
     /// The node's inbound liquidity (the LSPS2 203 check).
     pub inbound_liquidity: bool,
+    /// The largest channel the wallet can fund (every `lsps2.buy`).
+    pub fundable_channel: bool,
 }
 
 /// What the dispatcher obtained for a [`NodeWork`]; handed to `complete` and recorded, so a
@@ -72,4 +77,6 @@ pub struct NodeResources {
     pub intercept_scid: Option<Scid>,
     /// Inbound liquidity, msat, if asked for.
     pub inbound_liquidity_msat: Option<u64>,
+    /// The largest fundable channel, sat, if asked for.
+    pub fundable_channel_sat: Option<u64>,
 }

@@ -790,11 +790,24 @@ fn state_round_trips_through_store_rows() {
             StoredRow::Order(o) => orders.push(o),
             StoredRow::Buy(b) => buys.push(b),
             StoredRow::OrderFlow { .. } => panic!("no flow update in {effects:?}"),
+            StoredRow::BuyUpdate { .. } => panic!("no buy is updated here"),
         }
     }
     let reloaded = state_from_rows(&orders, &buys).unwrap();
     assert_eq!(reloaded.order_count(), 1);
     assert_eq!(reloaded.buy_count(), 1);
+    // The buy comes back with the flow `buy` started, in its own column.
+    let Some(Effect::InsertBuy(bought)) = effects.get(1) else {
+        panic!("a buy effect")
+    };
+    let flow = bought.flow.as_ref().expect("buy starts a flow");
+    assert_eq!(flow.state(), lsps_core::lsps2::JitState::Bought);
+    assert_eq!(
+        reloaded
+            .buy(bought.jit_channel_scid.0)
+            .and_then(|b| b.flow.as_ref()),
+        Some(flow)
+    );
     let Effect::InsertOrder {
         order_id, record, ..
     } = &effects[0]
@@ -883,4 +896,60 @@ fn bad_menu_config_is_refused() {
         FaultSet::NONE,
     );
     assert!(matches!(err, Err(ConfigError::Lsps2Menu(_))));
+}
+
+/// Never sell what the wallet cannot fund: an MPP buy whose channel (size − fee + reserve +
+/// headroom) exceeds what the wallet can fund gets 203; a no-MPP buy is refused with
+/// `client_rejected` when not even the smallest payment's channel is fundable; a buy that fits
+/// is sold, and the check leaves no state behind.
+#[test]
+fn lsps2_buy_never_sells_an_unfundable_channel() {
+    let mut harness = service();
+    // The default menu: 1.2 ‰, ≥ 546 sat fee. A 50 000 sat payment needs about
+    // 50 000 − 546 + 1 000 reserve + 10 000 headroom ≈ 60 454 sat; 20 000 sat minimum.
+    harness.node.fundable_sat = 60_000;
+    let entry = menu_for(&harness, &peer(1), NOW)[0].clone();
+    let (reply, effects) = buy(
+        &harness,
+        &ServiceState::default(),
+        &peer(1),
+        entry.clone(),
+        Some(50_000_000),
+        NOW,
+    );
+    assert_eq!(error_code(&reply), 203, "{reply}");
+    assert!(effects.is_empty());
+    let (reply, effects) = buy(
+        &harness,
+        &ServiceState::default(),
+        &peer(1),
+        entry.clone(),
+        Some(40_000_000),
+        NOW,
+    );
+    assert!(reply.get("result").is_some(), "{reply}");
+    assert_eq!(effects.len(), 1);
+
+    // No-MPP: the smallest payment (1 000 sat) needs the 20 000 sat minimum channel.
+    harness.node.fundable_sat = 19_999;
+    let (reply, effects) = buy(
+        &harness,
+        &ServiceState::default(),
+        &peer(1),
+        entry.clone(),
+        None,
+        NOW,
+    );
+    assert_eq!(error_code(&reply), 1, "{reply}");
+    assert!(effects.is_empty());
+    harness.node.fundable_sat = 20_000;
+    let (reply, _) = buy(
+        &harness,
+        &ServiceState::default(),
+        &peer(1),
+        entry,
+        None,
+        NOW,
+    );
+    assert!(reply.get("result").is_some(), "{reply}");
 }

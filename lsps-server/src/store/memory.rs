@@ -83,10 +83,16 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn update_buy(&self, jit_channel_scid: u64, body: String) -> Result<(), StoreError> {
+    async fn update_buy(
+        &self,
+        jit_channel_scid: u64,
+        body: String,
+        jit_flow: String,
+    ) -> Result<(), StoreError> {
         self.with(|inner| match inner.buys.get_mut(&jit_channel_scid) {
             Some(buy) => {
                 buy.body = body;
+                buy.jit_flow = Some(jit_flow);
                 Ok(())
             }
             None => Err(StoreError::NotFound(jit_channel_scid.to_string())),

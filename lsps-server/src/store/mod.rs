@@ -51,6 +51,9 @@ pub struct StoredBuy {
     pub created_at_ms: u64,
     /// JSON of the service's buy record.
     pub body: String,
+    /// JSON of the buy's JIT flow (`lsps_core::lsps2::flow::JitFlow`); `None` in rows
+    /// written before the flow was persisted (migration `20261205000001_jit_flow`).
+    pub jit_flow: Option<String>,
 }
 
 /// Why a store operation failed. Named after what happened; the driver's error is kept as the
@@ -109,8 +112,13 @@ pub trait Store: Send + Sync + 'static {
     async fn update_order_flow(&self, order_id: &str, flow: String) -> Result<(), StoreError>;
     /// Persist a new buy. Fails with [`StoreError::Duplicate`] if the SCID exists.
     async fn insert_buy(&self, buy: StoredBuy) -> Result<(), StoreError>;
-    /// Replace the body of an existing buy (JIT state changes).
-    async fn update_buy(&self, jit_channel_scid: u64, body: String) -> Result<(), StoreError>;
+    /// Replace the body and the JIT flow of an existing buy, together (a JIT flow step).
+    async fn update_buy(
+        &self,
+        jit_channel_scid: u64,
+        body: String,
+        jit_flow: String,
+    ) -> Result<(), StoreError>;
     /// One order by id.
     async fn get_order(&self, order_id: &str) -> Result<Option<StoredOrder>, StoreError>;
     /// One buy by SCID.

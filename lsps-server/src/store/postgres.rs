@@ -64,6 +64,7 @@ fn buy_from_row(row: &PgRow) -> Result<StoredBuy, StoreError> {
         peer_node_id: row.try_get("peer_node_id").map_err(db_err)?,
         created_at_ms: ms_from_db(row.try_get("created_at_ms").map_err(db_err)?),
         body: row.try_get("body").map_err(db_err)?,
+        jit_flow: row.try_get("jit_flow").map_err(db_err)?,
     })
 }
 
@@ -149,24 +150,31 @@ impl Store for PostgresStore {
 
     async fn insert_buy(&self, buy: StoredBuy) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO lsps2_buys (lsp_node_id, jit_channel_scid, peer_node_id, created_at_ms, body) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO lsps2_buys (lsp_node_id, jit_channel_scid, peer_node_id, created_at_ms, body, jit_flow) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&self.lsp_node_id)
         .bind(buy.jit_channel_scid.to_string())
         .bind(&buy.peer_node_id)
         .bind(ms_to_db(buy.created_at_ms))
         .bind(&buy.body)
+        .bind(&buy.jit_flow)
         .execute(&self.pool)
         .await
         .map(|_| ())
         .map_err(insert_err(buy.jit_channel_scid.to_string()))
     }
 
-    async fn update_buy(&self, jit_channel_scid: u64, body: String) -> Result<(), StoreError> {
+    async fn update_buy(
+        &self,
+        jit_channel_scid: u64,
+        body: String,
+        jit_flow: String,
+    ) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "UPDATE lsps2_buys SET body = $1 WHERE jit_channel_scid = $2 AND lsp_node_id = $3",
+            "UPDATE lsps2_buys SET body = $1, jit_flow = $2 WHERE jit_channel_scid = $3 AND lsp_node_id = $4",
         )
         .bind(body)
+        .bind(jit_flow)
         .bind(jit_channel_scid.to_string())
         .bind(&self.lsp_node_id)
         .execute(&self.pool)
@@ -192,7 +200,7 @@ impl Store for PostgresStore {
 
     async fn get_buy(&self, jit_channel_scid: u64) -> Result<Option<StoredBuy>, StoreError> {
         let row = sqlx::query(
-            "SELECT jit_channel_scid, peer_node_id, created_at_ms, body FROM lsps2_buys WHERE jit_channel_scid = $1 AND lsp_node_id = $2",
+            "SELECT jit_channel_scid, peer_node_id, created_at_ms, body, jit_flow FROM lsps2_buys WHERE jit_channel_scid = $1 AND lsp_node_id = $2",
         )
         .bind(jit_channel_scid.to_string())
         .bind(&self.lsp_node_id)
@@ -215,7 +223,7 @@ impl Store for PostgresStore {
 
     async fn load_buys(&self) -> Result<Vec<StoredBuy>, StoreError> {
         let rows = sqlx::query(
-            "SELECT jit_channel_scid, peer_node_id, created_at_ms, body FROM lsps2_buys WHERE lsp_node_id = $1 ORDER BY created_at_ms, seq",
+            "SELECT jit_channel_scid, peer_node_id, created_at_ms, body, jit_flow FROM lsps2_buys WHERE lsp_node_id = $1 ORDER BY created_at_ms, seq",
         )
         .bind(&self.lsp_node_id)
         .fetch_all(&self.pool)

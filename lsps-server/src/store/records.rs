@@ -3,6 +3,7 @@
 
 use lsps_core::lsps1::flow::OrderTerms;
 use lsps_core::lsps1::{OrderFlow, OrderFlowConfig, OrderId};
+use lsps_core::lsps2::{JitConfig, JitFlow};
 
 use super::{StoredBuy, StoredOrder};
 use crate::service::{BuyRecord, Effect, OrderRecord, ServiceState};
@@ -20,6 +21,15 @@ pub enum StoredRow {
         order_id: String,
         /// JSON of the flow.
         flow: String,
+    },
+    /// A new body and JIT flow for an existing buy row.
+    BuyUpdate {
+        /// The row's key.
+        jit_channel_scid: u64,
+        /// JSON of the buy record.
+        body: String,
+        /// JSON of the JIT flow.
+        jit_flow: String,
     },
 }
 
@@ -63,6 +73,15 @@ pub enum RowError {
         #[source]
         source: serde_json::Error,
     },
+    /// The JIT flow column of a buy row does not decode.
+    #[error("buy {jit_channel_scid}: JIT flow does not decode")]
+    BuyFlow {
+        /// The row's key.
+        jit_channel_scid: u64,
+        /// The decoder's complaint.
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// The row `effect` writes.
@@ -92,8 +111,21 @@ pub fn to_stored(effect: &Effect) -> Result<StoredRow, serde_json::Error> {
             peer_node_id: buy.peer.to_string(),
             created_at_ms: buy.created_at_ms,
             body: serde_json::to_string(buy)?,
+            jit_flow: buy.flow.as_ref().map(serde_json::to_string).transpose()?,
         }),
+        Effect::UpdateBuy(buy) => StoredRow::BuyUpdate {
+            jit_channel_scid: buy.jit_channel_scid.0,
+            body: serde_json::to_string(buy)?,
+            jit_flow: serde_json::to_string(&flow_of(buy))?,
+        },
     })
+}
+
+/// The buy's flow, or a fresh one from its terms (a record whose flow was never attached).
+fn flow_of(buy: &BuyRecord) -> JitFlow {
+    buy.flow
+        .clone()
+        .unwrap_or_else(|| JitFlow::new(buy.terms(), JitConfig::default()))
 }
 
 /// Rebuild the service state from persisted rows (start-up).
@@ -143,11 +175,20 @@ pub fn state_from_rows(
         });
     }
     for row in buys {
-        let record: BuyRecord =
+        let mut record: BuyRecord =
             serde_json::from_str(&row.body).map_err(|source| RowError::BuyBody {
                 jit_channel_scid: row.jit_channel_scid,
                 source,
             })?;
+        record.flow = Some(match &row.jit_flow {
+            Some(text) => serde_json::from_str(text).map_err(|source| RowError::BuyFlow {
+                jit_channel_scid: row.jit_channel_scid,
+                source,
+            })?,
+            // A row from before flows were persisted: no flow had started (every HTLC was
+            // failed back then), so a fresh flow on the bought terms is the truth.
+            None => JitFlow::new(record.terms(), JitConfig::default()),
+        });
         state.apply(&Effect::InsertBuy(record));
     }
     Ok(state)

@@ -48,7 +48,11 @@ enum WriteOp {
     UpdateOrder { order_id: String, body: String },
     UpdateOrderFlow { order_id: String, flow: String },
     InsertBuy(StoredBuy),
-    UpdateBuy { scid: u64, body: String },
+    UpdateBuy {
+        scid: u64,
+        body: String,
+        jit_flow: String,
+    },
 }
 
 struct WriteRequest {
@@ -220,12 +224,13 @@ async fn apply(conn: &mut SqliteConnection, op: &WriteOp) -> Result<(), StoreErr
             Ok(())
         }
         WriteOp::InsertBuy(buy) => sqlx::query(
-            "INSERT INTO lsps2_buys (jit_channel_scid, peer_node_id, created_at_ms, body) VALUES (?, ?, ?, ?)",
+            "INSERT INTO lsps2_buys (jit_channel_scid, peer_node_id, created_at_ms, body, jit_flow) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(buy.jit_channel_scid.to_string())
         .bind(&buy.peer_node_id)
         .bind(ms_to_db(buy.created_at_ms))
         .bind(&buy.body)
+        .bind(&buy.jit_flow)
         .execute(conn)
         .await
         .map(|_| ())
@@ -236,9 +241,16 @@ async fn apply(conn: &mut SqliteConnection, op: &WriteOp) -> Result<(), StoreErr
                 db_err(e)
             }
         }),
-        WriteOp::UpdateBuy { scid, body } => {
-            let done = sqlx::query("UPDATE lsps2_buys SET body = ? WHERE jit_channel_scid = ?")
-                .bind(body)
+        WriteOp::UpdateBuy {
+            scid,
+            body,
+            jit_flow,
+        } => {
+            let done = sqlx::query(
+                "UPDATE lsps2_buys SET body = ?, jit_flow = ? WHERE jit_channel_scid = ?",
+            )
+            .bind(body)
+            .bind(jit_flow)
                 .bind(scid.to_string())
                 .execute(conn)
                 .await
@@ -279,6 +291,7 @@ fn buy_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredBuy, StoreError> 
         peer_node_id: row.try_get("peer_node_id").map_err(db_err)?,
         created_at_ms: ms_from_db(row.try_get("created_at_ms").map_err(db_err)?),
         body: row.try_get("body").map_err(db_err)?,
+        jit_flow: row.try_get("jit_flow").map_err(db_err)?,
     })
 }
 
@@ -308,10 +321,16 @@ impl Store for SqliteStore {
         self.submit(WriteOp::InsertBuy(buy)).await
     }
 
-    async fn update_buy(&self, jit_channel_scid: u64, body: String) -> Result<(), StoreError> {
+    async fn update_buy(
+        &self,
+        jit_channel_scid: u64,
+        body: String,
+        jit_flow: String,
+    ) -> Result<(), StoreError> {
         self.submit(WriteOp::UpdateBuy {
             scid: jit_channel_scid,
             body,
+            jit_flow,
         })
         .await
     }
@@ -329,7 +348,7 @@ impl Store for SqliteStore {
 
     async fn get_buy(&self, jit_channel_scid: u64) -> Result<Option<StoredBuy>, StoreError> {
         let row = sqlx::query(
-            "SELECT jit_channel_scid, peer_node_id, created_at_ms, body FROM lsps2_buys WHERE jit_channel_scid = ?",
+            "SELECT jit_channel_scid, peer_node_id, created_at_ms, body, jit_flow FROM lsps2_buys WHERE jit_channel_scid = ?",
         )
         .bind(jit_channel_scid.to_string())
         .fetch_optional(&self.readers)
@@ -350,7 +369,7 @@ impl Store for SqliteStore {
 
     async fn load_buys(&self) -> Result<Vec<StoredBuy>, StoreError> {
         let rows = sqlx::query(
-            "SELECT jit_channel_scid, peer_node_id, created_at_ms, body FROM lsps2_buys ORDER BY created_at_ms, rowid",
+            "SELECT jit_channel_scid, peer_node_id, created_at_ms, body, jit_flow FROM lsps2_buys ORDER BY created_at_ms, rowid",
         )
         .fetch_all(&self.readers)
         .await

@@ -62,7 +62,12 @@ pub struct LspsMessageHandler {
     outbox: Arc<Mutex<Vec<(PublicKey, RawLspsMessage)>>>,
     wake: Arc<Notify>,
     runtime: tokio::runtime::Handle,
+    peer_watch: std::sync::OnceLock<PeerWatch>,
 }
+
+/// Told of every BOLT8 peer that connects (`true`) or disconnects (the JIT flows follow
+/// their clients).
+pub type PeerWatch = Arc<dyn Fn(PublicKey, bool) + Send + Sync>;
 
 impl LspsMessageHandler {
     /// A handler answering through `dispatch`; async answers are driven on `runtime`.
@@ -73,7 +78,13 @@ impl LspsMessageHandler {
             outbox: Arc::new(Mutex::new(Vec::new())),
             wake: Arc::new(Notify::new()),
             runtime,
+            peer_watch: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Set (once) who is told of peers connecting and disconnecting.
+    pub fn watch_peers(&self, watch: PeerWatch) {
+        let _ = self.peer_watch.set(watch);
     }
 
     /// Notified whenever a reply was queued outside a `PeerManager` read (see [`flush_task`]).
@@ -141,6 +152,9 @@ impl CustomMessageHandler for LspsMessageHandler {
     fn peer_disconnected(&self, their_node_id: PublicKey) {
         self.activity.forget(&their_node_id);
         self.dispatch.peer_disconnected(their_node_id);
+        if let Some(watch) = self.peer_watch.get() {
+            watch(their_node_id, false);
+        }
     }
 
     fn peer_connected(
@@ -150,6 +164,9 @@ impl CustomMessageHandler for LspsMessageHandler {
         _inbound: bool,
     ) -> Result<(), ()> {
         self.activity.touch(their_node_id);
+        if let Some(watch) = self.peer_watch.get() {
+            watch(their_node_id, true);
+        }
         Ok(())
     }
 
