@@ -210,7 +210,7 @@ impl Payer {
             push_msat: 0,
             zero_conf: false,
             announce: false,
-            user_channel_id: None,
+            ..OpenChannel::new(lsp, capacity_sat)
         })?;
         // Mine once the funding transaction is out (the channel is pending on our side).
         tokio::time::timeout(

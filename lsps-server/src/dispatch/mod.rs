@@ -106,6 +106,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     peers: Mutex<HashMap<PeerKey, PeerGate, foldhash::fast::RandomState>>,
     in_flight_total: AtomicUsize,
+    /// Notified when a buy is added (the JIT flows' timer learns of its `valid_until`).
+    buys_changed: Arc<tokio::sync::Notify>,
 }
 
 /// Decrements the in-flight counters when a request that writes is answered (or dropped).
@@ -150,6 +152,7 @@ impl Dispatcher {
                 clock,
                 peers: Mutex::new(HashMap::default()),
                 in_flight_total: AtomicUsize::new(0),
+                buys_changed: Arc::new(tokio::sync::Notify::new()),
             }),
         }
     }
@@ -162,6 +165,11 @@ impl Dispatcher {
     /// How many callers the limit table holds (bounded by `max_tracked_callers`).
     pub fn tracked_callers(&self) -> usize {
         self.inner.peers.lock().map(|p| p.len()).unwrap_or(0)
+    }
+
+    /// Notified whenever a buy is added to the state.
+    pub fn buys_changed(&self) -> Arc<tokio::sync::Notify> {
+        self.inner.buys_changed.clone()
     }
 
     /// Make one effect durable, then apply it to the state: how the money flows
@@ -487,6 +495,13 @@ impl Dispatcher {
             for effect in &outcome.effects {
                 state.apply(effect);
             }
+        }
+        if outcome
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::InsertBuy(_)))
+        {
+            self.inner.buys_changed.notify_one();
         }
         // Only now, with the write in the state, may its pending slot (quota, SCID) go.
         drop(write.slot);

@@ -26,8 +26,8 @@ pub fn decode_user_channel_id(id: u128) -> Option<(u64, u32)> {
 
 /// Where an LDK event goes.
 pub(super) enum Routed {
-    /// To the flow of buy `scid`.
-    Flow { scid: u64, event: JitEvent },
+    /// To the flow of buy `scid`, in order.
+    Flow { scid: u64, events: Vec<JitEvent> },
     /// An HTLC intercepted for an SCID no buy holds.
     NotJit(InterceptId),
 }
@@ -49,13 +49,13 @@ impl JitEngine {
                 }
                 Some(Routed::Flow {
                     scid: *requested_next_hop_scid,
-                    event: JitEvent::HtlcArrived(HtlcPart {
+                    events: vec![JitEvent::HtlcArrived(HtlcPart {
                         id,
                         payment_hash: PaymentHash(payment_hash.0),
                         inbound_msat: Msat(*inbound_amount_msat),
                         expected_outbound_msat: Msat(*expected_outbound_amount_msat),
                         cltv_expiry: None,
-                    }),
+                    })],
                 })
             }
             Event::ChannelPending {
@@ -66,10 +66,10 @@ impl JitEngine {
                 let (scid, attempt) = decode_user_channel_id(*user_channel_id)?;
                 Some(Routed::Flow {
                     scid,
-                    event: JitEvent::FundingSigned {
+                    events: vec![JitEvent::FundingSigned {
                         attempt,
                         channel_id: ChannelId(channel_id.0),
-                    },
+                    }],
                 })
             }
             Event::ChannelReady {
@@ -80,9 +80,9 @@ impl JitEngine {
                 let (scid, _) = decode_user_channel_id(*user_channel_id)?;
                 Some(Routed::Flow {
                     scid,
-                    event: JitEvent::ChannelReady {
+                    events: vec![JitEvent::ChannelReady {
                         channel_id: ChannelId(channel_id.0),
-                    },
+                    }],
                 })
             }
             Event::FundingTxBroadcastSafe {
@@ -90,12 +90,19 @@ impl JitEngine {
                 user_channel_id,
                 ..
             } => {
-                let (scid, _) = decode_user_channel_id(*user_channel_id)?;
+                let (scid, attempt) = decode_user_channel_id(*user_channel_id)?;
+                let channel_id = ChannelId(channel_id.0);
+                // LDK queues this before `ChannelPending` (both follow `funding_signed`): tell
+                // the flow of the signature first (a repeat of it changes nothing).
                 Some(Routed::Flow {
                     scid,
-                    event: JitEvent::FundingBroadcastSafe {
-                        channel_id: ChannelId(channel_id.0),
-                    },
+                    events: vec![
+                        JitEvent::FundingSigned {
+                            attempt,
+                            channel_id,
+                        },
+                        JitEvent::FundingBroadcastSafe { channel_id },
+                    ],
                 })
             }
             Event::ChannelClosed {
@@ -125,7 +132,10 @@ impl JitEngine {
                     _ => JitEvent::OpenFailed { attempt },
                 };
                 tracing::info!(scid, attempt, %reason, "JIT open ended before funding_signed");
-                Some(Routed::Flow { scid, event })
+                Some(Routed::Flow {
+                    scid,
+                    events: vec![event],
+                })
             }
             Event::PaymentForwarded {
                 next_channel_id: Some(next),
@@ -139,7 +149,7 @@ impl JitEngine {
                 };
                 Some(Routed::Flow {
                     scid,
-                    event: JitEvent::ClientClaimed { channel_id },
+                    events: vec![JitEvent::ClientClaimed { channel_id }],
                 })
             }
             Event::HTLCHandlingFailed {
@@ -150,7 +160,7 @@ impl JitEngine {
                 let scid = self.buy_of_channel(&channel_id)?;
                 Some(Routed::Flow {
                     scid,
-                    event: JitEvent::ForwardsFailed { channel_id },
+                    events: vec![JitEvent::ForwardsFailed { channel_id }],
                 })
             }
             _ => None,

@@ -204,6 +204,7 @@ impl JitEngine {
 
     /// Deliver timers and peer changes until `shutdown` flips.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let new_buys = self.inner.dispatcher.buys_changed();
         loop {
             self.drain_peer_changes().await;
             self.retry_unsettled();
@@ -243,6 +244,7 @@ impl JitEngine {
             tokio::select! {
                 _ = tokio::time::sleep(sleep) => {}
                 _ = self.inner.wake.notified() => {}
+                _ = new_buys.notified() => {}
                 _ = shutdown.changed() => return,
             }
         }
@@ -329,7 +331,8 @@ impl JitEngine {
                 }
                 continue;
             }
-            for scid in buys.iter().map(|b| b.jit_channel_scid.0) {
+            for record in &buys {
+                let scid = record.jit_channel_scid.0;
                 let event = if connected {
                     JitEvent::ClientConnected
                 } else {
@@ -338,13 +341,50 @@ impl JitEngine {
                 if let Err(e) = self.step(scid, event).await {
                     tracing::error!("JIT peer change: {e}");
                 }
+                if !connected && let Err(e) = self.abandon_unfunded_open(scid).await {
+                    tracing::error!("JIT peer change: {e}");
+                }
             }
         }
     }
 
+    /// The client left while the open of buy `scid` waits for `funding_signed`. LDK keeps
+    /// such a channel to resume the open on reconnect; bLIP-52 wants the parts failed and the
+    /// flow back to waiting, so the unfunded channel is closed and the flow told.
+    async fn abandon_unfunded_open(&self, scid: u64) -> Result<(), StepError> {
+        let Some(flow) = self.buy(scid).and_then(|b| b.flow) else {
+            return Ok(());
+        };
+        let (JitState::Opening, None, Some(attempt)) =
+            (flow.state(), flow.channel_id(), flow.channel_attempt())
+        else {
+            return Ok(());
+        };
+        let id = user_channel_id(scid, attempt);
+        let channel_manager = &self.inner.node.channel_manager;
+        for channel in channel_manager.list_channels() {
+            if channel.user_channel_id == id
+                && let Err(e) = channel_manager.force_close_broadcasting_latest_txn(
+                    &channel.channel_id,
+                    &channel.counterparty.node_id,
+                    "JIT client disconnected before funding_signed".to_owned(),
+                )
+            {
+                tracing::warn!(scid, "closing the unfunded JIT channel: {e:?}");
+            }
+        }
+        self.step(scid, JitEvent::DisconnectedBeforeFunding { attempt })
+            .await
+    }
+
     async fn deliver(&self, routed: ldk::Routed) -> Result<(), StepError> {
         match routed {
-            ldk::Routed::Flow { scid, event } => self.step(scid, event).await,
+            ldk::Routed::Flow { scid, events } => {
+                for event in events {
+                    self.step(scid, event).await?;
+                }
+                Ok(())
+            }
             ldk::Routed::NotJit(id) => {
                 // Not one of our JIT SCIDs (never sold, or forgotten): nothing to open.
                 if let Err(e) = self

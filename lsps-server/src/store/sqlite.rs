@@ -45,8 +45,14 @@ impl SqliteStoreOptions {
 
 enum WriteOp {
     InsertOrder(StoredOrder),
-    UpdateOrder { order_id: String, body: String },
-    UpdateOrderFlow { order_id: String, flow: String },
+    UpdateOrder {
+        order_id: String,
+        body: String,
+    },
+    UpdateOrderFlow {
+        order_id: String,
+        flow: String,
+    },
     InsertBuy(StoredBuy),
     UpdateBuy {
         scid: u64,
