@@ -65,7 +65,7 @@ async fn payee_behind(
             push_msat: 500_000_000,
             zero_conf: false,
             announce: false,
-            user_channel_id: None,
+            ..OpenChannel::new(server.node_id(), 1_000_000)
         })
         .unwrap();
     let lsp = server.node_id();
