@@ -194,6 +194,7 @@ where
         client_trusts_lsp: false,
         created_at_ms: 1,
         state: JitState::Bought,
+        quota_owner: None,
         flow: None,
     };
     record.flow = Some(JitFlow::new(record.terms(), JitConfig::default()));
