@@ -130,7 +130,7 @@ async fn zero_conf_channel_from_a_stranger_is_refused() {
             push_msat: 0,
             zero_conf: true,
             announce: false,
-            user_channel_id: None,
+            ..OpenChannel::new(wallet.node_id(), 200_000)
         })
         .unwrap();
     let reason = tokio::time::timeout(WAIT, closed.recv())

@@ -604,7 +604,10 @@ impl NodeCore {
         let mut config = self.user_config.clone();
         config.channel_handshake_limits.trust_own_funding_0conf = open.zero_conf;
         config.channel_handshake_config.announce_for_forwarding = open.announce;
-        config.channel_handshake_config.negotiate_scid_privacy = open.scid_alias && !open.announce;
+        if open.scid_alias && !open.announce {
+            // Only switched on: a node configured for it keeps it for every open.
+            config.channel_handshake_config.negotiate_scid_privacy = true;
+        }
         if let Some(max) = open.max_peer_to_self_delay {
             config.channel_handshake_limits.their_to_self_delay =
                 u16::try_from(max).unwrap_or(u16::MAX);

@@ -32,8 +32,8 @@ use lightning_liquidity::lsps0::ser::{LSPSRequestId, LSPSResponseError};
 use lightning_liquidity::lsps2::client::LSPS2ClientConfig;
 use lightning_liquidity::lsps2::event::LSPS2ClientEvent;
 use lightning_liquidity::lsps2::msgs::LSPS2OpeningFeeParams;
-use lsps_node::{InboundChannelPolicy, InboundChannelRequest, InboundDecision, NodeConfig};
 use lsps_node::chain::ChainSource;
+use lsps_node::{InboundChannelPolicy, InboundChannelRequest, InboundDecision, NodeConfig};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 

@@ -378,6 +378,7 @@ async fn event_loop(node: Arc<LdkNode>, config: LdkLspConfig) {
                     zero_conf: true,
                     announce: false,
                     user_channel_id: Some(user_channel_id),
+                    ..OpenChannel::new(their_network_key, 0)
                 };
                 match node.open_channel(&open) {
                     Ok(_) => {}
