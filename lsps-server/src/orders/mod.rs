@@ -642,6 +642,7 @@ impl Orders {
                     zero_conf: open.required_confirmations == 0,
                     announce: open.announce,
                     user_channel_id: Some(uid),
+                    ..lsps_node::OpenChannel::new(open.client.0, open.capacity_sat.get())
                 }) {
                     Ok((temporary_channel_id, _)) => {
                         tracing::info!(%order_id, attempt, %temporary_channel_id, capacity_sat = open.capacity_sat.get(), push_sat = open.push_sat.get(), "order channel opening");
