@@ -309,3 +309,43 @@ async fn a_skim_above_the_promised_fee_is_failed_back() {
         "{channels:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_wallet_still_checks_and_claims() {
+    let Flow {
+        chain,
+        lsp,
+        wallet,
+        payer,
+        _dirs: dirs,
+    } = flow().await;
+    let purchase = wallet
+        .buy(None, 0, Some(Msat(50_000_000)), &BuyLimits::default())
+        .await
+        .unwrap();
+    let invoice = wallet
+        .invoice(&purchase, "restart", Duration::from_secs(600))
+        .unwrap();
+    // The wallet stops after showing the invoice; the purchase it persisted is all the new
+    // process knows about the payment (which channel to take, which fee to accept).
+    wallet.stop().await;
+    let wallet = wallet_for(&lsp, &chain, dirs.0.path()).await;
+    let (received, paid) = tokio::join!(
+        wallet.wait_for_payment(hash_of(&invoice), WAIT),
+        payer.pay(&invoice, None, WAIT),
+    );
+    let PaymentOutcome::Received(received) = received else {
+        panic!("not received: {received:?}");
+    };
+    assert_eq!(received.skimmed_fee_msat, Msat(100_000));
+    assert_eq!(received.promised_opening_fee_msat, Msat(100_000));
+    assert!(matches!(
+        paid.unwrap(),
+        lsps_node::payments::PaymentOutcome::Paid { .. }
+    ),);
+    // Settled: the record is gone.
+    let left = std::fs::read_dir(dirs.0.path().join("lsps2-receive"))
+        .unwrap()
+        .count();
+    assert_eq!(left, 0);
+}

@@ -344,12 +344,24 @@ impl JitWallet {
         )];
 
         let addr = resolve(&config.lsp).await?;
-        node.connect(config.lsp.node_id, addr, config.connect_timeout)
-            .await
-            .map_err(|source| WalletError::Unreachable {
-                target: config.lsp.to_string(),
-                source,
-            })?;
+        // Retried within the connect timeout: an LDK LSP refuses a second session for our node
+        // id until it has noticed the previous one close (a wallet restarted at once).
+        let deadline = tokio::time::Instant::now() + config.connect_timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match node.connect(config.lsp.node_id, addr, left).await {
+                Ok(()) => break,
+                Err(_) if left > Duration::from_millis(200) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(source) => {
+                    return Err(WalletError::Unreachable {
+                        target: config.lsp.to_string(),
+                        source,
+                    });
+                }
+            }
+        }
         tasks.push(tokio::spawn(keep_connected(
             node.clone(),
             link.clone(),
@@ -522,6 +534,19 @@ impl JitWallet {
         })
         .await
         .is_ok()
+    }
+
+    /// Stops the node and waits until its event loop has persisted the ChannelManager, so the
+    /// data dir can be reopened at once.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        let mut tasks = std::mem::take(&mut self.tasks).into_iter();
+        if let Some(events) = tasks.next() {
+            let _ = events.await;
+        }
+        for task in tasks {
+            task.abort();
+        }
     }
 
     /// Stops the event loop and disconnects (also done on drop).
