@@ -10,6 +10,14 @@
 //! - an on-chain under-payment is refunded to the refund address when its option expires.
 //!
 //! Waits are bounded; timings are printed, never asserted.
+//!
+//! Requirements checked here: LSPS1-R35 and LSPS1-R39 (the invoice is held: HOLD, not claimed,
+//! until the channel is open), LSPS1-R40 and LSPS1-R64 (claimed → PAID, COMPLETED with
+//! `channel`), LSPS1-R58 (the channel object names the funding outpoint), LSPS1-R59 and
+//! LSPS1-R67 (the open follows HOLD or on-chain PAID at once), LSPS1-R62 (COMPLETED only after
+//! the ordered confirmations), LSPS1-R41 and LSPS1-R65 (a failed open fails the HTLCs back:
+//! REFUNDED, FAILED), LSPS1-R50, LSPS1-R51, LSPS1-R53 and LSPS1-R55 (on-chain payment watched,
+//! PAID after the ordered confirmations, not before).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::str::FromStr;

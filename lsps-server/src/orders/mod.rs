@@ -30,6 +30,9 @@
 //! address is found instead of paid twice); `BumpRefund` → the wallet replaces the refund
 //! (RBF) at twice the node's fee estimate.
 //!
+//! BOLT12 is not offered: an offer is paid through onion messages, which the node kit's
+//! PeerManager drops (no `OnionMessenger`); see `lsps-server/README.md`.
+//!
 //! # Recovery
 //!
 //! After a crash the flow in the store is the truth: an open it asked for is found by its
