@@ -464,3 +464,100 @@ async fn payment_after_valid_until_is_failed_back() {
     assert_eq!(net.jit_channels(), 0);
     net.shutdown().await;
 }
+
+/// `GET path` on the admin listener with its token (from `<data_dir>/admin.json`).
+async fn admin_get(data_dir: &std::path::Path, path: &str) -> serde_json::Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data_dir.join("admin.json")).unwrap()).unwrap();
+    let addr = file["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://")
+        .to_owned();
+    let token = file["token"].as_str().unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tcp.write_all(
+        format!(
+            "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
+    );
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// A paid flow survives a restart of the LSP on the same data dir: it loads back DONE with
+/// the fee taken once, recovery opens nothing and forwards nothing again, and the operator
+/// view (`/admin/buys/{scid}`) shows state, SCID, parts, channel and fee before and after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_flow_survives_a_restart_and_shows_in_the_admin_view() {
+    let net = net(|_| {}).await;
+    let (params, bought) = net.buy(None).await;
+    let scid = bought.intercept_scid;
+    let invoice = net
+        .client
+        .lsps2_invoice(&bought, &params, None, None)
+        .unwrap();
+    let amount = 30_000_000;
+    let outcome = net.payer.pay(&invoice, Some(amount), WAIT).await.unwrap();
+    let promised = fee(&params, amount);
+    assert_paid(&net, outcome, &invoice, scid, amount, promised).await;
+    let before = net.record(scid).flow.unwrap();
+
+    let Net {
+        server,
+        payer,
+        client,
+        _dirs,
+    } = net;
+    let view = admin_get(_dirs.0.path(), &format!("/admin/buys/{scid}")).await;
+    assert_eq!(view["state"], "DONE");
+    assert_eq!(view["jit"]["state"], "DONE");
+    assert_eq!(view["jit"]["fee_taken_msat"], promised);
+    assert_eq!(view["jit"]["parts"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        view["jit"]["channel_id"],
+        before.channel_id().unwrap().to_string()
+    );
+    assert_eq!(view["scid"], lsps_core::types::Scid(scid).to_string());
+    let channels_before = server.node().channel_manager.list_channels().len();
+    server.shutdown().await;
+
+    let server = ReferenceServer::start(ServerConfig::ephemeral(_dirs.0.path()))
+        .await
+        .unwrap();
+    let net = Net {
+        server,
+        payer,
+        client,
+        _dirs,
+    };
+    let after = net.record(scid).flow.unwrap();
+    assert_eq!(after.state(), JitState::Done);
+    assert_eq!(after.fee_taken_msat().get(), promised);
+    assert_eq!(after.parts(), before.parts());
+    assert_eq!(after.channel_id(), before.channel_id());
+    assert_eq!(
+        net.server.node().channel_manager.list_channels().len(),
+        channels_before
+    );
+    let view = admin_get(net._dirs.0.path(), "/admin/buys").await;
+    let listed = view
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["jit_channel_scid"] == scid)
+        .unwrap()
+        .clone();
+    assert_eq!(listed["jit"]["fee_taken_msat"], promised);
+    net.shutdown().await;
+}

@@ -642,7 +642,11 @@ impl JitEngine {
                         lightning::ln::channelmanager::InterceptId(part.part.id.0),
                     );
                 }
-                lsps_core::lsps2::flow::PartStatus::Forwarded { .. } => {
+                // A claim proves the payment's forwards left; forwards recorded after it (the
+                // SCID as an alias) are not re-issued.
+                lsps_core::lsps2::flow::PartStatus::Forwarded { .. }
+                    if flow.state() != JitState::Done =>
+                {
                     if let Ok(mut unsettled) = self.inner.unsettled.lock() {
                         unsettled.insert((scid, part.part.id));
                     }
