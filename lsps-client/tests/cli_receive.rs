@@ -126,6 +126,8 @@ async fn receive_prints_the_invoice_then_what_arrived() {
         .await
         .unwrap()
         .unwrap();
+    // The transcript, for a reader of the test log.
+    eprintln!("stdout line 1: {first}\nstdout last:   {last}\nexit: {status}");
     assert_eq!(status.code(), Some(0), "{last}");
     let fields: Vec<&str> = last.split(' ').collect();
     assert_eq!(fields[0], "received_msat=49900000", "{last}");
