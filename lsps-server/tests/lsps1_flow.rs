@@ -544,3 +544,51 @@ async fn onchain_underpayment_is_refunded_after_expiry() {
     assert_eq!(onchain_state(&order), PaymentState::ExpectPayment);
     h.shutdown().await;
 }
+
+/// The client stays away after paying: nothing opens, and as the held HTLCs near their claim
+/// deadline (blocks mined) they are failed back — REFUNDED, FAILED, the payer repaid
+/// (LSPS1-R41).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_payment_is_failed_back_before_its_deadline() {
+    let h = Harness::start(|_| {}, |_| {}).await;
+    let payer = h.payer(1_000_000, 200_000_000).await;
+    let order = h.create_order(order_params(500_000, 0, 0)).await;
+    h.client.node.peer_manager.disconnect_by_node_id(h.lsp());
+    let pay = {
+        let node = payer.node().clone();
+        let invoice = invoice_of(&order);
+        tokio::spawn(async move { node.pay_bolt11(&invoice, None, STEP).await })
+    };
+    h.wait_order(&order.order_id, "HOLD", |o| {
+        bolt11_state(o) == PaymentState::Hold
+    })
+    .await;
+    // The hold invoice's CLTV leaves room for an open; without a client, blocks run it down.
+    let deadline = Instant::now() + STEP;
+    while h.order(&order.order_id).order_state == OrderState::Created {
+        assert!(Instant::now() < deadline, "held payment never failed back");
+        h.mine(1);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let order = h.order(&order.order_id);
+    assert_eq!(order.order_state, OrderState::Failed);
+    assert_eq!(bolt11_state(&order), PaymentState::Refunded);
+    let outcome = tokio::time::timeout(STEP, pay)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(outcome, PaymentOutcome::Failed { .. }),
+        "{outcome:?}"
+    );
+    assert!(
+        h.server
+            .node()
+            .channel_manager
+            .list_channels_with_counterparty(&h.client.node_id)
+            .is_empty()
+    );
+    payer.shutdown().await;
+    h.shutdown().await;
+}
