@@ -33,6 +33,8 @@ const COINBASE_MATURITY_BLOCKS: u32 = 101;
 /// Confirmations mined over a new payer channel: LDK's default `minimum_depth` for the
 /// accepting side is 6, and an LSP may ask for that many.
 const FUNDING_CONFIRMATIONS: u32 = 6;
+/// How long a channel from an earlier run may take to become usable again after connecting.
+const REESTABLISH_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long channel set-up may take before it is reported as stuck.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -159,23 +161,24 @@ impl Payer {
                 .map_err(|source| PayerError::Connect { lsp, addr, source })?;
         }
         // A channel from an earlier run becomes usable once the peers have reestablished it.
-        let reestablished = tokio::time::timeout(
-            Duration::from_secs(5),
-            self.node.wait_for_channels(|channels| {
-                channels
-                    .iter()
-                    .filter(|c| c.counterparty.node_id == lsp)
-                    .all(|c| c.is_usable)
-            }),
-        )
-        .await;
-        if reestablished.is_ok()
-            && self
-                .usable_channels_to(&lsp)
+        // LDK raises no event for that, so this looks every 20 ms while a ready channel to the
+        // LSP is still unusable (at most REESTABLISH_TIMEOUT).
+        let deadline = tokio::time::Instant::now() + REESTABLISH_TIMEOUT;
+        loop {
+            let channels = self.node.channel_manager.list_channels();
+            if usable_to(&channels, &lsp)
                 .iter()
                 .any(|c| c.outbound_capacity_msat >= min_outbound_msat)
-        {
-            return Ok(());
+            {
+                return Ok(());
+            }
+            let reestablishing = channels
+                .iter()
+                .any(|c| c.counterparty.node_id == lsp && c.is_channel_ready && !c.is_usable);
+            if !reestablishing || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let needed_sat = capacity_sat.saturating_add(100_000);
         let wallet = &self.node.wallet;
