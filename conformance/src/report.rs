@@ -540,6 +540,27 @@ impl Report {
             }
             *line = volatile.apply(line);
         }
+        // Replies to requests sent together (pipelining cases) arrive in whatever order the
+        // target answers; a run of received payloads is put in one order so that two runs
+        // compare equal.
+        for case in &mut self.cases {
+            sort_received_runs(&mut case.transcript);
+        }
+    }
+}
+
+/// Sort each run of consecutive received entries by connection and payload.
+fn sort_received_runs(transcript: &mut [TranscriptEntry]) {
+    let mut start = 0;
+    while start < transcript.len() {
+        let mut end = start;
+        while end < transcript.len() && transcript[end].dir == Direction::Received {
+            end += 1;
+        }
+        if end > start + 1 {
+            transcript[start..end].sort_by(|a, b| (a.conn, &a.payload).cmp(&(b.conn, &b.payload)));
+        }
+        start = end.max(start + 1);
     }
 }
 
@@ -589,4 +610,38 @@ pub fn payload_text(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod normalize_tests {
+    use super::*;
+
+    fn entry(dir: Direction, payload: &str) -> TranscriptEntry {
+        TranscriptEntry {
+            conn: 1,
+            dir,
+            payload: payload.into(),
+        }
+    }
+
+    #[test]
+    fn replies_to_pipelined_requests_compare_equal_in_any_arrival_order() {
+        let sent = [entry(Direction::Sent, "a"), entry(Direction::Sent, "b")];
+        let mut one = sent.to_vec();
+        one.extend([
+            entry(Direction::Received, "reply b"),
+            entry(Direction::Received, "reply a"),
+        ]);
+        let mut two = sent.to_vec();
+        two.extend([
+            entry(Direction::Received, "reply a"),
+            entry(Direction::Received, "reply b"),
+        ]);
+        sort_received_runs(&mut one);
+        sort_received_runs(&mut two);
+        assert_eq!(one, two);
+        // What was sent keeps its order.
+        assert_eq!(one[0].payload, "a");
+        assert_eq!(one[1].payload, "b");
+    }
 }
