@@ -1,0 +1,143 @@
+//! One JIT payment, end to end on three nodes over loopback BOLT8: the payer sends to a
+//! bLIP-52 invoice, the LSP intercepts the HTLC on the JIT SCID, opens a zero-conf channel to
+//! the wallet and forwards with the opening fee skimmed; the timed span ends when the wallet
+//! has its `PaymentClaimable` checked against the promise (`JitWallet::wait_for_payment`).
+//! The span includes one ordinary hop (payer → LSP) that is the same for both LSPs.
+//!
+//! The same payer and the same wallet code buy from this server and from lightning-liquidity's
+//! LSPS2 service (testkit's `LdkLsp`), on one in-memory dev chain, in one process and run. The
+//! buy and the invoice are made outside the timed span; every iteration opens a fresh channel.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bitcoin::hashes::Hash as _;
+use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
+use lightning::types::payment::PaymentHash;
+use lsps_client::BuyLimits;
+use lsps_client::receive::{JitWallet, PaymentOutcome, StrangerChannels, WalletConfig};
+use lsps_node::chain::DevChain;
+use lsps_server::ReferenceServer;
+use lsps_server::config::ServerConfig;
+use testkit::ldk_lsp::{LdkLsp, LdkLspConfig};
+use testkit::payer::Payer;
+
+mod common;
+
+const WAIT: Duration = Duration::from_secs(30);
+/// Small enough that one payer channel carries every payment of a run.
+const PAYMENT_MSAT: u64 = 5_000_000;
+
+/// Buys, makes the invoice, then times payer send → wallet's checked `PaymentClaimable`.
+async fn one_jit_payment(wallet: &JitWallet, payer: &Payer, chain: &DevChain) -> Duration {
+    // Untimed: a block confirms the last funding's change, so both LSPs fund from confirmed
+    // coins (lightning-liquidity's fixture spends confirmed coins only).
+    chain.mine(1, &burn()).unwrap();
+    let purchase = wallet
+        .buy(None, 0, None, &BuyLimits::default())
+        .await
+        .unwrap();
+    let invoice = wallet
+        .invoice(&purchase, "bench", Duration::from_secs(600))
+        .unwrap();
+    let hash = PaymentHash(invoice.payment_hash().to_byte_array());
+    let start = Instant::now();
+    let (received, _paid) = tokio::join!(
+        async {
+            let outcome = wallet.wait_for_payment(hash, WAIT).await;
+            (outcome, start.elapsed())
+        },
+        payer.pay(&invoice, Some(PAYMENT_MSAT), WAIT),
+    );
+    let (outcome, elapsed) = received;
+    assert!(
+        matches!(outcome, PaymentOutcome::Received(_)),
+        "not received: {outcome:?}"
+    );
+    elapsed
+}
+
+fn burn() -> bitcoin::ScriptBuf {
+    bitcoin::ScriptBuf::new_op_return([0x6au8; 4])
+}
+
+fn jit(c: &mut Criterion) {
+    let rt = common::runtime();
+    let server_dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::ephemeral(server_dir.path());
+    config.http_listen = None;
+    config.limits = common::unlimited();
+    let ours = rt.block_on(ReferenceServer::start(config)).unwrap();
+    let chain: Arc<DevChain> = ours.dev_chain().unwrap().clone();
+    let ldk = rt
+        .block_on(LdkLsp::start_on(chain.clone(), LdkLspConfig::default()))
+        .unwrap();
+
+    // lightning-liquidity's fixture has no coins of its own: ten mature coinbases.
+    let ldk_address = ldk.node().wallet.new_address().unwrap().script_pubkey();
+    chain.mine(10, &ldk_address).unwrap();
+    chain.mine(100, &burn()).unwrap();
+
+    let payer_dir = tempfile::tempdir().unwrap();
+    let payer = rt
+        .block_on(Payer::start(payer_dir.path(), chain.clone()))
+        .unwrap();
+    let wallet_dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let lsps = [
+        ("lsps-server", ours.node_id(), ours.bolt8_addr()),
+        ("lightning-liquidity", ldk.node_id(), ldk.addr()),
+    ];
+    let mut wallets = Vec::new();
+    for ((name, node_id, addr), dir) in lsps.iter().zip(&wallet_dirs) {
+        rt.block_on(payer.ensure_channel(
+            *node_id,
+            *addr,
+            5_000_000,
+            1_000_000_000,
+            chain.as_ref(),
+        ))
+        .unwrap();
+        let wallet = rt
+            .block_on(JitWallet::start(WalletConfig {
+                data_dir: dir.path().to_owned(),
+                lsp: format!("{node_id}@{addr}").parse().unwrap(),
+                chain: chain.clone(),
+                connect_timeout: Duration::from_secs(10),
+                request_timeout: Duration::from_secs(10),
+                strangers: StrangerChannels::Reject,
+            }))
+            .unwrap();
+        wallets.push((*name, wallet));
+    }
+
+    let mut group = c.benchmark_group("jit payment: payer send -> wallet PaymentClaimable");
+    // Each iteration opens a channel: few, equal-sized samples.
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(Duration::from_secs(5));
+    for (name, wallet) in &wallets {
+        group.bench_function(*name, |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        total += one_jit_payment(wallet, &payer, &chain).await;
+                    }
+                    total
+                })
+            })
+        });
+    }
+    group.finish();
+    for (_, wallet) in wallets {
+        rt.block_on(wallet.stop());
+    }
+    rt.block_on(payer.shutdown());
+    ldk.shutdown();
+    rt.block_on(ours.shutdown());
+}
+
+criterion_group!(benches, jit);
+criterion_main!(benches);
