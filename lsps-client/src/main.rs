@@ -105,6 +105,29 @@ enum Lsps1Command {
         #[arg(long, default_value_t = 1_000)]
         poll_ms: u64,
     },
+    /// Buy a channel and take it: an embedded LDK node (one identity for LSPS and the channel,
+    /// BOLT8 targets only) creates the order, prints what to pay on the first line (the bolt11
+    /// invoice alone, else `onchain address=<a> amount_sat=<n>`), a line per order state
+    /// change, and at COMPLETED, once the channel is usable here, a last line
+    /// `order_id=<id> channel_id=<id> funding_outpoint=<txid:vout> outbound_msat=<n>
+    /// inbound_msat=<n>`. Exit 0 COMPLETED, 1 FAILED / timed out, 2 usage or unreachable.
+    #[cfg(feature = "node")]
+    Buy(BuyChannelArgs),
+}
+
+#[cfg(feature = "node")]
+#[derive(Args, Debug)]
+struct BuyChannelArgs {
+    #[command(flatten)]
+    order: CreateOrderArgs,
+    /// How long to wait for COMPLETED after printing what to pay, in seconds.
+    #[arg(long, default_value_t = 600)]
+    wait_secs: u64,
+    /// Time between `lsps1.get_order` polls, in milliseconds.
+    #[arg(long, default_value_t = 250)]
+    poll_ms: u64,
+    #[command(flatten)]
+    chain: ChainArgs,
 }
 
 #[derive(Args, Debug)]
@@ -196,6 +219,14 @@ struct ReceiveArgs {
     /// Accept `client_trusts_lsp: true` (otherwise such an answer is refused).
     #[arg(long)]
     accept_client_trusts_lsp: bool,
+    #[command(flatten)]
+    chain: ChainArgs,
+}
+
+/// The chain an embedded node follows.
+#[cfg(feature = "node")]
+#[derive(Args, Debug)]
+struct ChainArgs {
     /// Dev chain dir holding rpc.url and .cookie [default: lsps-data/devchain, the embedded
     /// chain of a dev `lsps-server` started with defaults in this directory].
     #[arg(long, conflicts_with = "bitcoind_rpc")]
@@ -332,7 +363,7 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Extra time `lsps2 receive` gets on top of the request bound: starting its node (catching up
+/// Extra time `lsps2 receive`, `lsps1 buy` and a watch get on top of the request bound: starting its node (catching up
 /// with the chain) and the wait for the payment.
 fn receive_allowance(command: &Command) -> Duration {
     match command {
@@ -343,6 +374,10 @@ fn receive_allowance(command: &Command) -> Duration {
         }) => Duration::from_secs(wait_secs.saturating_add(60)),
         #[cfg(feature = "node")]
         Command::Lsps2(Lsps2Command::Receive(args)) => {
+            Duration::from_secs(args.wait_secs.saturating_add(120))
+        }
+        #[cfg(feature = "node")]
+        Command::Lsps1(Lsps1Command::Buy(args)) => {
             Duration::from_secs(args.wait_secs.saturating_add(120))
         }
         _ => Duration::ZERO,
@@ -450,6 +485,28 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         )
         .await;
     }
+    #[cfg(feature = "node")]
+    if let Command::Lsps1(Lsps1Command::Buy(args)) = cli.command {
+        let Target::Bolt8(lsp) = target else {
+            return Err(usage(
+                "lsps1 buy needs a BOLT8 target (<node id>@<host>:<port>): the channel comes over it".into(),
+            ));
+        };
+        let data_dir = cli
+            .data_dir
+            .clone()
+            .or_else(default_data_dir)
+            .ok_or_else(|| usage("--data-dir is required (no $HOME)".into()))?;
+        return receive::buy_channel(
+            args,
+            lsp,
+            data_dir.join("wallet"),
+            Duration::from_millis(cli.connect_timeout_ms),
+            Duration::from_millis(cli.timeout_ms),
+            cli.json,
+        )
+        .await;
+    }
     if let Command::Raw { payload } = &cli.command {
         return raw(
             &target,
@@ -489,32 +546,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Lsps1(Lsps1Command::CreateOrder(args)) => {
             // bLIP-51: the client MUST call get_info first; its options also fill defaults.
+            let refund = refund_address(&args)?;
             let options = client.lsps1_get_info().await?;
-            let refund_onchain_address = match &args.refund_onchain_address {
-                Some(a) => Some(
-                    a.parse::<OnchainAddress>()
-                        .map_err(|e| usage(format!("--refund-onchain-address: {e}")))?,
-                ),
-                None => None,
-            };
-            let request = lsps1::CreateOrderRequest {
-                order: lsps1::OrderParams {
-                    lsp_balance_sat: Sat(args.lsp_balance_sat),
-                    client_balance_sat: Sat(args.client_balance_sat),
-                    required_channel_confirmations: args
-                        .required_channel_confirmations
-                        .unwrap_or(options.min_required_channel_confirmations),
-                    funding_confirms_within_blocks: args
-                        .funding_confirms_within_blocks
-                        .unwrap_or(options.min_funding_confirms_within_blocks),
-                    channel_expiry_blocks: args
-                        .channel_expiry_blocks
-                        .unwrap_or(options.max_channel_expiry_blocks),
-                    token: args.token,
-                    announce_channel: args.announce_channel,
-                },
-                refund_onchain_address,
-            };
+            let request = order_request(&args, refund, &options);
             let order = client.lsps1_create_order(request, Some(&options)).await?;
             out.print(&order, || {
                 format!("our node id: {our_node_id}\n{}", order_text(&order))
@@ -632,6 +666,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         #[cfg(feature = "node")]
         Command::Lsps2(Lsps2Command::Receive(_)) => {}
+        #[cfg(feature = "node")]
+        Command::Lsps1(Lsps1Command::Buy(_)) => {}
         Command::Raw { .. } => {}
     }
     Ok(())
@@ -650,7 +686,45 @@ fn now_text() -> String {
         .unwrap_or_default()
 }
 
-/// `lsps2 receive`.
+/// The `--refund-onchain-address` of `args`, parsed.
+fn refund_address(args: &CreateOrderArgs) -> Result<Option<OnchainAddress>, Failure> {
+    args.refund_onchain_address
+        .as_deref()
+        .map(|a| {
+            a.parse::<OnchainAddress>()
+                .map_err(|e| usage(format!("--refund-onchain-address: {e}")))
+        })
+        .transpose()
+}
+
+/// The `lsps1.create_order` request `args` ask for; what they leave out comes from the LSP's
+/// `options` (its minimum confirmations, its fastest funding, its longest lease).
+fn order_request(
+    args: &CreateOrderArgs,
+    refund_onchain_address: Option<OnchainAddress>,
+    options: &lsps1::GetInfoResult,
+) -> lsps1::CreateOrderRequest {
+    lsps1::CreateOrderRequest {
+        order: lsps1::OrderParams {
+            lsp_balance_sat: Sat(args.lsp_balance_sat),
+            client_balance_sat: Sat(args.client_balance_sat),
+            required_channel_confirmations: args
+                .required_channel_confirmations
+                .unwrap_or(options.min_required_channel_confirmations),
+            funding_confirms_within_blocks: args
+                .funding_confirms_within_blocks
+                .unwrap_or(options.min_funding_confirms_within_blocks),
+            channel_expiry_blocks: args
+                .channel_expiry_blocks
+                .unwrap_or(options.max_channel_expiry_blocks),
+            token: args.token.clone(),
+            announce_channel: args.announce_channel,
+        },
+        refund_onchain_address,
+    }
+}
+
+/// `lsps2 receive` and `lsps1 buy`: the commands that run an embedded node.
 #[cfg(feature = "node")]
 mod receive {
     use super::*;
@@ -694,7 +768,7 @@ mod receive {
         }
     }
 
-    async fn chain(args: &ReceiveArgs) -> Result<Arc<dyn ChainSource>, Failure> {
+    async fn chain(args: &ChainArgs) -> Result<Arc<dyn ChainSource>, Failure> {
         let network: bitcoin::Network = args
             .network
             .parse()
@@ -731,7 +805,7 @@ mod receive {
         request_timeout: Duration,
         json_output: bool,
     ) -> Result<(), Failure> {
-        let chain = chain(&args).await?;
+        let chain = chain(&args.chain).await?;
         let wallet = JitWallet::start(WalletConfig {
             data_dir,
             lsp,
@@ -806,6 +880,128 @@ mod receive {
                 format!("no payment within {} s", args.wait_secs),
             )),
         }
+    }
+
+    /// `lsps1 buy`: the order over the node's identity, what to pay, the watch, the channel.
+    pub(super) async fn buy_channel(
+        args: BuyChannelArgs,
+        lsp: Bolt8Target,
+        data_dir: PathBuf,
+        connect_timeout: Duration,
+        request_timeout: Duration,
+        json_output: bool,
+    ) -> Result<(), Failure> {
+        let refund = refund_address(&args.order)?;
+        let chain = chain(&args.chain).await?;
+        let wallet = JitWallet::start(WalletConfig {
+            data_dir,
+            lsp,
+            chain,
+            connect_timeout,
+            request_timeout,
+            strangers: StrangerChannels::Reject,
+        })
+        .await?;
+        let order = wallet
+            .create_order(|options| order_request(&args.order, refund, options))
+            .await?;
+        // What to pay, alone on the first line, flushed, so a script can hand it to a payer.
+        match (&order.payment.bolt11, &order.payment.onchain) {
+            (Some(bolt11), _) => emit(&bolt11.invoice),
+            (None, Some(onchain)) => emit(&format!(
+                "onchain address={} amount_sat={}",
+                onchain.address, onchain.order_total_sat
+            )),
+            (None, None) => {
+                wallet.shutdown();
+                return Err(failed(
+                    "check_failed",
+                    format!(
+                        "order {}: the LSP offers neither a bolt11 invoice nor an on-chain address",
+                        order.order_id
+                    ),
+                ));
+            }
+        }
+        let wait = Duration::from_secs(args.wait_secs);
+        let started = tokio::time::Instant::now();
+        let mut completed = None;
+        let end = order_watch::watch(
+            wallet.client(),
+            order.order_id.clone(),
+            wait,
+            Duration::from_millis(args.poll_ms.max(1)),
+            |order| {
+                if json_output {
+                    emit(&json!(order).to_string());
+                } else {
+                    emit(&format!(
+                        "{} {}",
+                        now_text(),
+                        order_watch::state_line(order)
+                    ));
+                }
+                completed = order.channel.clone();
+            },
+        )
+        .await;
+        let outcome = match end {
+            Ok(order_watch::WatchEnd::Completed) => match completed {
+                Some(channel) => {
+                    let left = wait.saturating_sub(started.elapsed());
+                    match wallet
+                        .wait_channel_usable(&channel.funding_outpoint, left)
+                        .await
+                    {
+                        Some(local) => {
+                            let fields = json!({
+                                "order_id": order.order_id,
+                                "channel_id": local.channel_id.to_string(),
+                                "funding_outpoint": channel.funding_outpoint,
+                                "outbound_msat": local.outbound_capacity_msat,
+                                "inbound_msat": local.inbound_capacity_msat,
+                            });
+                            if json_output {
+                                emit(&fields.to_string());
+                            } else {
+                                emit(&format!(
+                                    "order_id={} channel_id={} funding_outpoint={} outbound_msat={} inbound_msat={}",
+                                    order.order_id,
+                                    local.channel_id,
+                                    channel.funding_outpoint,
+                                    local.outbound_capacity_msat,
+                                    local.inbound_capacity_msat
+                                ));
+                            }
+                            Ok(())
+                        }
+                        None => Err(failed(
+                            "check_failed",
+                            format!(
+                                "the order is COMPLETED with channel {}, but no usable channel from the LSP has that funding outpoint here",
+                                channel.funding_outpoint
+                            ),
+                        )),
+                    }
+                }
+                // A COMPLETED order without `channel` breaks bLIP-51; the client check
+                // in get_order refuses such an answer before it gets here.
+                None => Err(failed(
+                    "check_failed",
+                    "the order is COMPLETED without a channel".into(),
+                )),
+            },
+            Ok(order_watch::WatchEnd::Failed) => {
+                Err(failed("order_failed", "the order FAILED".into()))
+            }
+            Ok(order_watch::WatchEnd::TimedOut) => Err(failed(
+                "timeout",
+                format!("the order is not final after {} s", args.wait_secs),
+            )),
+            Err(e) => Err(e.into()),
+        };
+        wallet.stop().await;
+        outcome
     }
 }
 

@@ -353,3 +353,52 @@ fn too_little_received_is_refused() {
         Err(SkimViolation::AmountOverflow)
     );
 }
+
+#[test]
+fn policy_takes_an_ordered_lsps1_channel_as_ordered() {
+    let policy = JitChannelPolicy::new(StrangerChannels::Reject, 144);
+    let lsp = key(3);
+    assert_eq!(
+        policy.decide(&request(lsp)),
+        ChannelDecision::Reject(ChannelRefusal::Stranger)
+    );
+    // An unannounced order usable at 2 confirmations: LDK is told that depth, not its 6.
+    policy.expect_order(lsp, 2, false);
+    let decision = policy.decide(&request(lsp));
+    assert_eq!(decision, ChannelDecision::AcceptOrder { minimum_depth: 2 });
+    assert_eq!(
+        decision
+            .ldk_overrides()
+            .unwrap()
+            .handshake_overrides
+            .unwrap()
+            .minimum_depth,
+        Some(2)
+    );
+    // Opened announced although the order said not: refused, saying why.
+    let mut announced = request(lsp);
+    announced.is_announced = true;
+    assert_eq!(
+        policy.decide(&announced),
+        ChannelDecision::Reject(ChannelRefusal::NotAsOrdered {
+            ordered: false,
+            offered: true
+        })
+    );
+    // Another peer is still a stranger; a zero-conf order has no depth override (LDK's
+    // trusted zero-conf accept sets it).
+    assert_eq!(
+        policy.decide(&request(key(9))),
+        ChannelDecision::Reject(ChannelRefusal::Stranger)
+    );
+    policy.forget_order(&lsp);
+    policy.expect_order(lsp, 0, false);
+    let zero_conf = policy.decide(&request(lsp));
+    assert_eq!(zero_conf, ChannelDecision::AcceptOrder { minimum_depth: 0 });
+    assert!(zero_conf.ldk_overrides().is_none());
+    policy.forget_order(&lsp);
+    assert_eq!(
+        policy.decide(&request(lsp)),
+        ChannelDecision::Reject(ChannelRefusal::Stranger)
+    );
+}

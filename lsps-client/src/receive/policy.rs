@@ -2,6 +2,10 @@
 //! from the LSP of a live purchase; that channel unannounced, with `option_scid_alias`, and our
 //! `to_self_delay` (imposed on the LSP) within the bought `max_client_to_self_delay`; the
 //! channel accepts underpaying HTLCs (the LSP skims the opening fee) — and no other does.
+//!
+//! The same policy takes the channel of an LSPS1 order (bLIP-51) from the LSP it was bought
+//! from: announced or not as ordered, usable after the ordered `required_channel_confirmations`
+//! (zero-conf when the order asked for 0).
 
 use std::sync::Mutex;
 
@@ -52,6 +56,15 @@ pub enum ChannelRefusal {
     /// The bought `max_client_to_self_delay` is below what LDK lets us use.
     #[error("max_client_to_self_delay {0} is below the smallest to_self_delay LDK allows (144)")]
     ToSelfDelayTooSmall(u32),
+    /// The LSP opens the channel of an LSPS1 order announced when the order said not, or the
+    /// other way round.
+    #[error("the order asked for announce_channel={ordered}; the LSP opens it announced={offered}")]
+    NotAsOrdered {
+        /// The order's `announce_channel`.
+        ordered: bool,
+        /// What the `open_channel` says.
+        offered: bool,
+    },
 }
 
 /// The decision for one request.
@@ -62,6 +75,12 @@ pub enum ChannelDecision {
     AcceptJit {
         /// Our `to_self_delay` (what we impose on the LSP): ≤ `max_client_to_self_delay`.
         to_self_delay: u16,
+    },
+    /// The channel of an LSPS1 order, usable after `minimum_depth` confirmations (0: zero-conf,
+    /// which the order asked for).
+    AcceptOrder {
+        /// The order's `required_channel_confirmations`.
+        minimum_depth: u16,
     },
     /// A stranger's channel, accepted after confirmations (never zero-conf).
     AcceptConfirmed,
@@ -83,9 +102,27 @@ impl ChannelDecision {
                     ..ChannelConfigUpdate::default()
                 }),
             }),
+            // bLIP-51: the channel is ready after the ordered confirmations, not after LDK's
+            // default (6). Zero is LDK's trusted zero-conf accept, which sets its own depth.
+            ChannelDecision::AcceptOrder { minimum_depth } if *minimum_depth > 0 => {
+                Some(ChannelConfigOverrides {
+                    handshake_overrides: Some(ChannelHandshakeConfigUpdate {
+                        minimum_depth: Some(u32::from(*minimum_depth)),
+                        ..Default::default()
+                    }),
+                    update_overrides: None,
+                })
+            }
             _ => None,
         }
     }
+}
+
+#[derive(Clone, Debug)]
+struct ExpectedOrder {
+    lsp: PublicKey,
+    required_channel_confirmations: u16,
+    announce_channel: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -99,6 +136,7 @@ struct Expected {
 #[derive(Debug)]
 pub struct JitChannelPolicy {
     expected: Mutex<Vec<Expected>>,
+    orders: Mutex<Vec<ExpectedOrder>>,
     strangers: StrangerChannels,
     preferred_to_self_delay: u16,
 }
@@ -112,6 +150,7 @@ impl JitChannelPolicy {
     pub fn new(strangers: StrangerChannels, preferred_to_self_delay: u16) -> Self {
         Self {
             expected: Mutex::new(Vec::new()),
+            orders: Mutex::new(Vec::new()),
             strangers,
             preferred_to_self_delay,
         }
@@ -138,6 +177,59 @@ impl JitChannelPolicy {
         }
     }
 
+    /// Expect the channel of an LSPS1 order bought from `lsp` (until
+    /// [`JitChannelPolicy::forget_order`]). The oldest expectation is dropped beyond
+    /// [`MAX_EXPECTED`].
+    pub fn expect_order(
+        &self,
+        lsp: PublicKey,
+        required_channel_confirmations: u16,
+        announce_channel: bool,
+    ) {
+        if let Ok(mut orders) = self.orders.lock() {
+            if orders.len() >= MAX_EXPECTED {
+                orders.remove(0);
+            }
+            orders.push(ExpectedOrder {
+                lsp,
+                required_channel_confirmations,
+                announce_channel,
+            });
+        }
+    }
+
+    /// Stop expecting one order's channel from `lsp` (the oldest such expectation).
+    pub fn forget_order(&self, lsp: &PublicKey) {
+        if let Ok(mut orders) = self.orders.lock()
+            && let Some(at) = orders.iter().position(|o| &o.lsp == lsp)
+        {
+            orders.remove(at);
+        }
+    }
+
+    /// The decision for an LSPS1 order's channel from `request.counterparty`, if one is
+    /// expected: the expectation with the same `announce_channel` (the strictest depth among
+    /// several), else a refusal naming the mismatch.
+    fn decide_order(&self, request: &ChannelRequest) -> Option<ChannelDecision> {
+        let orders = self.orders.lock().ok()?;
+        let mut from_lsp = orders
+            .iter()
+            .filter(|o| o.lsp == request.counterparty)
+            .peekable();
+        let ordered = from_lsp.peek()?.announce_channel;
+        let depth = from_lsp
+            .filter(|o| o.announce_channel == request.is_announced)
+            .map(|o| o.required_channel_confirmations)
+            .max();
+        Some(match depth {
+            Some(minimum_depth) => ChannelDecision::AcceptOrder { minimum_depth },
+            None => ChannelDecision::Reject(ChannelRefusal::NotAsOrdered {
+                ordered,
+                offered: request.is_announced,
+            }),
+        })
+    }
+
     /// The decision for `request`.
     pub fn decide(&self, request: &ChannelRequest) -> ChannelDecision {
         let expected = self.expected.lock().ok().and_then(|expected| {
@@ -149,6 +241,9 @@ impl JitChannelPolicy {
                 .min()
         });
         let Some(max_delay) = expected else {
+            if let Some(decision) = self.decide_order(request) {
+                return decision;
+            }
             return match self.strangers {
                 StrangerChannels::Reject => ChannelDecision::Reject(ChannelRefusal::Stranger),
                 StrangerChannels::AcceptConfirmed => ChannelDecision::AcceptConfirmed,
@@ -186,6 +281,10 @@ impl lsps_node::InboundChannelPolicy for JitChannelPolicy {
         match decision {
             ChannelDecision::AcceptJit { .. } => lsps_node::InboundDecision::Accept {
                 zero_conf: true,
+                overrides: decision.ldk_overrides(),
+            },
+            ChannelDecision::AcceptOrder { minimum_depth } => lsps_node::InboundDecision::Accept {
+                zero_conf: minimum_depth == 0,
                 overrides: decision.ldk_overrides(),
             },
             ChannelDecision::AcceptConfirmed => lsps_node::InboundDecision::Accept {

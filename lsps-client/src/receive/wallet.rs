@@ -15,12 +15,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bitcoin::secp256k1::PublicKey;
 use lightning::bolt11_invoice::{Bolt11Invoice, Currency};
+use lightning::chain::transaction::OutPoint;
 use lightning::events::{Event, ReplayEvent};
+use lightning::ln::channel_state::ChannelDetails;
 use lightning::ln::channelmanager::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::types::payment::PaymentHash;
 use lightning::util::config::UserConfig;
+use lsps_core::lsps1;
 use lsps_core::lsps2::{BuyResult, OpeningFeeParams};
 use lsps_core::types::Msat;
+use lsps_core::types::Outpoint;
 use lsps_node::chain::ChainSource;
 use lsps_node::{Node, NodeConfig, NodeCore};
 use serde::{Deserialize, Serialize};
@@ -534,6 +538,68 @@ impl JitWallet {
         })
         .await
         .is_ok()
+    }
+
+    /// LSPS1 over the node's identity: `lsps1.get_info`, then the request `build` makes from
+    /// the options, sent with `lsps1.create_order` and checked against them (bLIP-51: the
+    /// client MUST call `get_info` first). From then on the policy takes the order's channel
+    /// from the LSP, announced as ordered and usable after the ordered confirmations.
+    pub async fn create_order(
+        &self,
+        build: impl FnOnce(&lsps1::GetInfoResult) -> lsps1::CreateOrderRequest,
+    ) -> Result<lsps1::OrderResult, WalletError> {
+        let options = self.client.lsps1_get_info().await?;
+        let request = build(&options);
+        let lsp = self.link.lsp();
+        // Expected before the order exists: the LSP may open as soon as it is paid.
+        self.policy.expect_order(
+            lsp,
+            request.order.required_channel_confirmations,
+            request.order.announce_channel,
+        );
+        match self
+            .client
+            .lsps1_create_order(request, Some(&options))
+            .await
+        {
+            Ok(order) => Ok(order),
+            Err(e) => {
+                self.policy.forget_order(&lsp);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Waits at most `timeout` until this node has a usable channel from the LSP funded by
+    /// `funding` (an LSPS1 order's `channel.funding_outpoint`). LDK raises no event for
+    /// "usable", so the channels are re-read every 20 ms.
+    pub async fn wait_channel_usable(
+        &self,
+        funding: &Outpoint,
+        timeout: Duration,
+    ) -> Option<ChannelDetails> {
+        let lsp = self.link.lsp();
+        let funding = OutPoint {
+            txid: funding.txid.0,
+            index: funding.vout,
+        };
+        let find = || {
+            self.node
+                .channel_manager
+                .list_usable_channels()
+                .into_iter()
+                .find(|c| c.counterparty.node_id == lsp && c.funding_txo == Some(funding))
+        };
+        tokio::time::timeout(timeout, async {
+            loop {
+                if let Some(channel) = find() {
+                    return channel;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .ok()
     }
 
     /// Stops the node and waits until its event loop has persisted the ChannelManager, so the
