@@ -1,5 +1,13 @@
 //! The wallet-side rules of bLIP-52 as library calls, without nodes: the JIT invoice, the
 //! channel-acceptance policy and the skim check — each with the case that must be refused.
+//!
+//! Requirements checked here (client side): LSPS2-R36 (the invoice: expiry within valid_until,
+//! the one route hint via the LSP with jit_channel_scid, zero fees and lsp_cltv_expiry_delta,
+//! the +2 final CLTV margin, amount and MPP per mode), LSPS2-R60 and LSPS2-R63 (claim when what
+//! arrived is at least payment − fee and the skim at most the promised fee; refuse otherwise),
+//! LSPS2-R65 (the JIT channel accepts underpaying HTLCs, i.e. the onion amount check is
+//! skipped for the JIT parts only). LSPS2-R64 (a wallet that received enough claims) is checked
+//! with real nodes in lsps-server/tests/interop_our_wallet.rs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

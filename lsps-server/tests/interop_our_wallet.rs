@@ -2,6 +2,8 @@
 //! (`lsps_client::receive::JitWallet`, what `lsps lsps2 receive` runs) buys from the reference
 //! LSP over its own node's BOLT8 session and receives through the JIT channel the server opens;
 //! the shared payer pays. All in-process on the server's dev chain, loopback only.
+//!
+//! LSPS2-R64: having received payment − fee, the wallet claims (the payer sees it paid).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;

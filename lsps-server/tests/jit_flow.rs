@@ -5,6 +5,20 @@
 //! zero-conf from the LSP only, checks the skim against the promised fee and claims). This is
 //! also the interop pair "lightning-liquidity's LSPS2 client buys from our server and
 //! receives".
+//!
+//! Requirements checked here (LSP side): LSPS2-R24 (the client counts as connected while its
+//! BOLT8 session exists: the flow sees it leave), LSPS2-R32 (no-MPP: an amount below the
+//! minimum is failed back, not forwarded), LSPS2-R38 (MPP: parts grouped by payment hash and
+//! gathered until they reach payment_size_msat; the 90 s default hold is shortened here),
+//! LSPS2-R39 and LSPS2-R51 (hold timeout / client gone before funding_signed: the flow fails the
+//! parts with temporary_channel_failure and waits again — on the wire LDK 0.2.7 can only send
+//! unknown_next_peer, spec/README D35), LSPS2-R45 (the channel opens only before valid_until,
+//! with the parts complete and the client connected), LSPS2-R46 (no-MPP fee from the HTLC; a
+//! payment that cannot pay it is failed back), LSPS2-R47 (the channel carries payment − fee),
+//! LSPS2-R48 (unannounced, scid-alias channel the client accepts), LSPS2-R50 (a client that
+//! rejects the open: failed back for good), LSPS2-R55 (client_trusts_lsp: the funding is
+//! broadcast only after the claim), LSPS2-R61 and LSPS2-R62 (the client receives exactly
+//! payment − fee, the deduction announced as LDK's skimmed fee, i.e. the extra_fee TLV).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
