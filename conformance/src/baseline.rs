@@ -146,6 +146,7 @@ mod tests {
             message: "observed".into(),
             expected: None,
             duration_ms: 0,
+            steps: Vec::new(),
             transcript: vec![],
         }
     }

@@ -287,6 +287,39 @@ const EXACT_FIELDS: Basis = basis!(
     "An `opening_fee_params` object MUST have all of the following fields, and MUST NOT have any additional fields"
 );
 
+// ---- flow tier (bLIP-52 sections 4 and 5) ----
+
+const FORWARD_AT_LEAST: Basis = basis!(
+    "LSPS2-R61",
+    Must,
+    "blip-0052.md#5--channel-opening-and-forwarding",
+    "The LSP MUST ensure that each forwarded part forwards at least `htlc_minimum_msat` millisatoshis. The LSP MUST ensure that all parts forwarded sum up to at least `payment_size_msat - opening_fee`."
+);
+const EXTRA_FEE_TLV: Basis = basis!(
+    "LSPS2-R62",
+    Must,
+    "blip-0052.md#5--channel-opening-and-forwarding",
+    "The LSP MUST include an `extra_fee` (type 65537) TLV to the `update_add_htlc` message of forwarded parts that have had fees deducted."
+);
+const MPP_CONTINUE: Basis = basis!(
+    "LSPS2-R45",
+    Must,
+    "blip-0052.md#4--payment",
+    "When all conditions below are true, MUST continue to the next step: The current time is strictly less than `opening_fee_params.valid_until`. All received payment parts sum up to at least `payment_size_msat`. The client is connected."
+);
+const VALID_UNTIL_UNKNOWN_NEXT_PEER: Basis = basis!(
+    "LSPS2-R43",
+    Must,
+    "blip-0052.md#4--payment",
+    "MUST fail with `unknown_next_peer` if all parts have **NOT** summed up to at least `payment_size_msat` **AND** `opening_fee_params.valid_until` has passed."
+);
+const VALID_UNTIL_TIMEOUT: Basis = basis!(
+    "LSPS2-R41",
+    Must,
+    "blip-0052.md#4--payment",
+    "MUST also have, for all pending payment parts, a separate timeout at `opening_fee_params.valid_until`, described below."
+);
+
 /// `(case id, basis)`, one entry per case of the catalog (a test checks both directions).
 pub static TABLE: &[(&str, &[Basis])] = &[
     // ---- LSPS0 ----
@@ -941,6 +974,49 @@ pub static TABLE: &[(&str, &[Basis])] = &[
         ],
     ),
     ("lsps2.buy.size-below-min.rejected", &[SIZE_RANGE]),
+    // ---- flow tier ----
+    (
+        "lsps2.flow.no-mpp.delivered-within-fee",
+        &[FORWARD_AT_LEAST, EXTRA_FEE_TLV],
+    ),
+    (
+        "lsps2.flow.mpp.parts-gathered-and-delivered",
+        &[MPP_CONTINUE, FORWARD_AT_LEAST, EXTRA_FEE_TLV],
+    ),
+    (
+        "lsps2.flow.no-mpp.fee-not-payable.fails-unknown-next-peer",
+        &[basis!(
+            "LSPS2-R46",
+            Must,
+            "blip-0052.md#4--payment",
+            "In \"no-MPP+var-invoice\" mode, the LSP, if it receives a forward where the next hop is `jit_channel_scid`, before `opening_fee_params.valid_until`: [...] MUST check that `opening_fee + htlc_minimum_msat <= htlc_value_msat`, and if that fails, MUST fail with `unknown_next_peer`."
+        )],
+    ),
+    (
+        "lsps2.flow.client-rejects-channel.fails-unknown-next-peer",
+        &[basis!(
+            "LSPS2-R50",
+            Must,
+            "blip-0052.md#5--channel-opening-and-forwarding",
+            "LSPs MUST fail the payment with `unknown_next_peer` in case the client rejects the channel open via an `error`."
+        )],
+    ),
+    (
+        "lsps2.flow.mpp.hold-timeout.fails-temporary-channel-failure",
+        &[
+            basis!(
+                "LSPS2-R39",
+                Must,
+                "blip-0052.md#4--payment",
+                "MUST fail with `temporary_channel_failure` if it implements the above timeout, and the timeout is reached."
+            ),
+            VALID_UNTIL_UNKNOWN_NEXT_PEER,
+        ],
+    ),
+    (
+        "lsps2.flow.mpp.valid-until.fails-unknown-next-peer",
+        &[VALID_UNTIL_TIMEOUT, VALID_UNTIL_UNKNOWN_NEXT_PEER],
+    ),
     // ---- aggregate ----
     (
         "lsps0.bad-message.connection-still-served",

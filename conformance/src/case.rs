@@ -18,6 +18,20 @@ pub enum Phase {
     Exchange,
     /// Judges what all other cases observed (wire validation, latency, muting); runs last.
     Aggregate,
+    /// The flow tier: pays through the LSP with the runner's payer and wallet nodes and judges
+    /// what happened to the money and the channels; flow cases run one at a time (they share
+    /// the nodes), after the exchange cases.
+    Flow,
+}
+
+impl Phase {
+    /// The tier a case of this phase belongs to: `message` or `flow`.
+    pub fn tier(self) -> &'static str {
+        match self {
+            Phase::Exchange | Phase::Aggregate => "message",
+            Phase::Flow => "flow",
+        }
+    }
 }
 
 /// One conformance case.

@@ -94,6 +94,8 @@ pub struct Shared {
     pub runner_node_id: Mutex<Option<String>>,
     /// For each negative case: whether the connection was still served afterwards.
     pub followups: Mutex<Vec<(String, Served)>>,
+    /// The flow tier's nodes (`None`: no chain was given, flow cases are SKIP).
+    pub flow: Option<Arc<crate::flow::FlowEnv>>,
 }
 
 impl Shared {
@@ -116,6 +118,7 @@ impl Shared {
             messages_validated: AtomicU32::new(0),
             runner_node_id: Mutex::new(None),
             followups: Mutex::new(Vec::new()),
+            flow: None,
         }
     }
 }
@@ -129,6 +132,7 @@ pub struct CaseCtx {
     pub shared: Arc<Shared>,
     log: Arc<Mutex<Vec<TranscriptEntry>>>,
     next_conn: Arc<AtomicU32>,
+    steps: Arc<Mutex<Vec<crate::report::StepTime>>>,
 }
 
 impl CaseCtx {
@@ -139,6 +143,7 @@ impl CaseCtx {
             shared,
             log: Arc::new(Mutex::new(Vec::new())),
             next_conn: Arc::new(AtomicU32::new(1)),
+            steps: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -170,6 +175,45 @@ impl CaseCtx {
             sent_ids: std::collections::HashSet::new(),
             session: self.shared.target.is_session_oriented(),
         })
+    }
+
+    /// The flow tier's nodes, or SKIP when the run has none.
+    pub fn flow(&self) -> Result<Arc<crate::flow::FlowEnv>, Abort> {
+        self.shared.flow.clone().ok_or_else(|| {
+            Abort::Precondition(
+                "the flow tier needs a regtest chain: --bitcoind-rpc URL (or --spawn-reference)"
+                    .into(),
+            )
+        })
+    }
+
+    /// Records that `step` started at `started` and ended now (flow cases).
+    pub fn step(&self, step: &str, started: Instant) {
+        if let Ok(mut steps) = self.steps.lock() {
+            steps.push(crate::report::StepTime::since(step, started));
+        }
+    }
+
+    /// Records that `step` took from `from` to `to` (flow cases).
+    pub fn step_between(&self, step: &str, from: Instant, to: Instant) {
+        if let Ok(mut steps) = self.steps.lock() {
+            steps.push(crate::report::StepTime {
+                step: step.to_owned(),
+                ms: u64::try_from(to.saturating_duration_since(from).as_millis())
+                    .unwrap_or(u64::MAX),
+            });
+        }
+    }
+
+    /// Writes a line about something other than a message to the transcript (flow cases:
+    /// what the nodes saw).
+    pub fn note(&self, text: impl Into<String>) {
+        self.record(0, Direction::Event, text.into());
+    }
+
+    /// The step times so far.
+    pub fn steps(&self) -> Vec<crate::report::StepTime> {
+        self.steps.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// The transcript so far.

@@ -24,6 +24,7 @@ pub mod case;
 pub mod catalog;
 pub mod code;
 pub mod ctx;
+pub mod flow;
 pub mod interop;
 pub mod render;
 pub mod report;

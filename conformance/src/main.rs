@@ -1,10 +1,14 @@
 //! The `lsps-conformance` command.
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use lsps_client::transport::bolt8::Bolt8Target;
 use lsps_conformance::baseline::Baseline;
+use lsps_conformance::flow::{FlowEnv, FlowSetup};
 use lsps_conformance::render::{Format, terminal};
 use lsps_conformance::runner::{self, LevelFilter, Progress, RunConfig};
+use lsps_conformance::transport::Guard;
 use lsps_conformance::{catalog, target::Target};
+use lsps_node::chain::rpc_client::RpcClient;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -54,6 +58,32 @@ impl Profile {
             Profile::Lsps1Seller => &["lsps0.*", "lsps1.*"],
             Profile::Full => &[],
         }
+    }
+}
+
+/// Which tier runs.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TierArg {
+    /// Everything checkable by exchanging messages (no chain needed).
+    Message,
+    /// What the LSP does with money: the runner's payer and wallet nodes pay through it
+    /// (needs a regtest chain: --bitcoind-rpc, or --spawn-reference).
+    Flow,
+    /// Both.
+    All,
+}
+
+impl TierArg {
+    fn admits(self, case: &lsps_conformance::case::Case) -> bool {
+        match self {
+            TierArg::All => true,
+            TierArg::Message => case.phase.tier() == "message",
+            TierArg::Flow => case.phase.tier() == "flow",
+        }
+    }
+
+    fn has_flow(self) -> bool {
+        self != TierArg::Message
     }
 }
 
@@ -149,6 +179,33 @@ struct RunArgs {
     /// `lsps2.get_info` where a case needs the LSP to serve it.
     #[arg(long)]
     token: Option<String>,
+    /// Which tier: `message` (default), `flow` (pay through the LSP; needs a regtest chain)
+    /// or `all`.
+    #[arg(long, value_enum, default_value = "message")]
+    tier: TierArg,
+    /// The flow tier's chain: Bitcoin Core's RPC (`http://IP:PORT`, regtest), which the LSP
+    /// follows too. The runner mines with `generatetoaddress` to fund its payer.
+    #[arg(long, value_name = "URL")]
+    bitcoind_rpc: Option<String>,
+    /// Bitcoin Core's cookie file for --bitcoind-rpc (`<datadir>/regtest/.cookie`).
+    #[arg(long, value_name = "FILE", requires = "bitcoind_rpc")]
+    bitcoind_cookie: Option<PathBuf>,
+    /// `user:password` for --bitcoind-rpc (instead of a cookie).
+    #[arg(
+        long,
+        value_name = "USER:PASSWORD",
+        requires = "bitcoind_rpc",
+        conflicts_with = "bitcoind_cookie"
+    )]
+    bitcoind_auth: Option<String>,
+    /// Keep the flow tier's payer node here (its channel to the LSP is reused by later runs).
+    /// Default: a temporary dir (a new payer and channel every run).
+    #[arg(long, value_name = "DIR")]
+    payer_data_dir: Option<PathBuf>,
+    /// Flow tier: wait for timeouts the LSP does not let the runner shorten (the hold timeout,
+    /// `valid_until`), however long they are.
+    #[arg(long)]
+    long: bool,
     /// Mask volatile values (times, node ids, request ids, promises) so runs diff cleanly.
     #[arg(long)]
     normalize: bool,
@@ -197,8 +254,9 @@ fn main() -> ExitCode {
         Command::List { json: false } => {
             for case in catalog::all() {
                 println!(
-                    "{:<58} {:<6} {}",
+                    "{:<62} {:<7} {:<6} {}",
                     case.id,
+                    case.phase.tier(),
                     case.level.as_str(),
                     case.requirements.join(",")
                 );
@@ -228,6 +286,7 @@ fn explain(case_id: &str) -> ExitCode {
         return explain_requirement(case_id);
     };
     println!("{}\n  {}\n", case.id, case.summary);
+    println!("tier:         {}", case.phase.tier());
     println!("level:        {}", case.level);
     println!(
         "applies to:   {}",
@@ -366,6 +425,13 @@ async fn run(args: RunArgs) -> ExitCode {
         Some(path) => match lsps_client::transport::bolt8::NodeKey::from_file(path) {
             Ok(key) => {
                 eprintln!("runner node id: {}", key.node_id());
+                if args.tier.has_flow() {
+                    let seed = FlowEnv::wallet_seed_for(&key.secret_bytes());
+                    eprintln!(
+                        "runner wallet node id (flow tier): {}",
+                        FlowEnv::wallet_node_id_for(&seed)
+                    );
+                }
                 Some(key)
             }
             Err(e) => {
@@ -390,7 +456,10 @@ async fn run(args: RunArgs) -> ExitCode {
             }
         },
     };
-    let config = RunConfig {
+    let wallet_seed = key
+        .as_ref()
+        .map(|k| FlowEnv::wallet_seed_for(&k.secret_bytes()));
+    let mut config = RunConfig {
         level: match args.level {
             LevelArg::Must => LevelFilter::Must,
             LevelArg::Should => LevelFilter::Should,
@@ -404,13 +473,24 @@ async fn run(args: RunArgs) -> ExitCode {
         concurrency: usize::try_from(args.concurrency).unwrap_or(usize::MAX),
         token: args.token.clone(),
         baseline,
+        flow: None,
     };
 
     // Keep whatever the target needs alive (a spawned reference server) until the end.
-    let (target, stop): (Arc<dyn Target>, Option<lsps_conformance::transport::Guard>) =
+    let (target, stop, flow_lsp): (Arc<dyn Target>, Option<Guard>, Option<FlowLsp>) =
         if args.spawn_reference {
-            match lsps_conformance::transport::spawn_reference().await {
-                Ok((target, stop)) => (target, Some(stop)),
+            match lsps_conformance::transport::spawn_reference_for(args.tier.has_flow()).await {
+                Ok(spawned) => {
+                    let chain = spawned
+                        .chain_rpc
+                        .as_ref()
+                        .and_then(|(url, cookie)| RpcClient::with_cookie(url, cookie).ok());
+                    (
+                        spawned.target,
+                        Some(spawned.stop),
+                        Some((spawned.bolt8, chain)),
+                    )
+                }
                 Err(e) => {
                     eprintln!("error: cannot start the reference server: {e}");
                     return ExitCode::from(2);
@@ -418,8 +498,12 @@ async fn run(args: RunArgs) -> ExitCode {
             }
         } else {
             let spec = args.target.clone().unwrap_or_default();
+            let bolt8 = match spec.trim().parse::<lsps_client::Target>() {
+                Ok(lsps_client::Target::Bolt8(t)) => Some((t, None)),
+                _ => None,
+            };
             match lsps_conformance::transport::open(&spec, key) {
-                Ok(t) => (t, None),
+                Ok(t) => (t, None, bolt8),
                 Err(e) => {
                     eprintln!("error: {e}");
                     return ExitCode::from(2);
@@ -427,11 +511,96 @@ async fn run(args: RunArgs) -> ExitCode {
             }
         };
 
+    let mut flow_env = None;
+    if args.tier.has_flow() {
+        let rpc = match flow_rpc(&args) {
+            Ok(rpc) => rpc,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let (lsp, spawned_chain) = match flow_lsp {
+            Some(pair) => pair,
+            None => {
+                eprintln!(
+                    "error: the flow tier needs a BOLT8 target (node_id@host:port): channels and payments go to that node"
+                );
+                return ExitCode::from(2);
+            }
+        };
+        let Some(rpc) = rpc.or(spawned_chain) else {
+            eprintln!(
+                "error: the flow tier needs a regtest chain: --bitcoind-rpc URL with --bitcoind-cookie FILE (or --spawn-reference)"
+            );
+            return ExitCode::from(2);
+        };
+        if !args.quiet {
+            eprintln!("flow: starting the payer and the wallet (mining to fund the payer)");
+        }
+        match FlowEnv::start(FlowSetup {
+            lsp,
+            rpc,
+            payer_data_dir: args.payer_data_dir.clone(),
+            wallet_seed,
+            long: args.long,
+            token: args.token.clone(),
+            wait: Duration::from_millis(args.timeout_ms),
+        })
+        .await
+        {
+            Ok(env) => {
+                eprintln!(
+                    "flow: payer {} and wallet {} ready",
+                    env.payer.node_id(),
+                    env.wallet.node_id()
+                );
+                flow_env = Some(env);
+            }
+            Err(e) => {
+                eprintln!("error: the flow tier's nodes: {e}");
+                if let Some(stop) = stop {
+                    stop.await;
+                }
+                return ExitCode::from(2);
+            }
+        }
+    }
+    config.flow = flow_env.clone();
+
     let code = run_against(&args, target, &config).await;
+    drop(config);
+    if let Some(env) = flow_env {
+        env.stop().await;
+    }
     if let Some(stop) = stop {
         stop.await;
     }
     code
+}
+
+/// The LSP the flow tier's nodes pay through, and the chain a spawned reference brings.
+type FlowLsp = (Bolt8Target, Option<RpcClient>);
+
+/// The flow tier's chain RPC from the flags (`None`: no `--bitcoind-rpc`).
+fn flow_rpc(args: &RunArgs) -> Result<Option<RpcClient>, String> {
+    let Some(url) = &args.bitcoind_rpc else {
+        return Ok(None);
+    };
+    let client = match (&args.bitcoind_cookie, &args.bitcoind_auth) {
+        (Some(cookie), _) => RpcClient::with_cookie(url, cookie)
+            .map_err(|e| format!("--bitcoind-cookie {}: {e}", cookie.display()))?,
+        (None, Some(auth)) => {
+            RpcClient::new(url, auth).map_err(|e| format!("--bitcoind-rpc: {e}"))?
+        }
+        (None, None) => {
+            return Err(
+                "--bitcoind-rpc needs --bitcoind-cookie FILE or --bitcoind-auth USER:PASSWORD"
+                    .into(),
+            );
+        }
+    };
+    Ok(Some(client))
 }
 
 /// Runs the suite against `target` and writes the reports.
@@ -464,7 +633,12 @@ async fn run_against(args: &RunArgs, target: Arc<dyn Target>, config: &RunConfig
             }
         }
     };
-    let mut report = match runner::run(target, config, &progress).await {
+    let cases: Vec<lsps_conformance::case::Case> = catalog::all()
+        .iter()
+        .filter(|c| args.tier.admits(c))
+        .copied()
+        .collect();
+    let mut report = match runner::run_cases(target, &cases, config, &progress).await {
         Ok(r) => r,
         Err(runner::RunError::Unreachable(m)) => {
             eprintln!("error: target unreachable: {m}");

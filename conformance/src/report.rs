@@ -39,6 +39,42 @@ pub struct Report {
     pub cases: Vec<CaseReport>,
     /// Volatile facts about this particular run.
     pub run: RunInfo,
+    /// The flow tier only: setting its nodes up, step by step, and what the run left on the
+    /// LSP (channels to the runner's nodes, orders, buys).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub flow: Option<FlowInfo>,
+}
+
+/// What the flow tier did besides its cases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowInfo {
+    /// The wallet's node id (the identity the LSP sees for buys, orders and channels).
+    pub wallet_node_id: String,
+    /// The payer's node id.
+    pub payer_node_id: String,
+    /// Setting the payer and the wallet up.
+    pub setup_steps: Vec<StepTime>,
+    /// What the run left on the LSP.
+    pub left_on_lsp: crate::flow::LeftOnLsp,
+}
+
+/// The time one step of a flow case took.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepTime {
+    /// What happened, e.g. `payment sent -> channel ready`.
+    pub step: String,
+    /// How long it took, in ms (volatile; zeroed by [`Report::normalize`]).
+    pub ms: u64,
+}
+
+impl StepTime {
+    /// The step `step`, which started at `started` and ends now.
+    pub fn since(step: &str, started: std::time::Instant) -> Self {
+        StepTime {
+            step: step.to_owned(),
+            ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        }
+    }
 }
 
 /// The pinned specification revision.
@@ -185,6 +221,9 @@ pub struct CaseReport {
     pub duration_ms: u64,
     /// Messages sent and received, in order.
     pub transcript: Vec<TranscriptEntry>,
+    /// Flow cases: the time of each step (payment sent -> channel ready, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub steps: Vec<StepTime>,
 }
 
 /// What a run left on the target.
@@ -515,8 +554,16 @@ impl Report {
         }
         self.run = RunInfo::default();
         let mut volatile = VolatileValues::default();
+        if let Some(flow) = &mut self.flow {
+            for step in &mut flow.setup_steps {
+                step.ms = 0;
+            }
+        }
         for case in &mut self.cases {
             case.duration_ms = 0;
+            for step in &mut case.steps {
+                step.ms = 0;
+            }
             let mut ids: Vec<String> = Vec::new();
             for entry in &mut case.transcript {
                 entry.payload = normalize_ids(&entry.payload, &mut ids, &secrets);

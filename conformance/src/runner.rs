@@ -66,6 +66,8 @@ pub struct RunConfig {
     pub concurrency: usize,
     /// Baseline (its file name for the report, and its content).
     pub baseline: Option<(String, Baseline)>,
+    /// The flow tier's nodes (`None`: flow cases are SKIP).
+    pub flow: Option<Arc<crate::flow::FlowEnv>>,
 }
 
 impl Default for RunConfig {
@@ -80,6 +82,7 @@ impl Default for RunConfig {
             token: None,
             concurrency: 4,
             baseline: None,
+            flow: None,
         }
     }
 }
@@ -237,6 +240,7 @@ fn report_for(case: &Case, verdict: Verdict, message: String) -> CaseReport {
         expected: None,
         duration_ms: 0,
         transcript: Vec::new(),
+        steps: Vec::new(),
     }
 }
 
@@ -257,16 +261,18 @@ async fn run_case(case: Case, shared: Arc<Shared>) -> CaseReport {
     let mut report = report_for(&case, verdict, message);
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     report.transcript = ctx.transcript();
+    report.steps = ctx.steps();
     report
 }
 
-/// Runs the catalog against `target`.
+/// Runs the message tier of the catalog against `target` (the flow tier needs the runner's
+/// nodes: [`run_cases`] with [`catalog::flow_cases`] and [`RunConfig::flow`]).
 pub async fn run(
     target: Arc<dyn Target>,
     config: &RunConfig,
     progress: &(dyn Fn(Progress<'_>) + Sync),
 ) -> Result<Report, RunError> {
-    run_cases(target, catalog::all(), config, progress).await
+    run_cases(target, &catalog::message_cases(), config, progress).await
 }
 
 /// Runs `cases` (normally [`catalog::all`]) against `target`.
@@ -302,6 +308,7 @@ pub async fn run_cases(
     let mut shared = Shared::new(target.clone(), config.timeout, schemas, probe.clone());
     shared.slow = config.slow;
     shared.token = config.token.clone();
+    shared.flow = config.flow.clone();
     let shared = Arc::new(shared);
     // Carry the probe's wire findings over: its messages were received from the target too.
     if let (Ok(mut into), Ok(from)) = (
@@ -318,6 +325,7 @@ pub async fn run_cases(
     let mut slots: Vec<Option<CaseReport>> = vec![None; cases.len()];
     let mut exchange = Vec::new();
     let mut aggregate = Vec::new();
+    let mut flow = Vec::new();
     for (index, case) in cases.iter().enumerate() {
         let skip_reason = if run_filter.as_ref().is_some_and(|g| !g.is_match(case.id)) {
             Some((Verdict::Skip, "filtered: not selected by --run".to_owned()))
@@ -353,6 +361,7 @@ pub async fn run_cases(
             }
             (None, Phase::Exchange) => exchange.push(index),
             (None, Phase::Aggregate) => aggregate.push(index),
+            (None, Phase::Flow) => flow.push(index),
         }
     }
 
@@ -385,6 +394,12 @@ pub async fn run_cases(
                 eprintln!("harness: a case task failed: {e}");
             }
         }
+    }
+    // One at a time: flow cases share the payer's channel and the wallet.
+    for index in flow {
+        let report = run_case(cases[index], shared.clone()).await;
+        progress(Progress::CaseDone(&report));
+        slots[index] = Some(report);
     }
     for index in aggregate {
         let report = run_case(cases[index], shared.clone()).await;
@@ -458,6 +473,12 @@ pub async fn run_cases(
             target_address: target.address(),
             runner_node_id,
         },
+        flow: config.flow.as_ref().map(|env| crate::report::FlowInfo {
+            wallet_node_id: env.wallet.node_id().to_string(),
+            payer_node_id: env.payer.node_id().to_string(),
+            setup_steps: env.setup_steps.clone(),
+            left_on_lsp: env.left_on_lsp(),
+        }),
     };
     report.recount();
     Ok(report)

@@ -23,6 +23,7 @@ fn case(id: &str, verdict: Verdict, message: &str) -> CaseReport {
         message: message.into(),
         expected: None,
         duration_ms: 12,
+        steps: Vec::new(),
         transcript: vec![
             TranscriptEntry {
                 conn: 1,
@@ -127,6 +128,7 @@ fn synthetic() -> Report {
             target_address: "127.0.0.1:9735".into(),
             runner_node_id: Some("03".to_owned() + &"cd".repeat(32)),
         },
+        flow: None,
     };
     report.recount();
     report

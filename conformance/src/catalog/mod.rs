@@ -2,6 +2,8 @@
 //! `spec/requirements/*.yaml` refer to them); retire it instead.
 
 mod aggregate;
+mod flow_lsps1;
+mod flow_lsps2;
 mod lsps0;
 mod lsps1;
 mod lsps2;
@@ -22,8 +24,28 @@ pub fn all() -> &'static [Case] {
         v.extend_from_slice(lsps1::CASES);
         v.extend_from_slice(lsps2::CASES);
         v.extend_from_slice(aggregate::CASES);
+        v.extend_from_slice(flow_lsps2::CASES);
+        v.extend_from_slice(flow_lsps1::CASES);
         v
     })
+}
+
+/// The message tier's cases (checkable by exchanging messages), in report order.
+pub fn message_cases() -> Vec<Case> {
+    all()
+        .iter()
+        .filter(|c| c.phase.tier() == "message")
+        .copied()
+        .collect()
+}
+
+/// The flow tier's cases (paying through the LSP), in report order.
+pub fn flow_cases() -> Vec<Case> {
+    all()
+        .iter()
+        .filter(|c| c.phase.tier() == "flow")
+        .copied()
+        .collect()
 }
 
 /// Every case id (used by the spec's cross-reference test).
@@ -39,7 +61,7 @@ pub const LISTING_VERSION: u32 = 1;
 pub struct ListedCase {
     /// The stable case id.
     pub id: &'static str,
-    /// `message`: checkable by exchanging messages (the only tier so far).
+    /// `message`: checkable by exchanging messages; `flow`: by paying through the LSP.
     pub tier: &'static str,
     /// MUST (a violation is FAIL), SHOULD or MAY (WARN).
     pub level: crate::verdict::Level,
@@ -75,7 +97,7 @@ pub fn listing() -> Listing {
             .iter()
             .map(|c| ListedCase {
                 id: c.id,
-                tier: "message",
+                tier: c.phase.tier(),
                 level: c.level,
                 applies_to: c.applies_to,
                 requirements: c.requirements,

@@ -54,6 +54,11 @@ pub fn rerun_command(report: &Report, case_id: &str) -> String {
             _ => report.run.target_address.clone(),
         }
     };
+    if crate::catalog::find(case_id).is_some_and(|c| c.phase == crate::case::Phase::Flow) {
+        return format!(
+            "lsps-conformance run --target {target} --tier flow --bitcoind-rpc <url> --bitcoind-cookie <file> --run '{case_id}'"
+        );
+    }
     format!("lsps-conformance run --target {target} --run '{case_id}'")
 }
 

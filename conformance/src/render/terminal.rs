@@ -54,6 +54,9 @@ fn section(
             case.id,
             case.level,
         );
+        if !case.steps.is_empty() {
+            let _ = writeln!(out, "            steps: {}", steps_line(&case.steps));
+        }
         if detail == Detail::Inline {
             let _ = writeln!(out, "            {}", case.message);
         } else if detail == Detail::Full {
@@ -84,6 +87,47 @@ fn section(
         } else if let Some(expected) = &case.expected {
             let _ = writeln!(out, "            baseline: {}", expected.reason);
         }
+    }
+}
+
+/// `step 12 ms, step 40 ms, ...`.
+fn steps_line(steps: &[crate::report::StepTime]) -> String {
+    steps
+        .iter()
+        .map(|s| format!("{} {} ms", s.step, s.ms))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The flow tier's block: its nodes, their set-up time and what the run left on the LSP.
+fn flow_block(out: &mut String, flow: &crate::report::FlowInfo) {
+    let _ = writeln!(out, "\nFLOW TIER");
+    let _ = writeln!(
+        out,
+        "  payer {}, wallet {}",
+        flow.payer_node_id, flow.wallet_node_id
+    );
+    let _ = writeln!(out, "  set-up: {}", steps_line(&flow.setup_steps));
+    let left = &flow.left_on_lsp;
+    let _ = writeln!(
+        out,
+        "  left on the LSP: {} channel(s), {} order(s), {} buy(s)",
+        left.channels.len(),
+        left.orders.len(),
+        left.buys.len()
+    );
+    for c in &left.channels {
+        let _ = writeln!(
+            out,
+            "    channel {} to the {}: {} sat, {} confirmation(s), from {}",
+            c.channel_id, c.node, c.capacity_sat, c.confirmations, c.opened_by
+        );
+    }
+    for o in &left.orders {
+        let _ = writeln!(out, "    order {o}");
+    }
+    for b in &left.buys {
+        let _ = writeln!(out, "    buy {b}");
     }
 }
 
@@ -211,6 +255,9 @@ pub fn render(report: &Report) -> String {
             &[Verdict::Skip, Verdict::NotApplicable],
             Detail::Inline,
         );
+    }
+    if let Some(flow) = &report.flow {
+        flow_block(&mut out, flow);
     }
     let interop = crate::interop::findings(report);
     if !interop.is_empty() {

@@ -91,5 +91,48 @@ pub async fn spawn_reference() -> Result<(Arc<dyn Target>, Guard), String> {
     Err("lsps-conformance was built without the `reference` feature".into())
 }
 
+/// A spawned reference LSP: its BOLT8 target, what stops it, its address for the flow tier's
+/// nodes and its embedded chain's Bitcoin Core RPC (URL, cookie file).
+pub struct Spawned {
+    /// The message tier's target.
+    pub target: Arc<dyn Target>,
+    /// Stops the server (await it before exiting).
+    pub stop: Guard,
+    /// `node_id@host:port`.
+    pub bolt8: lsps_client::transport::bolt8::Bolt8Target,
+    /// The embedded dev chain's RPC: URL and cookie file.
+    pub chain_rpc: Option<(String, std::path::PathBuf)>,
+}
+
+/// Starts the reference LSP for `run --spawn-reference`; with `flow`, configured so the flow
+/// tier's timeouts are short ([`reference::flow_test_config`]).
+#[cfg(feature = "reference")]
+pub async fn spawn_reference_for(flow: bool) -> Result<Spawned, String> {
+    let reference = if flow {
+        reference::Reference::start(&[], |c| {
+            reference::self_test_config(c);
+            reference::flow_test_config(c);
+        })
+        .await?
+    } else {
+        reference::Reference::start(&[], reference::self_test_config).await?
+    };
+    let target = reference.bolt8_target()?;
+    let bolt8 = reference.bolt8()?;
+    let chain_rpc = reference.server.dev_chain_rpc();
+    Ok(Spawned {
+        target,
+        stop: Box::pin(reference.stop()),
+        bolt8,
+        chain_rpc,
+    })
+}
+
+/// Without the `reference` feature there is nothing to spawn.
+#[cfg(not(feature = "reference"))]
+pub async fn spawn_reference_for(_flow: bool) -> Result<Spawned, String> {
+    Err("lsps-conformance was built without the `reference` feature".into())
+}
+
 #[cfg(feature = "reference")]
 pub mod reference;

@@ -42,6 +42,13 @@ impl Reference {
         Ok(Arc::new(target))
     }
 
+    /// The server's `node_id@host:port`, for the flow tier's nodes.
+    pub fn bolt8(&self) -> Result<lsps_client::transport::bolt8::Bolt8Target, String> {
+        format!("{}@{}", self.server.node_id(), self.server.bolt8_addr())
+            .parse()
+            .map_err(|e: lsps_client::transport::TransportError| e.to_string())
+    }
+
     /// An HTTP target for this server, if its HTTP binding is on.
     pub fn http_target(&self) -> Option<Result<Arc<dyn Target>, String>> {
         self.server.http_url().map(|url| {
@@ -83,6 +90,27 @@ pub fn self_test_config(config: &mut ServerConfig) {
                 min_fee_msat: last.min_fee_msat * 2,
                 proportional: last.proportional * 2,
                 max_payment_size_msat: 10_000_000_000_000_000,
+                ..last
+            });
+    }
+}
+
+/// The flow tier against the reference, with waits CI can afford: a 10 s hold timeout for an
+/// incomplete MPP group (bLIP-52 asks for at least 90 s; the reference lets it be configured),
+/// and a last, dearest menu entry valid for only 8 s, so the `valid_until` case runs without
+/// `--long` (the message tier's `valid_until` SHOULD case warns about that entry).
+pub fn flow_test_config(config: &mut ServerConfig) {
+    config.lsps2.hold_timeout_ms = 10_000;
+    if let Some(last) = config.lsps2.menu.last().cloned() {
+        config
+            .lsps2
+            .menu
+            .push(lsps_server::config::MenuEntryConfig {
+                min_fee_msat: last.min_fee_msat * 2,
+                proportional: last.proportional * 2,
+                valid_for_secs: 8,
+                min_payment_size_msat: 1_000_000,
+                max_payment_size_msat: 4_000_000_000,
                 ..last
             });
     }

@@ -65,6 +65,10 @@ pub enum ChannelRefusal {
         /// What the `open_channel` says.
         offered: bool,
     },
+    /// The wallet's owner asked to refuse every channel for now (bLIP-52 lets a client reject
+    /// an open with `error`; the conformance runner uses it to watch the LSP fail the payment).
+    #[error("the wallet refuses channels for now")]
+    RefusedOnDemand,
 }
 
 /// The decision for one request.
@@ -139,6 +143,7 @@ pub struct JitChannelPolicy {
     orders: Mutex<Vec<ExpectedOrder>>,
     strangers: StrangerChannels,
     preferred_to_self_delay: u16,
+    refusing: std::sync::atomic::AtomicBool,
 }
 
 /// At most this many purchases are expected at once (the list is bounded).
@@ -153,6 +158,7 @@ impl JitChannelPolicy {
             orders: Mutex::new(Vec::new()),
             strangers,
             preferred_to_self_delay,
+            refusing: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -168,6 +174,12 @@ impl JitChannelPolicy {
                 max_client_to_self_delay: purchase.params.max_client_to_self_delay,
             });
         }
+    }
+
+    /// Refuse every inbound channel (with a BOLT `error`) while `refusing` is true.
+    pub fn set_refusing(&self, refusing: bool) {
+        self.refusing
+            .store(refusing, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Stop expecting channels from `lsp`.
@@ -232,6 +244,9 @@ impl JitChannelPolicy {
 
     /// The decision for `request`.
     pub fn decide(&self, request: &ChannelRequest) -> ChannelDecision {
+        if self.refusing.load(std::sync::atomic::Ordering::SeqCst) {
+            return ChannelDecision::Reject(ChannelRefusal::RefusedOnDemand);
+        }
         let expected = self.expected.lock().ok().and_then(|expected| {
             // Several purchases from one LSP: the tightest delay bound applies.
             expected

@@ -186,6 +186,12 @@ impl NodeKey {
     pub fn node_id(&self) -> PublicKey {
         PublicKey::from_secret_key(&Secp256k1::signing_only(), &self.secret)
     }
+
+    /// The secret, for deriving other secrets from the same identity file (the conformance
+    /// runner seeds its wallet node with a hash of it, so one key file names both).
+    pub fn secret_bytes(&self) -> [u8; 32] {
+        self.secret.secret_bytes()
+    }
 }
 
 fn key_file_shape(path: &Path) -> TransportError {
