@@ -323,9 +323,18 @@ pub struct NodeCore {
     payments: PaymentTracker,
     /// `user_channel_id`s of opens to fund through the manual-broadcast path.
     manual_broadcast: std::sync::Mutex<std::collections::HashSet<u128>>,
+    /// Held while the ChannelManager is serialized and written, so snapshots reach the disk in
+    /// the order they were taken (the event loop and an app's own persist may race).
+    persisting: std::sync::Mutex<()>,
+    /// The chain listener's switch (see `NodeChainListener::active`).
+    chain_feed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 struct NodeChainListener {
+    /// Cleared when the node's event loop ends: a chain source keeps its listeners (a polling
+    /// task holds this one), and a node stopped in a process that goes on (a server restarted
+    /// in-process on the same data dir) must not write its wallet or monitors any more.
+    active: Arc<std::sync::atomic::AtomicBool>,
     chain_monitor: Arc<ChainMonitor>,
     channel_manager: Arc<ChannelManager>,
     wallet: Arc<OnchainWallet>,
@@ -339,6 +348,9 @@ impl Listen for NodeChainListener {
         txdata: &TransactionData,
         height: u32,
     ) {
+        if !self.active.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         self.chain_monitor
             .filtered_block_connected(header, txdata, height);
         self.channel_manager
@@ -348,6 +360,9 @@ impl Listen for NodeChainListener {
     }
 
     fn block_connected(&self, block: &Block, height: u32) {
+        if !self.active.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         // ChainMonitor first, as LDK's own tests do.
         self.chain_monitor.block_connected(block, height);
         self.channel_manager.block_connected(block, height);
@@ -356,6 +371,9 @@ impl Listen for NodeChainListener {
     }
 
     fn blocks_disconnected(&self, fork_point: BestBlock) {
+        if !self.active.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         self.chain_monitor.blocks_disconnected(fork_point);
         self.channel_manager.blocks_disconnected(fork_point);
         self.wallet.blocks_disconnected(fork_point);
@@ -509,10 +527,12 @@ impl NodeCore {
                 .map_err(|()| NodeError::LoadMonitor(channel_id))?;
         }
         let (changes, _) = watch::channel(0u64);
+        let chain_feed = Arc::new(std::sync::atomic::AtomicBool::new(true));
         chain
             .subscribe(
                 tip,
                 Arc::new(NodeChainListener {
+                    active: chain_feed.clone(),
                     chain_monitor: chain_monitor.clone(),
                     channel_manager: channel_manager.clone(),
                     wallet: wallet.clone(),
@@ -537,6 +557,8 @@ impl NodeCore {
             changes,
             payments: PaymentTracker::default(),
             manual_broadcast: std::sync::Mutex::new(std::collections::HashSet::new()),
+            persisting: std::sync::Mutex::new(()),
+            chain_feed,
         };
         core.persist_channel_manager()?;
         Ok(core)
@@ -577,8 +599,15 @@ impl NodeCore {
         &self.seed
     }
 
-    /// Write the ChannelManager to the KVStore.
+    /// Write the ChannelManager to the KVStore. An app calls this right after an action that
+    /// updated a ChannelMonitor (a claim, for instance) when it must not depend on the event
+    /// loop's next write: LDK force-closes, at the next start, a channel whose monitor is ahead
+    /// of the stored ChannelManager.
     pub fn persist_channel_manager(&self) -> Result<(), NodeError> {
+        let _in_order = self
+            .persisting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.kv_store
             .write(
                 CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
@@ -1031,10 +1060,43 @@ impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
     where
         F: Fn(&Event) -> Result<(), ReplayEvent> + Send + Sync + 'static,
     {
+        // The ChannelManager is also written by a task of its own, so a slow event handler (an
+        // app waiting for its store) never holds it back: peers keep updating channels (and
+        // their monitors) meanwhile, and a crash then must not find a stale ChannelManager.
+        let persister = {
+            let node = self.clone();
+            let mut stop = shutdown.clone();
+            tokio::spawn(async move {
+                loop {
+                    let needed = node
+                        .channel_manager
+                        .get_event_or_persistence_needed_future();
+                    if node.channel_manager.get_and_clear_needs_persistence()
+                        && let Err(e) = node.persist_channel_manager()
+                    {
+                        tracing::error!("{e}");
+                    }
+                    tokio::select! {
+                        _ = needed => {}
+                        _ = stop.changed() => break,
+                    }
+                }
+            })
+        };
         let mut ticks = tokio::time::interval(Duration::from_secs(10));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut tick_count: u64 = 0;
         loop {
+            // The state that raised an event is on disk before the event is handled: an app
+            // acting on it (a forward over a channel just funded, say) and then crashing must
+            // not restart on a ChannelManager older than the ChannelMonitors, which LDK answers
+            // by force-closing those channels. Unhandled events are stored with it and come
+            // again after a restart.
+            if self.channel_manager.get_and_clear_needs_persistence()
+                && let Err(e) = self.persist_channel_manager()
+            {
+                tracing::error!("{e}");
+            }
             self.channel_manager
                 .process_pending_events(&|e| self.core.handle_event(e, &app));
             self.chain_monitor
@@ -1064,7 +1126,12 @@ impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
                 _ = shutdown.changed() => break,
             }
         }
+        let _ = persister.await;
         self.peer_manager.disconnect_all_peers();
+        // The node stops here: blocks no longer reach its monitors or wallet, so nothing of it
+        // writes to the data dir after this final ChannelManager write.
+        self.chain_feed
+            .store(false, std::sync::atomic::Ordering::Release);
         if let Err(e) = self.persist_channel_manager() {
             tracing::error!("{e}");
         }

@@ -429,6 +429,12 @@ impl OnchainWallet {
             .collect())
     }
 
+    /// The wallet's transaction `txid`, if it has one (to broadcast it again).
+    pub fn transaction(&self, txid: Txid) -> Result<Option<Transaction>, WalletError> {
+        let inner = self.lock()?;
+        Ok(inner.wallet.get_tx(txid).map(|c| (*c.tx_node.tx).clone()))
+    }
+
     /// Pay `gross` minus this transaction's own fee to `script` (a refund: the recipient bears
     /// the fee), at `fee_rate_sat_per_kw`; inputs marked spent and persisted before the
     /// transaction is returned, as [`OnchainWallet::pay_to_script`].

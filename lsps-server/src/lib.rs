@@ -24,6 +24,7 @@
 pub mod admin;
 pub mod chain;
 pub mod config;
+pub mod crash;
 pub mod dev_payer;
 pub mod dispatch;
 pub mod faults;
@@ -88,6 +89,8 @@ pub struct ServerHandle {
     dev_service: Option<lsps_node::chain::dev_service::DevChainService>,
     dev_payer: Option<Arc<dev_payer::DevPayer>>,
     dispatcher: Dispatcher,
+    jit: jit::JitEngine,
+    orders: orders::Orders,
     store: Arc<dyn Store>,
     metrics: Arc<admin::Metrics>,
     bolt8_addr: SocketAddr,
@@ -98,6 +101,9 @@ pub struct ServerHandle {
     /// Held (exclusively locked) until the handle is dropped; see [`lock_data_dir`].
     _data_dir_lock: std::fs::File,
 }
+
+/// The longest [`ServerHandle::shutdown`] waits for money flows in motion to finish.
+pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(15);
 
 /// The SQLite database's file name in the data directory.
 pub const SQLITE_FILE: &str = "lsps.sqlite";
@@ -353,8 +359,8 @@ impl ReferenceServer {
                 jit.clone(),
                 shutdown_rx.clone(),
             )),
-            tokio::spawn(orders.run(shutdown_rx.clone())),
-            tokio::spawn(jit.run(shutdown_rx.clone())),
+            tokio::spawn(orders.clone().run(shutdown_rx.clone())),
+            tokio::spawn(jit.clone().run(shutdown_rx.clone())),
         ];
         if let Some(http) = http {
             tasks.push(tokio::spawn(transport::http::serve(
@@ -404,6 +410,8 @@ impl ReferenceServer {
             dev_service,
             dev_payer,
             dispatcher,
+            jit,
+            orders,
             store,
             metrics,
             bolt8_addr,
@@ -474,8 +482,37 @@ impl ServerHandle {
         &self.dispatcher
     }
 
-    /// Stop listening, let the node persist its state, flush the store.
+    /// Money flows in motion that [`ServerHandle::shutdown`] would wait for now: JIT opens
+    /// and unclaimed forwards, LSPS1 opens, each with its client connected.
+    pub fn flows_in_motion(&self) -> usize {
+        self.jit.in_motion() + self.orders.in_motion()
+    }
+
+    /// Let the money flows in motion finish (at most [`SHUTDOWN_DRAIN`]: an open already
+    /// requested completes and its payment is forwarded and claimed, instead of being cut off
+    /// half way and failed back after the restart), then stop listening, let the node persist
+    /// its state (events not yet handled included, so they come again after a restart), flush
+    /// the store. Flows that only hold HTLCs stay stored as they are; LDK keeps the HTLCs and
+    /// the restarted server resumes them under the same deadlines.
     pub async fn shutdown(self) {
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_DRAIN;
+        let mut waiting = self.flows_in_motion();
+        if waiting > 0 {
+            tracing::info!(
+                flows = waiting,
+                "shutdown: letting money flows in motion finish"
+            );
+        }
+        while waiting > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            waiting = self.flows_in_motion();
+        }
+        if waiting > 0 {
+            tracing::warn!(
+                flows = waiting,
+                "shutdown: flows still in motion after {SHUTDOWN_DRAIN:?}; they are stored and resume after the restart"
+            );
+        }
         let _ = self.shutdown.send(true);
         for task in self.tasks {
             if tokio::time::timeout(Duration::from_secs(10), task)

@@ -481,32 +481,9 @@ async fn payment_after_valid_until_is_failed_back() {
 
 /// `GET path` on the admin listener with its token (from `<data_dir>/admin.json`).
 async fn admin_get(data_dir: &std::path::Path, path: &str) -> serde_json::Value {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let file: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(data_dir.join("admin.json")).unwrap()).unwrap();
-    let addr = file["url"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("http://")
-        .to_owned();
-    let token = file["token"].as_str().unwrap();
-    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    tcp.write_all(
-        format!(
-            "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-        )
-        .as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut response = String::new();
-    tcp.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    assert!(
-        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
-        "{head}"
-    );
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    testkit::admin::get(data_dir, path)
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
 }
 
 /// A paid flow survives a restart of the LSP on the same data dir: it loads back DONE with

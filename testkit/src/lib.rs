@@ -1,5 +1,7 @@
 //! Shared test support for the LSPS workspace (publish = false).
 //!
+//! - [`admin`]: the reference server's admin listener read from its data dir (a server in
+//!   another process included).
 //! - [`ldk_lsp`]: an in-process LDK 0.2.7 node running lightning-liquidity's LSPS0 + LSPS2
 //!   *service* on 127.0.0.1, no bitcoind.
 //! - [`ldk_client`]: an in-process LDK node running lightning-liquidity's LSPS0 + LSPS2
@@ -12,6 +14,7 @@
 //! LDK's log goes to `tracing` (target `ldk`); install a subscriber in a test to see it.
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod ldk_client;
 pub mod ldk_lsp;
 pub mod ldk_node;

@@ -20,9 +20,8 @@
 //!
 //! Crash recovery ([`JitEngine::recover`], before the node's events are processed): every
 //! stored flow is reconciled with LDK's channels and its held HTLCs. See the crash points in
-//! [`crash`].
+//! [`crate::crash`].
 
-pub mod crash;
 mod ldk;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -38,6 +37,7 @@ use lsps_core::types::{Datetime, Msat};
 use tokio::sync::{Notify, watch};
 
 use crate::admin::Metrics;
+use crate::crash;
 use crate::dispatch::{Clock, Dispatcher};
 use crate::node::Node;
 use crate::service::{BuyRecord, Effect};
@@ -248,6 +248,23 @@ impl JitEngine {
                 _ = shutdown.changed() => return,
             }
         }
+    }
+
+    /// Flows with money in motion that a graceful shutdown waits for: an open in flight or
+    /// forwards not yet claimed, with the client connected (so they can finish in moments).
+    /// Flows only holding parts are not counted: they are stored, LDK keeps their HTLCs, and
+    /// after the restart their hold timeout still applies.
+    pub fn in_motion(&self) -> usize {
+        let peer_manager = &self.inner.node.peer_manager;
+        self.live_buys()
+            .iter()
+            .filter(|b| {
+                b.flow
+                    .as_ref()
+                    .is_some_and(|f| matches!(f.state(), JitState::Opening | JitState::Forwarding))
+            })
+            .filter(|b| peer_manager.peer_by_node_id(&b.peer.0).is_some())
+            .count()
     }
 
     /// Buys whose flow may still act: not final, or done with the SCID still an alias.
@@ -658,11 +675,25 @@ impl JitEngine {
 
     /// Re-issue recorded forwards LDK may still hold: forwarded now, or "not held" (it was
     /// forwarded before the restart, or failed since); kept while the channel is unusable.
+    /// Only a usable channel (client connected, `channel_reestablish` done) is tried: LDK takes
+    /// a forward over a channel whose peer is away and then fails it back, which would turn a
+    /// payment recovery can still deliver into a failure.
     fn retry_unsettled(&self) {
         let pending: Vec<(u64, InterceptId)> = match self.inner.unsettled.lock() {
             Ok(set) => set.iter().copied().collect(),
             Err(_) => return,
         };
+        if pending.is_empty() {
+            return;
+        }
+        let usable: Vec<lightning::ln::types::ChannelId> = self
+            .inner
+            .node
+            .channel_manager
+            .list_usable_channels()
+            .into_iter()
+            .map(|c| c.channel_id)
+            .collect();
         for (scid, id) in pending {
             let settled = match self.buy(scid) {
                 None => true,
@@ -681,6 +712,11 @@ impl JitEngine {
                             })
                     });
                     match (forward, flow.and_then(JitFlow::channel_id)) {
+                        (Some(_), Some(channel_id))
+                            if !usable.iter().any(|u| u.0 == channel_id.0) =>
+                        {
+                            false
+                        }
                         (Some(amount), Some(channel_id)) => {
                             match self.forward_one(record.peer.0, channel_id, id, amount) {
                                 ForwardOutcome::Forwarded => {

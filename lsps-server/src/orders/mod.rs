@@ -35,7 +35,8 @@
 //!
 //! # Recovery
 //!
-//! After a crash the flow in the store is the truth: an open it asked for is found by its
+//! The named crash points ([`crate::crash::LSPS1`], test builds) sit around each action: open,
+//! claim, fail-back, refund. After a crash the flow in the store is the truth: an open it asked for is found by its
 //! `user_channel_id`; a claim or a fail-back it decided is performed again (LDK ignores a
 //! repeated one); a refund it requested is found in the wallet by its address. A
 //! `PaymentClaimable` handled by LDK but not yet stored when the process died is not seen
@@ -60,6 +61,7 @@ use lsps_core::lsps1::{
 use lsps_core::types::{Datetime, NodeId, Outpoint, Sat, Txid};
 use tokio::sync::{mpsc, watch};
 
+use crate::crash;
 use crate::dispatch::{Clock, Dispatcher};
 use crate::node::Node;
 use crate::service::Effect;
@@ -145,6 +147,8 @@ struct Inner {
     settings: OrdersSettings,
     inbox: mpsc::Sender<Input>,
     inbox_rx: std::sync::Mutex<Option<mpsc::Receiver<Input>>>,
+    /// One order step at a time (see [`Orders::drive`]).
+    steps: tokio::sync::Mutex<()>,
 }
 
 impl Orders {
@@ -164,6 +168,7 @@ impl Orders {
                 settings,
                 inbox,
                 inbox_rx: std::sync::Mutex::new(Some(rx)),
+                steps: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -217,15 +222,32 @@ impl Orders {
             },
             _ => return Ok(()),
         };
+        // A held payment is stored before LDK is told the event is handled: LDK does not
+        // replay a handled `PaymentClaimable`, so a crash in between would leave the HTLCs
+        // held with the order still EXPECT_PAYMENT. Needs the multi-thread runtime (the
+        // server's); elsewhere the order task handles it.
+        if matches!(input, Input::Claimable { .. })
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+            && handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+        {
+            let this = self.clone();
+            let stored = tokio::task::block_in_place(|| handle.block_on(this.on_input(input)));
+            return if stored {
+                Ok(())
+            } else {
+                tracing::error!("lsps1: held payment not stored; LDK replays the event");
+                Err(ReplayEvent())
+            };
+        }
         match self.inner.inbox.try_send(input) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::warn!("lsps1: order inbox full; LDK replays the event");
                 Err(ReplayEvent())
             }
-            // The order task is gone (shutting down): nothing will act on it now; a restart
-            // reconciles from the node's state.
-            Err(mpsc::error::TrySendError::Closed(_)) => Ok(()),
+            // The order task is gone (shutting down): LDK keeps the event, persists it with
+            // the ChannelManager and hands it over again after the restart.
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(ReplayEvent()),
         }
     }
 
@@ -242,13 +264,43 @@ impl Orders {
         loop {
             tokio::select! {
                 input = inbox.recv() => match input {
-                    Some(input) => self.on_input(input).await,
+                    Some(input) => {
+                        let _ = self.on_input(input).await;
+                    }
                     None => break,
                 },
                 _ = ticks.tick() => self.tick().await,
                 _ = shutdown.changed() => break,
             }
         }
+        // Events LDK handed over are handled before the task ends (LDK does not replay an
+        // event it was told is handled); from here on `on_event` asks LDK to keep them, and
+        // the node persists them with its ChannelManager for the next start.
+        inbox.close();
+        while let Some(input) = inbox.recv().await {
+            let _ = self.on_input(input).await;
+        }
+    }
+
+    /// Orders with an open in flight (payment held or paid, channel asked for and not ready)
+    /// and the client connected: a graceful shutdown waits for them to complete.
+    pub fn in_motion(&self) -> usize {
+        let peer_manager = &self.inner.node.peer_manager;
+        self.inner
+            .dispatcher
+            .with_state(|state| {
+                state
+                    .orders()
+                    .filter(|(_, record)| {
+                        record.flow.as_ref().is_some_and(|flow| {
+                            flow.order_state() == OrderState::Created
+                                && flow.channel_attempt().is_some()
+                        })
+                    })
+                    .filter(|(_, record)| peer_manager.peer_by_node_id(&record.peer.0).is_some())
+                    .count()
+            })
+            .unwrap_or(0)
     }
 
     fn now(&self) -> Datetime {
@@ -340,7 +392,8 @@ impl Orders {
             .flatten()
     }
 
-    async fn on_input(&self, input: Input) {
+    /// Handle one input; `false` when a step could not be stored.
+    async fn on_input(&self, input: Input) -> bool {
         match input {
             Input::Claimable {
                 payment_hash,
@@ -352,7 +405,7 @@ impl Orders {
                         payment_hash = hex::encode(payment_hash),
                         "payment claimable for no order: left to LDK"
                     );
-                    return;
+                    return true;
                 };
                 let event = OrderFlowEvent::HtlcsHeld {
                     option: LightningOption::Bolt11,
@@ -364,15 +417,16 @@ impl Orders {
                     &order_id,
                     [OrderFlowEvent::BestBlock { height: best }, event],
                 )
-                .await;
+                .await
             }
             Input::ReceiveFailed { payment_hash } => {
-                if let Some(order_id) = self.order_by_payment_hash(&payment_hash) {
-                    let event = OrderFlowEvent::HtlcsFailedByNode {
-                        option: LightningOption::Bolt11,
-                    };
-                    self.drive(&order_id, [event]).await;
-                }
+                let Some(order_id) = self.order_by_payment_hash(&payment_hash) else {
+                    return true;
+                };
+                let event = OrderFlowEvent::HtlcsFailedByNode {
+                    option: LightningOption::Bolt11,
+                };
+                self.drive(&order_id, [event]).await
             }
             Input::Channel {
                 user_channel_id,
@@ -380,7 +434,7 @@ impl Orders {
             } => {
                 let Some((order_id, attempt)) = self.order_by_user_channel_id(user_channel_id)
                 else {
-                    return;
+                    return true;
                 };
                 let mut events: Vec<OrderFlowEvent> = closed_before_funding
                     .map(|why| match why {
@@ -397,7 +451,7 @@ impl Orders {
                 if let Some(view) = self.view(&order_id) {
                     events.extend(self.channel_events(&order_id, &view.flow, false));
                 }
-                self.drive(&order_id, events).await;
+                self.drive(&order_id, events).await
             }
         }
     }
@@ -568,17 +622,26 @@ impl Orders {
     /// Feed `events` to the order in turn; store each step that changed the flow, then
     /// perform its actions; an action's outcome (an open that failed at once, a refund sent)
     /// is the next event.
-    async fn drive(&self, order_id: &OrderId, events: impl IntoIterator<Item = OrderFlowEvent>) {
+    ///
+    /// `false` when a step could not be stored (nothing of it was performed).
+    async fn drive(
+        &self,
+        order_id: &OrderId,
+        events: impl IntoIterator<Item = OrderFlowEvent>,
+    ) -> bool {
+        // One order step at a time: the order task and the node's event handler (a held
+        // payment) both drive flows.
+        let _one_at_a_time = self.inner.steps.lock().await;
         let mut queue: VecDeque<OrderFlowEvent> = events.into_iter().collect();
         let mut steps = 0;
         while let Some(event) = queue.pop_front() {
             steps += 1;
             if steps > MAX_STEPS * 4 {
                 tracing::warn!(%order_id, "order step budget spent; the rest waits for the next tick");
-                return;
+                return true;
             }
             let Some(view) = self.view(order_id) else {
-                return;
+                return true;
             };
             let mut flow = view.flow.clone();
             let before = flow.order_state();
@@ -597,7 +660,7 @@ impl Orders {
                 if let Err(e) = self.inner.dispatcher.commit_effect(effect).await {
                     // Not stored: nothing is performed; the next tick tries again.
                     tracing::error!(%order_id, "storing the order's flow: {e}");
-                    return;
+                    return false;
                 }
             }
             if flow.order_state() != before {
@@ -610,6 +673,7 @@ impl Orders {
                 queue.extend(self.perform(order_id, &view, action));
             }
         }
+        true
     }
 
     /// Perform one action; returns the events it leads to.
@@ -638,6 +702,7 @@ impl Orders {
                     return vec![OrderFlowEvent::DisconnectedBeforeFunding { attempt }];
                 }
                 let push_msat = open.push_sat.get().saturating_mul(1000);
+                crash::point(crash::LSPS1_BEFORE_OPEN);
                 match node.open_channel(&lsps_node::OpenChannel {
                     peer: open.client.0,
                     amount_sat: open.capacity_sat.get(),
@@ -649,6 +714,7 @@ impl Orders {
                 }) {
                     Ok((temporary_channel_id, _)) => {
                         tracing::info!(%order_id, attempt, %temporary_channel_id, capacity_sat = open.capacity_sat.get(), push_sat = open.push_sat.get(), "order channel opening");
+                        crash::point(crash::LSPS1_AFTER_OPEN);
                         Vec::new()
                     }
                     Err(e) => {
@@ -660,8 +726,16 @@ impl Orders {
             OrderFlowAction::ClaimPayment { option } => {
                 match self.preimage(view, option) {
                     Some(preimage) => {
+                        crash::point(crash::LSPS1_BEFORE_CLAIM);
                         tracing::info!(%order_id, "order payment claimed");
                         node.channel_manager.claim_funds(preimage);
+                        // The claim updated the payer's channel's monitor: the ChannelManager
+                        // follows it to disk now, or a crash before the event loop's next write
+                        // would force-close that channel at the restart.
+                        if let Err(e) = node.persist_channel_manager() {
+                            tracing::error!(%order_id, "persisting after the claim: {e}");
+                        }
+                        crash::point(crash::LSPS1_AFTER_CLAIM);
                     }
                     None => tracing::error!(%order_id, ?option, "no preimage to claim with"),
                 }
@@ -670,8 +744,10 @@ impl Orders {
             OrderFlowAction::FailPaymentBack { option } => {
                 match self.payment_hash(view, option) {
                     Some(hash) => {
+                        crash::point(crash::LSPS1_BEFORE_FAIL_BACK);
                         tracing::info!(%order_id, "order payment failed back");
                         node.channel_manager.fail_htlc_backwards(&hash);
+                        crash::point(crash::LSPS1_AFTER_FAIL_BACK);
                     }
                     None => tracing::error!(%order_id, ?option, "no payment hash to fail back"),
                 }
@@ -720,6 +796,15 @@ impl Orders {
             Ok(sent) => {
                 if let Some(earlier) = sent.iter().find(|s| !claimed.contains(&s.txid)) {
                     tracing::info!(%order_id, txid = %earlier.txid, "refund found in the wallet");
+                    // A crash may have come between the wallet storing it and the broadcast
+                    // reaching the chain: sent again while unconfirmed (a repeat is harmless).
+                    if earlier.confirmations == 0 {
+                        match node.wallet.transaction(earlier.txid) {
+                            Ok(Some(tx)) => node.chain.broadcast(&tx),
+                            Ok(None) => {}
+                            Err(e) => tracing::warn!(%order_id, "reading the refund: {e}"),
+                        }
+                    }
                     return vec![OrderFlowEvent::RefundSent {
                         txid: Txid(earlier.txid),
                     }];
@@ -730,6 +815,7 @@ impl Orders {
                 return Vec::new();
             }
         }
+        crash::point(crash::LSPS1_BEFORE_REFUND);
         let rate = node
             .fee_estimator
             .get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
@@ -742,6 +828,7 @@ impl Orders {
                 node.chain.broadcast(&tx);
                 let txid = tx.compute_txid();
                 tracing::info!(%order_id, %txid, amount_sat = amount_sat.get(), "refund sent");
+                crash::point(crash::LSPS1_AFTER_REFUND);
                 vec![OrderFlowEvent::RefundSent { txid: Txid(txid) }]
             }
             Err(e) => {
