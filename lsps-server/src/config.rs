@@ -182,6 +182,14 @@ impl ServerConfig {
         if let Some((name, _)) = counts.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Zero(name));
         }
+        if self.lsps1.refund_bump_after_secs == 0 {
+            return Err(ConfigError::Zero("lsps1.refund_bump_after_secs"));
+        }
+        if self.lsps1.refund_bump_after_secs > MAX_REFUND_BUMP_AFTER_SECS {
+            return Err(ConfigError::Invalid(format!(
+                "lsps1.refund_bump_after_secs must be at most {MAX_REFUND_BUMP_AFTER_SECS} (bLIP-51: fee-bump a refund unconfirmed after 6 hours)"
+            )));
+        }
         if c.bolt8_max_channelless_peers >= LDK_MAX_NO_CHANNEL_PEERS {
             return Err(ConfigError::Invalid(format!(
                 "connections.bolt8_max_channelless_peers must be below {LDK_MAX_NO_CHANNEL_PEERS} (LDK refuses inbound peers at that count)"
@@ -283,7 +291,13 @@ pub struct Lsps1Config {
     /// Close an order's channel cooperatively once `channel_expiry_blocks` have passed since
     /// its funding confirmed (the LSP keeps it open at least that long either way).
     pub close_expired_channels: bool,
+    /// A refund unconfirmed this long is fee-bumped (and again after as long), in seconds.
+    /// bLIP-51 sets 6 hours as the limit, so larger values are refused.
+    pub refund_bump_after_secs: u64,
 }
+
+/// bLIP-51: "MUST fee-bump if the refund is unconfirmed after 6 hours".
+pub const MAX_REFUND_BUMP_AFTER_SECS: u64 = 6 * 60 * 60;
 
 impl Lsps1Config {
     /// The order flow's settings.
@@ -292,6 +306,7 @@ impl Lsps1Config {
             client_offline_limit_ms: self.client_offline_limit_secs.saturating_mul(1000),
             claim_margin_blocks: self.claim_margin_blocks,
             max_open_attempts: self.max_open_attempts,
+            refund_bump_after_ms: self.refund_bump_after_secs.saturating_mul(1000),
         }
     }
 }
@@ -321,6 +336,7 @@ impl Default for Lsps1Config {
             claim_margin_blocks: 6,
             max_open_attempts: 3,
             close_expired_channels: false,
+            refund_bump_after_secs: MAX_REFUND_BUMP_AFTER_SECS,
         }
     }
 }
@@ -519,6 +535,7 @@ mod tests {
             "[connections]\nhttp_max_connections = 0",
             "[connections]\nhttp_header_timeout_secs = 0",
             "[connections]\nbolt8_max_channelless_peers = 0",
+            "[lsps1]\nrefund_bump_after_secs = 0",
         ] {
             let err = ServerConfig::from_toml(key).unwrap_err();
             assert!(
@@ -527,5 +544,9 @@ mod tests {
             );
         }
         ServerConfig::default().validate().unwrap();
+        // bLIP-51 bumps a refund unconfirmed after 6 hours: a longer wait is refused.
+        let err = ServerConfig::from_toml("[lsps1]\nrefund_bump_after_secs = 21601").unwrap_err();
+        assert!(err.to_string().contains("at most 21600"), "{err}");
+        ServerConfig::from_toml("[lsps1]\nrefund_bump_after_secs = 60").unwrap();
     }
 }

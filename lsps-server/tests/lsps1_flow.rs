@@ -545,6 +545,88 @@ async fn onchain_underpayment_is_refunded_after_expiry() {
     h.shutdown().await;
 }
 
+/// A refund stuck on a congested chain (the miner leaves transactions below a fee floor) is
+/// fee-bumped once it has waited `refund_bump_after_secs`: the replacement pays more, evicts
+/// the stuck refund from the mempool and is mined; the refund address is paid once (LSPS1-R56).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_refund_is_fee_bumped_and_the_replacement_confirms() {
+    let h = Harness::start(
+        |c| {
+            c.payment_expiry_secs = 3;
+            c.min_onchain_payment_confirmations = 1;
+            c.refund_bump_after_secs = 2;
+        },
+        |_| {},
+    )
+    .await;
+    let refund = h.client.node.wallet.new_address().unwrap();
+    let mut params = order_params(300_000, 100_000, 0);
+    params["refund_onchain_address"] = refund.to_string().into();
+    let order = h.create_order(params).await;
+    let onchain = order.payment.onchain.clone().expect("on-chain offered");
+    let paid = onchain.order_total_sat.get() / 2;
+    let payment = pay_onchain(&h, onchain.address.as_str(), paid);
+    h.mine(1);
+    assert!(h.chain.find_tx(&payment).unwrap().block.is_some());
+    // From now on the chain is congested: the refund (sent at the dev chain's 1000 sat/kWU)
+    // stays behind; the bump pays twice the urgent estimate.
+    h.chain.set_mining_min_fee_rate(1_500);
+    h.wait_order(&order.order_id, "FAILED", |o| {
+        o.order_state == OrderState::Failed
+    })
+    .await;
+    let pays_refund = |txid: &bitcoin::Txid| {
+        h.chain.find_tx(txid).is_some_and(|f| {
+            f.tx.output
+                .iter()
+                .any(|o| o.script_pubkey == refund.script_pubkey())
+        })
+    };
+    let deadline = Instant::now() + STEP;
+    let stuck = loop {
+        if let Some(txid) = h.chain.mempool_txids().into_iter().find(|t| pays_refund(t)) {
+            break txid;
+        }
+        assert!(Instant::now() < deadline, "no refund was broadcast");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    h.mine(2);
+    assert!(
+        h.chain.in_mempool(&stuck),
+        "the refund is stuck below the floor"
+    );
+    // After refund_bump_after_secs the LSP replaces it with a higher fee.
+    let bumped = loop {
+        if let Some(txid) = h
+            .chain
+            .mempool_txids()
+            .into_iter()
+            .find(|t| *t != stuck && pays_refund(t))
+        {
+            break txid;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stuck refund was never fee-bumped"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(!h.chain.in_mempool(&stuck), "the replacement evicted it");
+    h.mine(1);
+    assert!(h.chain.find_tx(&bumped).unwrap().block.is_some());
+    assert!(h.chain.find_tx(&stuck).is_none());
+    wait_wallet_height(&h).await;
+    let received = h
+        .client
+        .node
+        .wallet
+        .received_at(&refund.script_pubkey())
+        .unwrap();
+    assert_eq!(received.len(), 1, "refunded once: {received:?}");
+    assert!(received[0].amount.to_sat() < paid);
+    h.shutdown().await;
+}
+
 /// The client stays away after paying: nothing opens, and as the held HTLCs near their claim
 /// deadline (blocks mined) they are failed back — REFUNDED, FAILED, the payer repaid
 /// (LSPS1-R41).

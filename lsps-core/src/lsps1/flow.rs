@@ -119,7 +119,8 @@
 //!    reject (fail) the HTLC and set the failure state"). Lightning: the HTLCs are failed
 //!    back, option `REFUNDED`. On-chain: one [`OrderFlowAction::RefundOnchain`] to
 //!    `refund_onchain_address` ("MUST refund to refund_onchain_address"), option `REFUNDED`
-//!    when it is sent, and [`OrderFlowAction::BumpRefund`] every 6 hours while it is unconfirmed
+//!    when it is sent, and [`OrderFlowAction::BumpRefund`] every
+//!    [`OrderFlowConfig::refund_bump_after_ms`] (6 hours by default) while it is unconfirmed
 //!    ("MUST fee-bump if the refund is unconfirmed after 6 hours").
 //!
 //! # Decisions where bLIP-51 is silent (spec/README D32)
@@ -468,7 +469,7 @@ impl OrderFlow {
             ..
         }) = &self.onchain
         {
-            consider(add_ms(*sent_at, REFUND_BUMP_AFTER_MS));
+            consider(add_ms(*sent_at, self.config.refund_bump_after_ms));
         }
         next
     }
@@ -904,7 +905,7 @@ impl OrderFlow {
             refund: Refund::Sent { txid, sent_at, .. },
             ..
         }) = &mut self.onchain
-            && now >= add_ms(*sent_at, REFUND_BUMP_AFTER_MS)
+            && now >= add_ms(*sent_at, self.config.refund_bump_after_ms)
         {
             actions.push(OrderFlowAction::BumpRefund { txid: *txid });
             // The next bump is due 6 hours after this one unless a replacement is reported.

@@ -2,10 +2,15 @@
 //! listeners in-process; blocks are appended to a file so a restart sees the same chain its
 //! persisted LDK and wallet state was synced to.
 //!
-//! The mempool checks inputs exist (UTXO set or mempool), no double spend, coinbase maturity,
-//! value out ≤ value in. It does not verify scripts or signatures (libbitcoinconsensus needs a
-//! C++ build), apply relay policy (dust, standardness, fee floors, RBF rules) or reorganise:
-//! there is one miner and its chain is final.
+//! The mempool checks inputs exist (UTXO set or mempool), coinbase maturity, value out ≤ value
+//! in, and takes a conflicting transaction only as a replacement (full RBF, as Bitcoin Core 28+
+//! by default): it must pay a higher fee rate than each transaction it conflicts with and more
+//! in total than everything it evicts (the conflicts and their descendants). It does not verify
+//! scripts or signatures (libbitcoinconsensus needs a C++ build), apply the rest of relay
+//! policy (dust, standardness, incremental relay fee) or reorganise: there is one miner and its
+//! chain is final. The miner takes every mempool transaction unless told to leave those below a
+//! fee rate ([`DevChain::set_mining_min_fee_rate`]), which is how a test makes a transaction
+//! stall.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
@@ -43,8 +48,9 @@ pub enum MempoolReject {
     /// Already in the mempool or the chain (LDK re-broadcasts; not an error for callers).
     #[error("already known")]
     AlreadyKnown,
-    /// An input is spent by another mempool transaction.
-    #[error("double spend in mempool")]
+    /// An input is spent by another mempool transaction, and this one does not pay enough to
+    /// replace it (a higher fee rate than each conflict, more fee than all it would evict).
+    #[error("double spend in mempool, not a valid replacement")]
     DoubleSpendInMempool,
     /// An input does not exist (or is spent on chain).
     #[error("missing input {0}")]
@@ -76,6 +82,8 @@ struct State {
     chainwork: Vec<Work>,
     mempool: Vec<Transaction>,
     mempool_spent: HashSet<OutPoint>,
+    /// The miner leaves mempool transactions paying less than this (sat per 1000 weight units).
+    mining_min_fee_rate: u64,
     file: Option<File>,
 }
 
@@ -142,6 +150,7 @@ impl DevChain {
             chainwork: Vec::new(),
             mempool: Vec::new(),
             mempool_spent: HashSet::new(),
+            mining_min_fee_rate: 0,
             file,
         };
         for (height, block) in blocks.into_iter().enumerate() {
@@ -190,6 +199,24 @@ impl DevChain {
         accept(&mut state, tx)
     }
 
+    /// From now on, mined blocks leave out mempool transactions paying less than
+    /// `sat_per_kwu` (and their descendants): they wait in the mempool as on a congested chain
+    /// until replaced or the floor drops. 0 (the default) mines everything.
+    pub fn set_mining_min_fee_rate(&self, sat_per_kwu: u64) {
+        if let Ok(mut state) = self.state.lock() {
+            state.mining_min_fee_rate = sat_per_kwu;
+        }
+    }
+
+    /// Whether `txid` waits in the mempool.
+    pub fn in_mempool(&self, txid: &Txid) -> bool {
+        self.flush();
+        self.state
+            .lock()
+            .map(|s| s.mempool.iter().any(|t| &t.compute_txid() == txid))
+            .unwrap_or(false)
+    }
+
     /// Number of transactions waiting in the mempool.
     pub fn mempool_len(&self) -> usize {
         self.state.lock().map(|s| s.mempool.len()).unwrap_or(0)
@@ -206,7 +233,7 @@ impl DevChain {
                 .lock()
                 .map_err(|_| std::io::Error::other("devchain lock poisoned"))?;
             let height = state.blocks.len() as u32;
-            let block = build_block(&state, height, coinbase_script);
+            let (block, left) = build_block(&state, height, coinbase_script);
             if let Some(file) = state.file.as_mut() {
                 let bytes = serialize(&block);
                 let mut record = Vec::with_capacity(4 + bytes.len());
@@ -216,8 +243,8 @@ impl DevChain {
                 file.sync_data()?;
             }
             apply_to_utxos(&mut state, &block, height);
-            state.mempool.clear();
-            state.mempool_spent.clear();
+            state.mempool = left;
+            state.mempool_spent = spent_by(&state.mempool);
             state.blocks.push(block.clone());
             let listeners: Vec<_> = self.listeners.lock().map(|l| l.clone()).unwrap_or_default();
             for listener in &listeners {
@@ -507,22 +534,33 @@ fn accept(state: &mut State, tx: Transaction) -> Result<Txid, MempoolReject> {
     {
         return Err(MempoolReject::AlreadyKnown);
     }
+    // Mempool transactions spending an input of `tx`, and everything that descends from them:
+    // what `tx` evicts if it is a valid replacement.
+    let conflicts: Vec<Txid> = state
+        .mempool
+        .iter()
+        .filter(|t| {
+            t.input.iter().any(|i| {
+                tx.input
+                    .iter()
+                    .any(|n| n.previous_output == i.previous_output)
+            })
+        })
+        .map(Transaction::compute_txid)
+        .collect();
+    let evicted = with_descendants(&state.mempool, &conflicts);
     let tip_height = state.blocks.len() as u32 - 1;
     let mut value_in = Amount::ZERO;
     for input in &tx.input {
-        if state.mempool_spent.contains(&input.previous_output) {
-            return Err(MempoolReject::DoubleSpendInMempool);
-        }
         let prev = if let Some(utxo) = state.utxos.get(&input.previous_output) {
             if utxo.coinbase && tip_height + 1 < utxo.height + COINBASE_MATURITY {
                 return Err(MempoolReject::ImmatureCoinbase);
             }
             utxo.output.value
-        } else if let Some(parent) = state
-            .mempool
-            .iter()
-            .find(|t| t.compute_txid() == input.previous_output.txid)
-        {
+        } else if let Some(parent) = state.mempool.iter().find(|t| {
+            let parent = t.compute_txid();
+            parent == input.previous_output.txid && !evicted.contains(&parent)
+        }) {
             parent
                 .output
                 .get(input.previous_output.vout as usize)
@@ -538,14 +576,93 @@ fn accept(state: &mut State, tx: Transaction) -> Result<Txid, MempoolReject> {
         .iter()
         .try_fold(Amount::ZERO, |acc, o| acc.checked_add(o.value))
         .ok_or(MempoolReject::ValueOut)?;
-    if value_out > value_in {
-        return Err(MempoolReject::ValueOut);
-    }
-    for input in &tx.input {
-        state.mempool_spent.insert(input.previous_output);
+    let fee = value_in
+        .checked_sub(value_out)
+        .ok_or(MempoolReject::ValueOut)?;
+    if !conflicts.is_empty() {
+        let rate = fee_rate(fee, &tx);
+        let beats_each = conflicts.iter().all(|c| {
+            state
+                .mempool
+                .iter()
+                .find(|t| &t.compute_txid() == c)
+                .and_then(|t| Some(fee_rate(fee_of(state, t)?, t)))
+                .is_some_and(|theirs| rate > theirs)
+        });
+        let evicted_fees: Amount = state
+            .mempool
+            .iter()
+            .filter(|t| evicted.contains(&t.compute_txid()))
+            .filter_map(|t| fee_of(state, t))
+            .sum();
+        if !beats_each || fee <= evicted_fees {
+            return Err(MempoolReject::DoubleSpendInMempool);
+        }
+        state
+            .mempool
+            .retain(|t| !evicted.contains(&t.compute_txid()));
+        tracing::debug!(%txid, evicted = evicted.len(), "devchain: replacement accepted");
     }
     state.mempool.push(tx);
+    state.mempool_spent = spent_by(&state.mempool);
     Ok(txid)
+}
+
+/// `roots` and every mempool transaction that spends an output of one of them, transitively.
+fn with_descendants(mempool: &[Transaction], roots: &[Txid]) -> HashSet<Txid> {
+    let mut out: HashSet<Txid> = roots.iter().copied().collect();
+    loop {
+        let before = out.len();
+        for t in mempool {
+            if t.input
+                .iter()
+                .any(|i| out.contains(&i.previous_output.txid))
+            {
+                out.insert(t.compute_txid());
+            }
+        }
+        if out.len() == before {
+            return out;
+        }
+    }
+}
+
+/// The outpoints the mempool spends.
+fn spent_by(mempool: &[Transaction]) -> HashSet<OutPoint> {
+    mempool
+        .iter()
+        .flat_map(|t| t.input.iter().map(|i| i.previous_output))
+        .collect()
+}
+
+/// What a mempool transaction pays: inputs from the UTXO set or mempool parents, less outputs.
+fn fee_of(state: &State, tx: &Transaction) -> Option<Amount> {
+    let mut value_in = Amount::ZERO;
+    for i in &tx.input {
+        let value = state
+            .utxos
+            .get(&i.previous_output)
+            .map(|u| u.output.value)
+            .or_else(|| {
+                state
+                    .mempool
+                    .iter()
+                    .find(|t| t.compute_txid() == i.previous_output.txid)
+                    .and_then(|t| t.output.get(i.previous_output.vout as usize))
+                    .map(|o| o.value)
+            })?;
+        value_in = value_in.checked_add(value)?;
+    }
+    let value_out = tx
+        .output
+        .iter()
+        .try_fold(Amount::ZERO, |acc, o| acc.checked_add(o.value))?;
+    value_in.checked_sub(value_out)
+}
+
+/// Sat per 1000 weight units.
+fn fee_rate(fee: Amount, tx: &Transaction) -> u64 {
+    fee.to_sat().saturating_mul(1000) / tx.weight().to_wu().max(1)
 }
 
 fn subsidy(height: u32) -> Amount {
@@ -558,35 +675,37 @@ fn subsidy(height: u32) -> Amount {
     }
 }
 
-fn build_block(state: &State, height: u32, coinbase_script: &ScriptBuf) -> Block {
+/// The next block, with the mempool transactions the miner takes (all, or those paying at
+/// least the floor whose mempool parents are taken too), and the transactions it leaves.
+fn build_block(
+    state: &State,
+    height: u32,
+    coinbase_script: &ScriptBuf,
+) -> (Block, Vec<Transaction>) {
     let Some(prev) = state.blocks.last() else {
-        return bitcoin::constants::genesis_block(Network::Regtest);
+        return (
+            bitcoin::constants::genesis_block(Network::Regtest),
+            Vec::new(),
+        );
     };
+    let mut taken: Vec<Transaction> = Vec::new();
+    let mut left: Vec<Transaction> = Vec::new();
     let mut fees = Amount::ZERO;
+    // The mempool is in acceptance order, so parents come before their children.
     for tx in &state.mempool {
-        let value_in: Amount = tx
-            .input
-            .iter()
-            .filter_map(|i| {
-                state
-                    .utxos
-                    .get(&i.previous_output)
-                    .map(|u| u.output.value)
-                    .or_else(|| {
-                        state
-                            .mempool
-                            .iter()
-                            .find(|t| t.compute_txid() == i.previous_output.txid)
-                            .and_then(|t| t.output.get(i.previous_output.vout as usize))
-                            .map(|o| o.value)
-                    })
-            })
-            .sum();
-        let value_out: Amount = tx.output.iter().map(|o| o.value).sum();
-        fees += value_in.checked_sub(value_out).unwrap_or(Amount::ZERO);
+        let fee = fee_of(state, tx).unwrap_or(Amount::ZERO);
+        let parent_left = tx.input.iter().any(|i| {
+            left.iter()
+                .any(|l| l.compute_txid() == i.previous_output.txid)
+        });
+        if parent_left || fee_rate(fee, tx) < state.mining_min_fee_rate {
+            left.push(tx.clone());
+        } else {
+            fees += fee;
+            taken.push(tx.clone());
+        }
     }
-    let has_witness = state
-        .mempool
+    let has_witness = taken
         .iter()
         .any(|t| t.input.iter().any(|i| !i.witness.is_empty()));
     let mut coinbase = Transaction {
@@ -612,7 +731,7 @@ fn build_block(state: &State, height: u32, coinbase_script: &ScriptBuf) -> Block
         }],
     };
     let mut txdata = vec![coinbase.clone()];
-    txdata.extend(state.mempool.iter().cloned());
+    txdata.extend(taken);
     let mut block = Block {
         header: Header {
             version: BlockVersion::from_consensus(0x2000_0000),
@@ -641,7 +760,7 @@ fn build_block(state: &State, height: u32, coinbase_script: &ScriptBuf) -> Block
     while block.header.validate_pow(target).is_err() {
         block.header.nonce = block.header.nonce.wrapping_add(1);
     }
-    block
+    (block, left)
 }
 
 #[cfg(test)]
@@ -742,5 +861,65 @@ mod tests {
                 vout: 0
             }))
         );
+    }
+
+    #[test]
+    fn a_better_paying_spend_replaces_and_the_miner_leaves_what_pays_below_its_floor() {
+        let chain = DevChain::in_memory();
+        let script = ScriptBuf::new_op_return([3u8; 4]);
+        chain.mine(101, &script).unwrap();
+        let coinbase = &chain.blocks_after(0)[0].1.txdata[0];
+        let funds = coinbase.output[0].value.to_sat();
+        let spend = |prev: OutPoint, value: u64| Transaction {
+            version: TxVersion::TWO,
+            lock_time: LockTime::ZERO,
+            input: vec![TxIn {
+                previous_output: prev,
+                script_sig: ScriptBuf::new(),
+                sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
+                witness: Witness::new(),
+            }],
+            output: vec![TxOut {
+                value: Amount::from_sat(value),
+                script_pubkey: script.clone(),
+            }],
+        };
+        let coin = OutPoint {
+            txid: coinbase.compute_txid(),
+            vout: 0,
+        };
+        let paying = |fee: u64| spend(coin, funds - fee);
+        let first = chain.submit(paying(1_000)).unwrap();
+        let child = spend(
+            OutPoint {
+                txid: first,
+                vout: 0,
+            },
+            funds - 1_500,
+        );
+        let child = chain.submit(child).unwrap();
+        // More per weight than the first, but not more than the first and its child together.
+        assert_eq!(
+            chain.submit(paying(1_200)),
+            Err(MempoolReject::DoubleSpendInMempool)
+        );
+        assert!(chain.in_mempool(&first) && chain.in_mempool(&child));
+        // Enough: both are evicted.
+        let second = chain.submit(paying(2_000)).unwrap();
+        assert_eq!(chain.mempool_len(), 1);
+        assert!(!chain.in_mempool(&first) && !chain.in_mempool(&child));
+
+        // A congested chain: the floor is above the replacement's rate, so it stays behind.
+        let floor = fee_rate(Amount::from_sat(2_000), &paying(2_000)) + 1;
+        chain.set_mining_min_fee_rate(floor);
+        chain.mine(3, &script).unwrap();
+        assert!(chain.in_mempool(&second));
+        assert!(chain.find_tx(&second).is_some_and(|f| f.block.is_none()));
+        // A fee bump above the floor replaces it and is mined.
+        let bumped = chain.submit(paying(100_000)).unwrap();
+        chain.mine(1, &script).unwrap();
+        assert_eq!(chain.mempool_len(), 0);
+        assert!(chain.find_tx(&bumped).is_some_and(|f| f.block.is_some()));
+        assert!(chain.find_tx(&second).is_none());
     }
 }

@@ -591,9 +591,11 @@ pub async fn call(
                 Err(MempoolReject::MissingInput(_)) => {
                     Err(err(code::VERIFY_ERROR, "bad-txns-inputs-missingorspent"))
                 }
-                Err(MempoolReject::DoubleSpendInMempool) => {
-                    Err(err(code::VERIFY_REJECTED, "txn-mempool-conflict"))
-                }
+                // Core's answer to a conflicting spend that does not pay enough to replace.
+                Err(MempoolReject::DoubleSpendInMempool) => Err(err(
+                    code::VERIFY_REJECTED,
+                    "insufficient fee, rejecting replacement",
+                )),
                 Err(MempoolReject::ImmatureCoinbase) => Err(err(
                     code::VERIFY_REJECTED,
                     "bad-txns-premature-spend-of-coinbase",

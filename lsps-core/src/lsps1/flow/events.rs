@@ -28,6 +28,14 @@ pub struct OrderFlowConfig {
     /// Opens attempted before the order fails (a client disconnecting before the funding is
     /// published ends an attempt).
     pub max_open_attempts: u32,
+    /// How long a refund may stay unconfirmed before it is fee-bumped (again). Flows stored
+    /// before this setting existed read [`REFUND_BUMP_AFTER_MS`].
+    #[serde(default = "default_refund_bump_after_ms")]
+    pub refund_bump_after_ms: u64,
+}
+
+fn default_refund_bump_after_ms() -> u64 {
+    REFUND_BUMP_AFTER_MS
 }
 
 impl Default for OrderFlowConfig {
@@ -36,6 +44,7 @@ impl Default for OrderFlowConfig {
             client_offline_limit_ms: 60 * 60 * 1000,
             claim_margin_blocks: 6,
             max_open_attempts: 3,
+            refund_bump_after_ms: REFUND_BUMP_AFTER_MS,
         }
     }
 }
