@@ -5,7 +5,15 @@
 //! time and what the run left on the LSP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use lsps_conformance::baseline::Baseline;
+use lsps_conformance::catalog;
+use lsps_conformance::flow::{FlowEnv, FlowSetup};
+use lsps_conformance::runner::{RunConfig, run_cases};
+use lsps_conformance::transport::reference::{Reference, flow_test_config, self_test_config};
+use lsps_conformance::verdict::Verdict;
+use lsps_node::chain::rpc_client::RpcClient;
 use std::process::Command;
+use std::time::Duration;
 
 const BASELINE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/baselines/reference-flow.yaml");
 
@@ -70,4 +78,115 @@ fn spawned_reference_passes_the_flow_tier_apart_from_its_baseline() {
     assert_eq!(wallet_channels, 2, "{left}");
     assert_eq!(left["buys"].as_array().unwrap().len(), cases.len());
     assert!(stdout.contains("FLOW TIER") && stdout.contains("payment sent -> channel ready"));
+}
+
+/// The money-flow faults of `lsps-server` (feature `faults`), each with the verdicts it must
+/// cause at the flow tier; every other flow case must pass (or fail as the reference's
+/// baseline says). A fault is caught by the case that checks its requirement (FAIL).
+const FLOW_FAULTS: &[(&str, &[(&str, Verdict)])] = &[
+    (
+        "jit-skim-above-fee",
+        &[
+            ("lsps2.flow.no-mpp.delivered-within-fee", Verdict::Fail),
+            ("lsps2.flow.mpp.parts-gathered-and-delivered", Verdict::Fail),
+        ],
+    ),
+    (
+        "jit-no-channel",
+        &[
+            ("lsps2.flow.mpp.parts-gathered-and-delivered", Verdict::Fail),
+            // bLIP-52 names no MUST for the open in no-MPP mode: a warning only.
+            ("lsps2.flow.no-mpp.delivered-within-fee", Verdict::Warn),
+        ],
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_money_flow_fault_is_caught_by_its_flow_case() {
+    for info in lsps_server::faults::ALL {
+        assert!(
+            !info.name.starts_with("jit-") || FLOW_FAULTS.iter().any(|(f, _)| *f == info.name),
+            "money-flow fault {} has no expectation",
+            info.name
+        );
+    }
+    let baseline = Baseline::parse(
+        &std::fs::read_to_string(BASELINE).unwrap(),
+        &catalog::all_case_ids(),
+    )
+    .unwrap();
+    let mut problems = Vec::new();
+    for (fault, expected) in FLOW_FAULTS {
+        let requirement = lsps_server::faults::ALL
+            .iter()
+            .find(|f| f.name == *fault)
+            .map(|f| f.requirement)
+            .unwrap();
+        let reference = Reference::start(&[fault], |c| {
+            self_test_config(c);
+            flow_test_config(c);
+        })
+        .await
+        .unwrap();
+        let (url, cookie) = reference.server.dev_chain_rpc().unwrap();
+        let env = FlowEnv::start(FlowSetup {
+            lsp: reference.bolt8().unwrap(),
+            rpc: RpcClient::with_cookie(&url, &cookie).unwrap(),
+            payer_data_dir: None,
+            wallet_seed: None,
+            long: false,
+            token: None,
+            wait: Duration::from_secs(60),
+        })
+        .await
+        .unwrap();
+        let config = RunConfig {
+            timeout: Duration::from_secs(60),
+            baseline: Some(("reference-flow.yaml".into(), baseline.clone())),
+            flow: Some(env.clone()),
+            ..RunConfig::default()
+        };
+        let report = run_cases(
+            reference.bolt8_target().unwrap(),
+            &catalog::flow_cases(),
+            &config,
+            &|_| {},
+        )
+        .await
+        .unwrap();
+        drop(config);
+        env.stop().await;
+        reference.stop().await;
+        for case in &report.cases {
+            let want = expected
+                .iter()
+                .find(|(id, _)| *id == case.id)
+                .map(|(_, v)| *v);
+            let ok = match want {
+                Some(v) => case.verdict == v,
+                None => matches!(case.verdict, Verdict::Pass | Verdict::XFail),
+            };
+            if !ok {
+                problems.push(format!(
+                    "{fault}: {} is {} (expected {}): {}",
+                    case.id,
+                    case.verdict,
+                    want.map(|v| v.as_str()).unwrap_or("PASS or XFAIL"),
+                    case.message
+                ));
+            }
+            if case.verdict == Verdict::Fail
+                && !catalog::find(&case.id)
+                    .unwrap()
+                    .requirements
+                    .contains(&requirement)
+            {
+                problems.push(format!(
+                    "{fault} ({requirement}) failed {}, which does not check it",
+                    case.id
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

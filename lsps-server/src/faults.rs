@@ -63,6 +63,10 @@ pub enum Fault {
     OptionMismatchWrongCode,
     /// LSPS1 `get_order` of an unknown id answered with -32602 instead of 101.
     UnknownOrderWrongCode,
+    /// JIT forwards take 1 000 msat more than the promised opening fee.
+    JitSkimAboveFee,
+    /// JIT flows never open the channel: the parts are failed back as if the open failed.
+    JitNoChannel,
 }
 
 /// A fault's name, the requirement it violates and what it does.
@@ -237,6 +241,18 @@ faults_table![
         "unknown-order-wrong-code",
         "LSPS1-R30",
         "get_order of an unknown id answered with -32602 instead of 101"
+    ),
+    (
+        JitSkimAboveFee,
+        "jit-skim-above-fee",
+        "LSPS2-R61",
+        "JIT forwards deliver 1000 msat less than payment - opening fee (the skim exceeds the promise)"
+    ),
+    (
+        JitNoChannel,
+        "jit-no-channel",
+        "LSPS2-R45",
+        "JIT flows fail the paid parts back instead of opening the channel"
     ),
 ];
 

@@ -243,12 +243,15 @@ async fn violated(fault: Fault, p: &Probe) -> bool {
             .await,
             101,
         ),
+        // Money-flow faults show only when a payment goes through the LSP:
+        // conformance/tests/flow.rs proves each is caught by its flow case.
+        Fault::JitSkimAboveFee | Fault::JitNoChannel => false,
     }
 }
 
 #[tokio::test]
 async fn each_fault_is_visible_and_the_conformant_server_is_not() {
-    for info in ALL {
+    for info in ALL.iter().filter(|f| !f.name.starts_with("jit-")) {
         let conformant = Probe::new(FaultSet::NONE);
         assert!(
             !violated(info.fault, &conformant).await,

@@ -39,6 +39,7 @@ use tokio::sync::{Notify, watch};
 use crate::admin::Metrics;
 use crate::crash;
 use crate::dispatch::{Clock, Dispatcher};
+use crate::faults::Fault;
 use crate::node::Node;
 use crate::service::{BuyRecord, Effect};
 
@@ -504,9 +505,19 @@ impl JitEngine {
         Ok(())
     }
 
+    fn faults(&self) -> crate::faults::FaultSet {
+        self.inner.dispatcher.service().faults()
+    }
+
     /// Open the JIT channel; `Some(OpenFailed)` if the node could not.
     fn open(&self, record: &BuyRecord, open: &OpenChannel) -> Option<JitEvent> {
         let scid = record.jit_channel_scid.0;
+        if self.faults().has(Fault::JitNoChannel) {
+            tracing::warn!(scid, "fault jit-no-channel: not opening the JIT channel");
+            return Some(JitEvent::OpenFailed {
+                attempt: open.attempt,
+            });
+        }
         let request = lsps_node::OpenChannel {
             peer: open.client.0,
             amount_sat: open.capacity_sat.get(),
@@ -551,7 +562,12 @@ impl JitEngine {
         let scid = record.jit_channel_scid.0;
         let mut follow = Vec::new();
         for part in parts {
-            match self.forward_one(record.peer.0, channel_id, part.id, part.amount_msat) {
+            let mut amount = part.amount_msat;
+            if self.faults().has(Fault::JitSkimAboveFee) {
+                // LDK puts whatever is withheld in the extra_fee TLV: 1 000 msat over the fee.
+                amount = Msat(amount.get().saturating_sub(1_000));
+            }
+            match self.forward_one(record.peer.0, channel_id, part.id, amount) {
                 ForwardOutcome::Forwarded => tracing::info!(
                     scid,
                     part = %part.id,
