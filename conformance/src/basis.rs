@@ -1017,6 +1017,35 @@ pub static TABLE: &[(&str, &[Basis])] = &[
         "lsps2.flow.mpp.valid-until.fails-unknown-next-peer",
         &[VALID_UNTIL_TIMEOUT, VALID_UNTIL_UNKNOWN_NEXT_PEER],
     ),
+    (
+        "lsps1.flow.bolt11.channel-delivered",
+        &[
+            basis!(
+                "LSPS1-R39",
+                Must,
+                "blip-0051.md#31-lightning-payments-using-bolt-11",
+                "MUST change the `payment.state` to `HOLD` when the payment arrived."
+            ),
+            basis!(
+                "LSPS1-R40",
+                Must,
+                "blip-0051.md#31-lightning-payments-using-bolt-11",
+                "If the channel has been opened successfully MUST release the preimage and therefore complete the payment. MUST set the `payment.state` to `PAID`."
+            ),
+            basis!(
+                "LSPS1-R61",
+                Must,
+                "blip-0051.md#41-channel-open",
+                "MUST attempt a channel open. MUST respect the `announce_channel` flag. MUST open the channel with at least a capacity of `lsp_balance_sat` + `client_balance_sat`. MUST push `client_balance_sat` to the client."
+            ),
+            basis!(
+                "LSPS1-R64",
+                Must,
+                "blip-0051.md#41-channel-open",
+                "In case the channel open succeeds MUST set `order_state` to `COMPLETED`. MUST update the channel object."
+            ),
+        ],
+    ),
     // ---- aggregate ----
     (
         "lsps0.bad-message.connection-still-served",

@@ -74,9 +74,15 @@ fn spawned_reference_passes_the_flow_tier_apart_from_its_baseline() {
         .iter()
         .filter(|c| c["node"] == "wallet")
         .count();
-    // The no-MPP and the MPP purchase each opened one; the failed flows opened none.
-    assert_eq!(wallet_channels, 2, "{left}");
-    assert_eq!(left["buys"].as_array().unwrap().len(), cases.len());
+    // The no-MPP and the MPP purchase each opened one, the LSPS1 order one; the failed JIT
+    // flows opened none.
+    assert_eq!(wallet_channels, 3, "{left}");
+    let lsps2_cases = cases
+        .iter()
+        .filter(|c| c["id"].as_str().unwrap().starts_with("lsps2."))
+        .count();
+    assert_eq!(left["buys"].as_array().unwrap().len(), lsps2_cases);
+    assert_eq!(left["orders"].as_array().unwrap().len(), 1, "{left}");
     assert!(stdout.contains("FLOW TIER") && stdout.contains("payment sent -> channel ready"));
 }
 
