@@ -1063,22 +1063,24 @@ impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
         // The ChannelManager is also written by a task of its own, so a slow event handler (an
         // app waiting for its store) never holds it back: peers keep updating channels (and
         // their monitors) meanwhile, and a crash then must not find a stale ChannelManager.
+        // It looks every PERSIST_CHECK rather than waiting on the ChannelManager's future:
+        // that future wakes one waiter's worth of notifications, and sharing it would leave
+        // this loop asleep until its next tick.
         let persister = {
             let node = self.clone();
             let mut stop = shutdown.clone();
             tokio::spawn(async move {
+                let mut checks = tokio::time::interval(PERSIST_CHECK);
+                checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
-                    let needed = node
-                        .channel_manager
-                        .get_event_or_persistence_needed_future();
+                    tokio::select! {
+                        _ = checks.tick() => {}
+                        _ = stop.changed() => break,
+                    }
                     if node.channel_manager.get_and_clear_needs_persistence()
                         && let Err(e) = node.persist_channel_manager()
                     {
                         tracing::error!("{e}");
-                    }
-                    tokio::select! {
-                        _ = needed => {}
-                        _ = stop.changed() => break,
                     }
                 }
             })
@@ -1137,6 +1139,9 @@ impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
         }
     }
 }
+
+/// How often the event loop's companion task checks whether the ChannelManager needs writing.
+const PERSIST_CHECK: Duration = Duration::from_millis(50);
 
 /// Where LDK state lives in a data dir.
 pub fn ldk_dir(data_dir: &Path) -> PathBuf {
