@@ -29,6 +29,8 @@ use crate::verdict::Level;
 const INVOICE_EXPIRY: Duration = Duration::from_secs(3600);
 /// Without `--long`, how long a case waits for the LSP to fail a part it holds.
 const SHORT_HOLD_WAIT: Duration = Duration::from_secs(30);
+/// How long after `valid_until` a part may still be held before the case calls it kept.
+const EXPIRY_GRACE: Duration = Duration::from_secs(10);
 /// Without `--long`, the furthest `valid_until` the expiry case waits for.
 const SHORT_EXPIRY_WAIT: Duration = Duration::from_secs(60);
 /// Clock tolerance when telling a failure before `valid_until` from one at it.
@@ -459,7 +461,7 @@ async fn client_rejects(ctx: CaseCtx) -> Result<String, Abort> {
 }
 
 /// Pays one part of two in MPP+fixed-invoice mode and waits for the LSP to fail it: at most
-/// `max_wait`, and never past `valid_until` + 30 s.
+/// `max_wait`, and never past `valid_until` + [`EXPIRY_GRACE`].
 async fn one_part_of_two(
     ctx: &CaseCtx,
     env: &FlowEnv,
@@ -476,7 +478,7 @@ async fn one_part_of_two(
         .invoice(&purchase, "lsps-conformance flow tier", INVOICE_EXPIRY)
         .map_err(|e| Abort::Error(format!("making the JIT invoice: {e}")))?;
     let until_expiry = Duration::from_millis(valid_until.saturating_sub(now_millis()));
-    let wait = max_wait.min(until_expiry + Duration::from_secs(30));
+    let wait = max_wait.min(until_expiry + EXPIRY_GRACE);
     let before = wallet_channels(env);
     let times = Mutex::new(ChannelTimes::default());
     let sent_at = Instant::now();
@@ -635,9 +637,10 @@ async fn valid_until_passes(ctx: CaseCtx) -> Result<String, Abort> {
     let outcome = match &seen.paid {
         Err(Abort::Timeout(_)) => {
             record(&ctx, &env, &seen, "part held past valid_until");
-            return Err(Abort::Violation(
-                "part 1 of 2 was still held 30 s after valid_until: bLIP-52 MUST time out all pending parts at valid_until and fail them with unknown_next_peer".into(),
-            ));
+            return Err(Abort::Violation(format!(
+                "part 1 of 2 was still held {} s after valid_until: bLIP-52 MUST time out all pending parts at valid_until and fail them with unknown_next_peer",
+                EXPIRY_GRACE.as_secs()
+            )));
         }
         Err(other) => return Err(other.clone()),
         Ok(Payment::Paid { .. }) => {
