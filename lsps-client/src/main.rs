@@ -463,49 +463,34 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let connect_timeout = Duration::from_millis(cli.connect_timeout_ms);
     let out = Output { json: cli.json };
 
+    // The commands that run an embedded node: one BOLT8 identity for LSPS and the channel.
     #[cfg(feature = "node")]
-    if let Command::Lsps2(Lsps2Command::Receive(args)) = cli.command {
+    if let Command::Lsps2(Lsps2Command::Receive(_)) | Command::Lsps1(Lsps1Command::Buy(_)) =
+        cli.command
+    {
         let Target::Bolt8(lsp) = target else {
             return Err(usage(
-                "lsps2 receive needs a BOLT8 target (<node id>@<host>:<port>): the channel comes over it".into(),
+                "this command needs a BOLT8 target (<node id>@<host>:<port>): the channel comes over it".into(),
             ));
         };
-        let data_dir = cli
+        let wallet_dir = cli
             .data_dir
             .clone()
             .or_else(default_data_dir)
-            .ok_or_else(|| usage("--data-dir is required (no $HOME)".into()))?;
-        return receive::run(
-            args,
+            .ok_or_else(|| usage("--data-dir is required (no $HOME)".into()))?
+            .join("wallet");
+        let link = receive::Link {
             lsp,
-            data_dir.join("wallet"),
-            Duration::from_millis(cli.connect_timeout_ms),
-            Duration::from_millis(cli.timeout_ms),
-            cli.json,
-        )
-        .await;
-    }
-    #[cfg(feature = "node")]
-    if let Command::Lsps1(Lsps1Command::Buy(args)) = cli.command {
-        let Target::Bolt8(lsp) = target else {
-            return Err(usage(
-                "lsps1 buy needs a BOLT8 target (<node id>@<host>:<port>): the channel comes over it".into(),
-            ));
+            data_dir: wallet_dir,
+            connect_timeout,
+            request_timeout: timeout,
+            json_output: cli.json,
         };
-        let data_dir = cli
-            .data_dir
-            .clone()
-            .or_else(default_data_dir)
-            .ok_or_else(|| usage("--data-dir is required (no $HOME)".into()))?;
-        return receive::buy_channel(
-            args,
-            lsp,
-            data_dir.join("wallet"),
-            Duration::from_millis(cli.connect_timeout_ms),
-            Duration::from_millis(cli.timeout_ms),
-            cli.json,
-        )
-        .await;
+        return match cli.command {
+            Command::Lsps1(Lsps1Command::Buy(args)) => receive::buy_channel(args, link).await,
+            Command::Lsps2(Lsps2Command::Receive(args)) => receive::run(args, link).await,
+            _ => Ok(()),
+        };
     }
     if let Command::Raw { payload } = &cli.command {
         return raw(
@@ -797,24 +782,32 @@ mod receive {
         Ok(chain)
     }
 
-    pub(super) async fn run(
-        args: ReceiveArgs,
-        lsp: Bolt8Target,
-        data_dir: PathBuf,
-        connect_timeout: Duration,
-        request_timeout: Duration,
-        json_output: bool,
-    ) -> Result<(), Failure> {
-        let chain = chain(&args.chain).await?;
-        let wallet = JitWallet::start(WalletConfig {
-            data_dir,
-            lsp,
+    /// The LSP and how the wallet node reaches it.
+    pub(super) struct Link {
+        pub(super) lsp: Bolt8Target,
+        pub(super) data_dir: PathBuf,
+        pub(super) connect_timeout: Duration,
+        pub(super) request_timeout: Duration,
+        pub(super) json_output: bool,
+    }
+
+    /// The wallet node on `chain`, connected to the LSP.
+    async fn wallet(link: Link, chain: &ChainArgs) -> Result<JitWallet, Failure> {
+        let chain = self::chain(chain).await?;
+        Ok(JitWallet::start(WalletConfig {
+            data_dir: link.data_dir,
+            lsp: link.lsp,
             chain,
-            connect_timeout,
-            request_timeout,
+            connect_timeout: link.connect_timeout,
+            request_timeout: link.request_timeout,
             strangers: StrangerChannels::Reject,
         })
-        .await?;
+        .await?)
+    }
+
+    pub(super) async fn run(args: ReceiveArgs, link: Link) -> Result<(), Failure> {
+        let json_output = link.json_output;
+        let wallet = wallet(link, &args.chain).await?;
         let limits = BuyLimits {
             max_fee_msat: args.max_fee_msat.map(Msat),
             accept_client_trusts_lsp: args.accept_client_trusts_lsp,
@@ -883,25 +876,10 @@ mod receive {
     }
 
     /// `lsps1 buy`: the order over the node's identity, what to pay, the watch, the channel.
-    pub(super) async fn buy_channel(
-        args: BuyChannelArgs,
-        lsp: Bolt8Target,
-        data_dir: PathBuf,
-        connect_timeout: Duration,
-        request_timeout: Duration,
-        json_output: bool,
-    ) -> Result<(), Failure> {
+    pub(super) async fn buy_channel(args: BuyChannelArgs, link: Link) -> Result<(), Failure> {
         let refund = refund_address(&args.order)?;
-        let chain = chain(&args.chain).await?;
-        let wallet = JitWallet::start(WalletConfig {
-            data_dir,
-            lsp,
-            chain,
-            connect_timeout,
-            request_timeout,
-            strangers: StrangerChannels::Reject,
-        })
-        .await?;
+        let json_output = link.json_output;
+        let wallet = wallet(link, &args.chain).await?;
         let order = wallet
             .create_order(|options| order_request(&args.order, refund, options))
             .await?;

@@ -222,10 +222,17 @@ async fn an_order_needing_confirmations_completes_after_they_are_mined() {
             // second confirmation, not at 0 (zero-conf) nor at LDK's default 6.
             let burn = bitcoin::ScriptBuf::new_op_return([0x6au8; 4]);
             let deadline = Instant::now() + WAIT;
-            while client_channel(setup).and_then(|c| c.funding_txo).is_none() {
+            // The funding is broadcast at funding_signed, a moment after the LSP knows its txid:
+            // wait until the chain has it, or the first block mined would miss it.
+            let broadcast = || {
+                client_channel(setup)
+                    .and_then(|c| c.funding_txo)
+                    .is_some_and(|f| setup.chain.find_tx(&f.txid).is_some())
+            };
+            while !broadcast() {
                 assert!(
                     Instant::now() < deadline,
-                    "the LSP never opened the channel"
+                    "the LSP never broadcast the funding"
                 );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -240,7 +247,15 @@ async fn an_order_needing_confirmations_completes_after_they_are_mined() {
             while !client_channel(setup).unwrap().is_channel_ready {
                 assert!(
                     Instant::now() < deadline,
-                    "not ready after two confirmations"
+                    "not ready after two confirmations: {:?}",
+                    setup
+                        .server
+                        .node()
+                        .channel_manager
+                        .list_channels()
+                        .iter()
+                        .map(|c| (c.counterparty.node_id, c.is_channel_ready, c.funding_txo))
+                        .collect::<Vec<_>>()
                 );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }

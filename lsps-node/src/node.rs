@@ -1031,12 +1031,9 @@ impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
     ) -> std::io::Result<()> {
         crate::net::connect_outbound(self.peer_manager.clone(), peer, addr).await?;
         let deadline = tokio::time::Instant::now() + timeout;
-        // The ChannelManager's event future fires when a peer's `init` arrives (it has
-        // messages to send then); a 20 ms backstop covers a wake-up that raced the check.
+        // Polled: the ChannelManager's event future has one consumer, the event loop (sharing
+        // it steals the loop's wake-ups, see `run_events`).
         loop {
-            let woken = self
-                .channel_manager
-                .get_event_or_persistence_needed_future();
             if self.peer_manager.peer_by_node_id(&peer).is_some() {
                 return Ok(());
             }
@@ -1046,10 +1043,7 @@ impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
                     format!("BOLT8 connection to {peer} not established"),
                 ));
             }
-            tokio::select! {
-                _ = woken => {}
-                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
-            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
