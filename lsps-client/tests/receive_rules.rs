@@ -410,3 +410,30 @@ fn policy_takes_an_ordered_lsps1_channel_as_ordered() {
         ChannelDecision::Reject(ChannelRefusal::Stranger)
     );
 }
+
+#[test]
+fn an_ordered_channel_is_taken_beside_a_jit_purchase_from_the_same_lsp() {
+    let policy = JitChannelPolicy::new(StrangerChannels::Reject, 144);
+    let purchase = purchase(None, 3600);
+    policy.expect(&purchase);
+    policy.expect_order(purchase.lsp, 1, true);
+    // Announced (as ordered) and without scid-alias: the order's channel, not a bad JIT one.
+    let mut ordered = request(purchase.lsp);
+    ordered.is_announced = true;
+    ordered.scid_alias = false;
+    assert_eq!(
+        policy.decide(&ordered),
+        ChannelDecision::AcceptOrder { minimum_depth: 1 }
+    );
+    // A JIT-shaped channel is still the JIT one.
+    assert_eq!(
+        policy.decide(&request(purchase.lsp)),
+        ChannelDecision::AcceptJit { to_self_delay: 144 }
+    );
+    // Without the order, the announced channel is refused as a JIT channel.
+    policy.forget_order(&purchase.lsp);
+    assert_eq!(
+        policy.decide(&ordered),
+        ChannelDecision::Reject(ChannelRefusal::Announced)
+    );
+}

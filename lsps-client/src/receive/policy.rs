@@ -264,11 +264,21 @@ impl JitChannelPolicy {
                 StrangerChannels::AcceptConfirmed => ChannelDecision::AcceptConfirmed,
             };
         };
-        if request.is_announced {
-            return ChannelDecision::Reject(ChannelRefusal::Announced);
-        }
-        if !request.scid_alias {
-            return ChannelDecision::Reject(ChannelRefusal::NoScidAlias);
+        // Not a JIT channel's shape: the channel of an order from the same LSP, if one is
+        // expected (a wallet that bought both keeps its JIT purchases expected after they
+        // settle), else refused for what it lacks.
+        let jit_refusal = if request.is_announced {
+            Some(ChannelRefusal::Announced)
+        } else if !request.scid_alias {
+            Some(ChannelRefusal::NoScidAlias)
+        } else {
+            None
+        };
+        if let Some(refusal) = jit_refusal {
+            return match self.decide_order(request) {
+                Some(order @ ChannelDecision::AcceptOrder { .. }) => order,
+                _ => ChannelDecision::Reject(refusal),
+            };
         }
         let bound = u16::try_from(max_delay).unwrap_or(u16::MAX);
         if bound < LDK_MIN_TO_SELF_DELAY {
