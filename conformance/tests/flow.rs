@@ -86,6 +86,101 @@ fn spawned_reference_passes_the_flow_tier_apart_from_its_baseline() {
     assert!(stdout.contains("FLOW TIER") && stdout.contains("payment sent -> channel ready"));
 }
 
+/// The `lsps-server` binary of this build (beside the test executable's `deps/` directory).
+/// The workspace test command builds it; `cargo test -p lsps-conformance` alone does not.
+fn lsps_server_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join(format!("lsps-server{}", std::env::consts::EXE_SUFFIX)))
+        .unwrap();
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p lsps-server --all-features) or run the workspace test command",
+        bin.display()
+    );
+    bin
+}
+
+struct KillOnDrop(std::process::Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The reference as a vendor runs an LSP: `lsps-server` in its own process (config file,
+/// embedded dev chain serving Core's RPC), and `lsps-conformance run --tier flow` pointed at
+/// its BOLT8 address and its chain's RPC — nothing shared in memory. Same verdicts as
+/// in-process: PASS apart from the reference's baseline.
+#[test]
+fn reference_as_a_separate_process_passes_the_flow_tier_apart_from_its_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = lsps_server::config::ServerConfig::ephemeral(dir.path().join("lsp"));
+    self_test_config(&mut config);
+    flow_test_config(&mut config);
+    let config_file = dir.path().join("lsp.toml");
+    std::fs::write(&config_file, toml::to_string(&config).unwrap()).unwrap();
+    let ready = dir.path().join("ready.json");
+    let _lsp = KillOnDrop(
+        Command::new(lsps_server_binary())
+            .arg("--config")
+            .arg(&config_file)
+            .arg("--ready-file")
+            .arg(&ready)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let info: serde_json::Value = loop {
+        if let Ok(text) = std::fs::read_to_string(&ready) {
+            break serde_json::from_str(&text).unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the LSP process never got ready"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let target = format!(
+        "{}@{}",
+        info["node_id"].as_str().unwrap(),
+        info["bolt8"].as_str().unwrap()
+    );
+    let json = dir.path().join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_lsps-conformance"))
+        .args(["run", "--target", &target, "--tier", "flow"])
+        .args(["--bitcoind-rpc", info["chain_rpc"].as_str().unwrap()])
+        .args(["--bitcoind-cookie", info["chain_cookie"].as_str().unwrap()])
+        .args(["--baseline", BASELINE, "--timeout-ms", "60000"])
+        .args(["--format", "terminal", "--format", "json", "--output"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    eprintln!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "exit status");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let cases = report["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), catalog::flow_cases().len());
+    for case in cases {
+        let verdict = case["verdict"].as_str().unwrap();
+        assert!(
+            verdict == "PASS" || verdict == "XFAIL",
+            "{} {verdict}: {}",
+            case["id"],
+            case["message"]
+        );
+    }
+}
+
 /// The money-flow faults of `lsps-server` (feature `faults`), each with the verdicts it must
 /// cause at the flow tier; every other flow case must pass (or fail as the reference's
 /// baseline says). A fault is caught by the case that checks its requirement (FAIL).
