@@ -222,6 +222,23 @@ impl Orders {
             },
             _ => return Ok(()),
         };
+        // A held payment is stored before LDK is told the event is handled: LDK does not
+        // replay a handled `PaymentClaimable`, so a crash in between would leave the HTLCs
+        // held with the order still EXPECT_PAYMENT. Needs the multi-thread runtime (the
+        // server's); elsewhere the order task handles it.
+        if matches!(input, Input::Claimable { .. })
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+            && handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+        {
+            let this = self.clone();
+            let stored = tokio::task::block_in_place(|| handle.block_on(this.on_input(input)));
+            return if stored {
+                Ok(())
+            } else {
+                tracing::error!("lsps1: held payment not stored; LDK replays the event");
+                Err(ReplayEvent())
+            };
+        }
         match self.inner.inbox.try_send(input) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
