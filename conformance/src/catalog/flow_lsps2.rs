@@ -522,6 +522,40 @@ async fn one_part_of_two(
     ))
 }
 
+/// The payer's outcome for the lone part of two that `one_part_of_two` sent, once it failed
+/// back (its time and the run's record noted). Still held when the wait ended: recorded as
+/// `held` and answered with `when_held`. Delivered: the LSP did not wait for the parts to sum
+/// up (a SHOULD, advisory).
+fn lone_part_failed(
+    ctx: &CaseCtx,
+    env: &FlowEnv,
+    seen: &Observed,
+    held: &str,
+    when_held: impl FnOnce() -> Abort,
+) -> Result<Payment, Abort> {
+    let outcome = match &seen.paid {
+        Err(Abort::Timeout(_)) => {
+            record(ctx, env, seen, held);
+            return Err(when_held());
+        }
+        Err(other) => return Err(other.clone()),
+        Ok(Payment::Paid { .. }) => {
+            record(ctx, env, seen, "paid");
+            return Err(Abort::Advisory(
+                "half the payment_size_msat was delivered: the LSP did not wait for the parts to sum up to payment_size_msat (a SHOULD)".into(),
+            ));
+        }
+        Ok(p) => p.clone(),
+    };
+    ctx.step_between(
+        "part 1 of 2 sent -> failed back",
+        seen.sent_at,
+        seen.settled_at,
+    );
+    record(ctx, env, seen, "part failed back");
+    Ok(outcome)
+}
+
 async fn hold_timeout(ctx: CaseCtx) -> Result<String, Abort> {
     let env = ctx.flow()?;
     let menu = env.lsps2_menu().await?;
@@ -545,29 +579,12 @@ async fn hold_timeout(ctx: CaseCtx) -> Result<String, Abort> {
     };
     let (seen, valid_until, failed_at) = one_part_of_two(&ctx, &env, index, size, max_wait).await?;
     let scid = seen.purchase.buy.jit_channel_scid.0;
-    let outcome = match &seen.paid {
-        Err(Abort::Timeout(_)) => {
-            record(&ctx, &env, &seen, "part held");
-            return Err(Abort::Precondition(format!(
-                "the LSP held part 1 of 2 for {} s without failing it (bLIP-52: SHOULD hold at least 90 s; run with --long to wait until valid_until)",
-                max_wait.as_secs()
-            )));
-        }
-        Err(other) => return Err(other.clone()),
-        Ok(Payment::Paid { .. }) => {
-            record(&ctx, &env, &seen, "paid");
-            return Err(Abort::Advisory(
-                "half the payment_size_msat was delivered: the LSP did not wait for the parts to sum up to payment_size_msat (a SHOULD)".into(),
-            ));
-        }
-        Ok(p) => p.clone(),
-    };
-    ctx.step_between(
-        "part 1 of 2 sent -> failed back",
-        seen.sent_at,
-        seen.settled_at,
-    );
-    record(&ctx, &env, &seen, "part failed back");
+    let outcome = lone_part_failed(&ctx, &env, &seen, "part held", || {
+        Abort::Precondition(format!(
+            "the LSP held part 1 of 2 for {} s without failing it (bLIP-52: SHOULD hold at least 90 s; run with --long to wait until valid_until)",
+            max_wait.as_secs()
+        ))
+    })?;
     let failure = failure_seen(&outcome, scid);
     if failed_at + CLOCK_TOLERANCE_MS >= valid_until {
         // valid_until came first: that timeout's code is unknown_next_peer.
@@ -634,29 +651,12 @@ async fn valid_until_passes(ctx: CaseCtx) -> Result<String, Abort> {
     let max_wait = away + Duration::from_secs(60);
     let (seen, valid_until, failed_at) = one_part_of_two(&ctx, &env, index, size, max_wait).await?;
     let scid = seen.purchase.buy.jit_channel_scid.0;
-    let outcome = match &seen.paid {
-        Err(Abort::Timeout(_)) => {
-            record(&ctx, &env, &seen, "part held past valid_until");
-            return Err(Abort::Violation(format!(
-                "part 1 of 2 was still held {} s after valid_until: bLIP-52 MUST time out all pending parts at valid_until and fail them with unknown_next_peer",
-                EXPIRY_GRACE.as_secs()
-            )));
-        }
-        Err(other) => return Err(other.clone()),
-        Ok(Payment::Paid { .. }) => {
-            record(&ctx, &env, &seen, "paid");
-            return Err(Abort::Advisory(
-                "half the payment_size_msat was delivered: the LSP did not wait for the parts to sum up to payment_size_msat (a SHOULD)".into(),
-            ));
-        }
-        Ok(p) => p.clone(),
-    };
-    ctx.step_between(
-        "part 1 of 2 sent -> failed back",
-        seen.sent_at,
-        seen.settled_at,
-    );
-    record(&ctx, &env, &seen, "part failed back");
+    let outcome = lone_part_failed(&ctx, &env, &seen, "part held past valid_until", || {
+        Abort::Violation(format!(
+            "part 1 of 2 was still held {} s after valid_until: bLIP-52 MUST time out all pending parts at valid_until and fail them with unknown_next_peer",
+            EXPIRY_GRACE.as_secs()
+        ))
+    })?;
     if failed_at + CLOCK_TOLERANCE_MS < valid_until {
         return Err(Abort::Precondition(format!(
             "the LSP failed the part {} ms before valid_until (its hold timeout, judged by lsps2.flow.mpp.hold-timeout.fails-temporary-channel-failure)",
