@@ -1,19 +1,30 @@
 //! Load figures, this server against lightning-liquidity's LSPS service (testkit's in-process
 //! LDK LSP), in one run on loopback BOLT8 with the same client code:
 //!
-//! 1. memory per idle connected peer: process RSS before and after `PEERS` peers connect and
-//!    stay idle (the client side of those connections lives in this process too and is the
-//!    same for both servers, so compare the two figures, not each alone);
-//! 2. a well-behaved peer's write latency (p50/p99 of `SAMPLES` sequential requests) idle and
-//!    while `PEERS` other peers flood `lsps2.get_info` (one request in flight each) — the write
-//!    is `lsps1.create_order` on ours (LDK 0.2.7 builds no LSPS1 service) and `lsps2.buy` on
-//!    both.
+//! 1. memory per idle connected peer: the server process's RSS before and after `PEERS` peers
+//!    connect and stay idle (the peers live in a child process, so the figure is the server
+//!    side alone);
+//! 2. a well-behaved peer's write latency (p50/p99 of sequential requests) idle and while
+//!    `PEERS` other peers flood `lsps2.get_info` (one request in flight each) — the write is
+//!    `lsps1.create_order` on ours (LDK 0.2.7 builds no LSPS1 service) and `lsps2.buy` on both.
 //!
-//! Bounded: `PEERS` peers, `SAMPLES` samples per figure, every reply awaited at most 10 s.
-//! `cargo run -p lsps-server --example load [ours|ldk]` (dev profile: our crates unoptimised, dependencies
-//! at opt-level 2, so the ratios lean against ours; `--release` for fair absolute numbers).
+//! Who runs where, so that the figure is the server's and not the load generator's:
+//! - the server under test: this process, on a 2-worker runtime (what `lsps-server` uses on
+//!   this 2-core machine);
+//! - the flood's `PEERS` clients: a child process (this binary re-run as `load flood <target>`),
+//!   so their BOLT8 work does not queue in the server's runtime;
+//! - the well-behaved peer: its own single-thread runtime on its own thread in this process, as
+//!   if it were another machine. All three still share the machine's two cores.
+//!
+//! Bounded: `PEERS` peers, a fixed number of samples per figure, every reply awaited at most
+//! 10 s. `cargo run -p lsps-server --all-features --example load` runs `ours` then `ldk`, each
+//! in a fresh process (RSS is only clean in a fresh process), and prints the ratios;
+//! `load ours` or `load ldk` runs one. Dev profile: our crates unoptimised, dependencies at
+//! opt-level 2, so the ratios lean against ours; `--release` for fair absolute numbers.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use std::io::{BufRead, BufReader, Write as _};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -93,42 +104,160 @@ enum Write {
     Buy,
 }
 
-/// Sequential writes (`SAMPLES` orders or `BUY_SAMPLES` buys); the sorted latencies in
-/// microseconds. Orders come from `conn`; buys from fresh peers, `BUYS_PER_PEER` each.
-async fn write_latencies(target: &str, conn: &Bolt8Connection, write: Write) -> Vec<u64> {
-    let mut out = Vec::new();
-    match write {
-        Write::CreateOrder => {
-            for _ in 0..SAMPLES {
-                let start = Instant::now();
-                let reply = call(conn, "lsps1.create_order", order_params()).await;
-                out.push(u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX));
-                assert!(reply.get("result").is_some(), "write refused: {reply}");
-            }
-        }
-        Write::Buy => {
-            for _ in 0..BUY_SAMPLES / BUYS_PER_PEER {
-                let buyer = connect(target).await;
-                let menu = call(&buyer, "lsps2.get_info", json!({})).await;
-                let entry = menu["result"]["opening_fee_params_menu"][0].clone();
-                for _ in 0..BUYS_PER_PEER {
-                    let params =
-                        json!({"opening_fee_params": entry, "payment_size_msat": "50000000"});
-                    let start = Instant::now();
-                    let reply = call(&buyer, "lsps2.buy", params).await;
-                    out.push(u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX));
-                    assert!(reply.get("result").is_some(), "write refused: {reply}");
+/// The well-behaved peer: sequential writes (`SAMPLES` orders from one peer, or `BUY_SAMPLES`
+/// buys from fresh peers, `BUYS_PER_PEER` each) on its own single-thread runtime and thread;
+/// the sorted latencies in microseconds.
+fn write_latencies(target: &str, write: Write) -> Vec<u64> {
+    let target = target.to_owned();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let mut out = Vec::new();
+            match write {
+                Write::CreateOrder => {
+                    let conn = connect(&target).await;
+                    for _ in 0..SAMPLES {
+                        let start = Instant::now();
+                        let reply = call(&conn, "lsps1.create_order", order_params()).await;
+                        out.push(u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX));
+                        assert!(reply.get("result").is_some(), "write refused: {reply}");
+                    }
+                }
+                Write::Buy => {
+                    for _ in 0..BUY_SAMPLES / BUYS_PER_PEER {
+                        let buyer = connect(&target).await;
+                        let menu = call(&buyer, "lsps2.get_info", json!({})).await;
+                        let entry = menu["result"]["opening_fee_params_menu"][0].clone();
+                        for _ in 0..BUYS_PER_PEER {
+                            let params = json!({
+                                "opening_fee_params": entry,
+                                "payment_size_msat": "50000000"
+                            });
+                            let start = Instant::now();
+                            let reply = call(&buyer, "lsps2.buy", params).await;
+                            out.push(
+                                u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
+                            );
+                            assert!(reply.get("result").is_some(), "write refused: {reply}");
+                        }
+                    }
                 }
             }
-        }
-    }
-    out.sort_unstable();
-    out
+            out.sort_unstable();
+            out
+        })
+    })
+    .join()
+    .unwrap()
 }
 
 fn pct(sorted: &[u64], p: f64) -> u64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
+}
+
+/// The flood's clients, in a child process (this binary, `load flood <target>`). It connects
+/// `PEERS` peers and says `ready`; on `go` every peer asks `lsps2.get_info` in a loop, one
+/// request in flight; on `stop` (or end of input) it prints how many were answered in how many
+/// seconds and exits.
+struct FloodProcess {
+    child: Child,
+    to_child: ChildStdin,
+    from_child: BufReader<ChildStdout>,
+}
+
+impl FloodProcess {
+    fn spawn(target: &str) -> Self {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["flood", target])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let to_child = child.stdin.take().unwrap();
+        let from_child = BufReader::new(child.stdout.take().unwrap());
+        let mut flood = Self {
+            child,
+            to_child,
+            from_child,
+        };
+        assert_eq!(flood.line(), "ready");
+        flood
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.from_child.read_line(&mut line).unwrap();
+        line.trim().to_owned()
+    }
+
+    fn tell(&mut self, word: &str) {
+        writeln!(self.to_child, "{word}").unwrap();
+        self.to_child.flush().unwrap();
+    }
+
+    /// Stop the flood: (requests answered, seconds flooded).
+    fn stop(mut self) -> (u64, f64) {
+        self.tell("stop");
+        let line = self.line();
+        let mut words = line.split_whitespace();
+        let count = words.next().and_then(|w| w.parse().ok()).unwrap();
+        let secs = words.next().and_then(|w| w.parse().ok()).unwrap();
+        self.child.wait().unwrap();
+        (count, secs)
+    }
+}
+
+/// The child's side of [`FloodProcess`].
+fn flood_child(target: &str) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut peers = Vec::with_capacity(PEERS);
+        for _ in 0..PEERS {
+            peers.push(connect(target).await);
+        }
+        println!("ready");
+        let mut stdin = BufReader::new(std::io::stdin());
+        let mut line = String::new();
+        stdin.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "go");
+        let stop = Arc::new(AtomicBool::new(false));
+        let count = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for peer in peers {
+            let (stop, count) = (stop.clone(), count.clone());
+            tasks.push(tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    call(&peer, "lsps2.get_info", json!({})).await;
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+        // Any line (or end of input) stops the flood.
+        tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            let _ = stdin.read_line(&mut line);
+        })
+        .await
+        .unwrap();
+        stop.store(true, Ordering::Relaxed);
+        for task in tasks {
+            let _ = task.await;
+        }
+        println!(
+            "{} {}",
+            count.load(Ordering::Relaxed),
+            started.elapsed().as_secs_f64()
+        );
+    });
 }
 
 struct Figures {
@@ -141,53 +270,39 @@ struct Figures {
 
 async fn measure(target: &str, writes: &[(&'static str, Write)]) -> Figures {
     let before = rss_kib();
-    let mut idle_peers = Vec::with_capacity(PEERS);
-    for _ in 0..PEERS {
-        idle_peers.push(connect(target).await);
-    }
+    let target_owned = target.to_owned();
+    let mut flood = tokio::task::spawn_blocking(move || FloodProcess::spawn(&target_owned))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_per_peer_kib = (rss_kib().saturating_sub(before)) as f64 / PEERS as f64;
     let mut idle = Vec::new();
     for (name, write) in writes {
-        let writer = connect(target).await;
-        idle.push((*name, write_latencies(target, &writer, *write).await));
+        let (target, write) = (target.to_owned(), *write);
+        let latencies = tokio::task::spawn_blocking(move || write_latencies(&target, write))
+            .await
+            .unwrap();
+        idle.push((*name, latencies));
     }
-    let flood_writers = {
-        let mut w = Vec::new();
-        for _ in writes {
-            w.push(connect(target).await);
-        }
-        w
-    };
-    // The flood: every idle peer asks lsps2.get_info in a loop, one request in flight.
-    let stop = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for peer in idle_peers {
-        let (stop, count) = (stop.clone(), count.clone());
-        tasks.push(tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                call(&peer, "lsps2.get_info", json!({})).await;
-                count.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
+    flood.tell("go");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut flood = Vec::new();
-    for ((name, write), writer) in writes.iter().zip(&flood_writers) {
-        flood.push((*name, write_latencies(target, writer, *write).await));
+    let mut flooded = Vec::new();
+    for (name, write) in writes {
+        let (target, write) = (target.to_owned(), *write);
+        let latencies = tokio::task::spawn_blocking(move || write_latencies(&target, write))
+            .await
+            .unwrap();
+        flooded.push((*name, latencies));
     }
-    stop.store(true, Ordering::Relaxed);
-    for task in tasks {
-        let _ = task.await;
-    }
+    let (flood_requests, flood_secs) = tokio::task::spawn_blocking(move || flood.stop())
+        .await
+        .unwrap();
     Figures {
         rss_per_peer_kib,
         idle,
-        flood,
-        flood_requests: count.load(Ordering::Relaxed),
-        flood_secs: started.elapsed().as_secs_f64(),
+        flood: flooded,
+        flood_requests,
+        flood_secs,
     }
 }
 
@@ -195,7 +310,7 @@ fn print(name: &str, f: &Figures) {
     println!("{name}: RSS per idle peer {:.1} KiB", f.rss_per_peer_kib);
     for ((write, idle), (_, flood)) in f.idle.iter().zip(&f.flood) {
         println!(
-            "{name}: {write} idle p50 {} µs p99 {} µs; under a {PEERS}-peer get_info flood p50 {} µs p99 {} µs ({:.1}× idle p99)",
+            "{name}: {write} idle p50 {} µs p99 {} µs; under a {PEERS}-peer get_info flood p50 {} µs p99 {} µs ({:.2}× idle p99)",
             pct(idle, 0.5),
             pct(idle, 0.99),
             pct(flood, 0.5),
@@ -211,39 +326,60 @@ fn print(name: &str, f: &Figures) {
     );
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::ephemeral(dir.path());
-    config.http_listen = None;
-    // Writes of one peer must not hit the per-peer quotas or the rate limit within the run;
-    // the flood peers keep the default per-peer rate limit.
-    config.limits = Limits {
-        max_orders_per_peer: SAMPLES * 4,
-        max_buys_per_peer: SAMPLES * 4,
-        ..Limits::default()
-    };
-    // `ours` or `ldk` measures one server alone (RSS figures are only clean in a fresh
-    // process: memory freed by the first server's peers is reused by the second's); no
-    // argument measures both in this process, ours first.
-    let which = std::env::args().nth(1).unwrap_or_default();
-    if which != "ldk" {
-        let ours = ReferenceServer::start(config).await.unwrap();
-        let figures = measure(
-            &ours.connection_string(),
-            &[
-                ("lsps1.create_order", Write::CreateOrder),
-                ("lsps2.buy", Write::Buy),
-            ],
-        )
-        .await;
-        print("lsps-server", &figures);
-        ours.shutdown().await;
-    }
-    if which != "ours" {
-        let ldk = LdkLsp::start(Default::default()).await.unwrap();
-        let figures = measure(&ldk.connection_string(), &[("lsps2.buy", Write::Buy)]).await;
-        print("lightning-liquidity", &figures);
-        ldk.shutdown();
+/// Measure one server (`ours` or `ldk`) in this process.
+fn measure_one(which: &str) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        if which == "ours" {
+            let dir = tempfile::tempdir().unwrap();
+            let mut config = ServerConfig::ephemeral(dir.path());
+            config.http_listen = None;
+            // Writes of one peer must not hit the per-peer quotas within the run; the flood
+            // peers keep the default per-peer limits.
+            config.limits = Limits {
+                max_orders_per_peer: SAMPLES * 4,
+                max_buys_per_peer: SAMPLES * 4,
+                ..Limits::default()
+            };
+            let ours = ReferenceServer::start(config).await.unwrap();
+            let figures = measure(
+                &ours.connection_string(),
+                &[
+                    ("lsps1.create_order", Write::CreateOrder),
+                    ("lsps2.buy", Write::Buy),
+                ],
+            )
+            .await;
+            print("lsps-server", &figures);
+            ours.shutdown().await;
+        } else {
+            let ldk = LdkLsp::start(Default::default()).await.unwrap();
+            let figures = measure(&ldk.connection_string(), &[("lsps2.buy", Write::Buy)]).await;
+            print("lightning-liquidity", &figures);
+            ldk.shutdown();
+        }
+    });
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("flood") => flood_child(args.get(1).expect("load flood <target>")),
+        Some(which @ ("ours" | "ldk")) => measure_one(which),
+        Some(other) => panic!("unknown argument {other}: load [ours|ldk]"),
+        None => {
+            // Both servers in one run, each in a fresh process.
+            for which in ["ours", "ldk"] {
+                let status = Command::new(std::env::current_exe().unwrap())
+                    .arg(which)
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "load {which} failed");
+            }
+        }
     }
 }

@@ -35,7 +35,7 @@ use tokio::sync::watch;
 
 use crate::dispatch::Dispatcher;
 use crate::store::{Store, StoreError, StoredBuy, StoredOrder};
-use crate::transport::{Caller, Dispatch, Dispatched};
+use crate::transport::{Caller, Dispatch, Dispatched, MethodProbe};
 
 /// The file in the data directory that tells local tools where the admin listener is.
 pub const ADMIN_FILE: &str = "admin.json";
@@ -263,6 +263,8 @@ fn limit_name(message: &str) -> &'static str {
         "pending_total"
     } else if message.contains("callers being served") {
         "tracked_callers"
+    } else if message.contains("reads queued from this peer") {
+        "queued_reads_per_peer"
     } else {
         "other"
     }
@@ -270,17 +272,11 @@ fn limit_name(message: &str) -> &'static str {
 
 /// The method label of a payload: a known method's name, `unknown`, or `invalid` (not JSON).
 fn method_label(payload: &[u8]) -> &'static str {
-    #[derive(serde::Deserialize)]
-    struct MethodProbe<'a> {
-        #[serde(borrow)]
-        method: Option<std::borrow::Cow<'a, str>>,
-    }
-    match serde_json::from_slice::<MethodProbe>(payload) {
-        Ok(MethodProbe { method: Some(name) }) => {
-            lsps_core::jsonrpc::Method::from_name(&name).map_or("unknown", |m| m.name())
-        }
-        Ok(_) => "none",
-        Err(_) => "invalid",
+    match MethodProbe::of(payload) {
+        MethodProbe::Known(method) => method.name(),
+        MethodProbe::Unknown => "unknown",
+        MethodProbe::Absent => "none",
+        MethodProbe::Invalid => "invalid",
     }
 }
 
@@ -322,6 +318,15 @@ impl Dispatch for MeteredDispatch {
 
     fn caller_disconnected(&self, caller: Caller) {
         self.inner.caller_disconnected(caller);
+    }
+
+    fn refuse(&self, caller: Caller, payload: &[u8], reason: &str) -> Dispatched {
+        let method = method_label(payload);
+        let refused = self.inner.refuse(caller, payload, reason);
+        if let Dispatched::Reply(bytes) = &refused {
+            self.metrics.count_reply(method, Some(bytes));
+        }
+        refused
     }
 }
 

@@ -428,7 +428,8 @@ impl Default for Lsps2Config {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Requests of one peer being processed at once (awaiting a durable write).
+    /// Requests of one peer being processed at once: writes awaiting a durable write, and
+    /// (separately) BOLT8 reads waiting in the fair read lane. One more is answered code 1.
     pub max_pending_per_peer: usize,
     /// Requests being processed at once over all peers.
     pub max_pending_total: usize,

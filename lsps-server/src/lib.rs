@@ -57,6 +57,7 @@ use crate::node::Node;
 use crate::service::Service;
 use crate::store::{PostgresStore, SqliteStore, SqliteStoreOptions, Store};
 use crate::transport::bolt8::LspsMessageHandler;
+use crate::transport::lanes::WriteRuntime;
 use crate::transport::{Caller, Dispatch, Dispatched};
 
 /// The node's PeerManager needs the 37913 handler at construction, and the dispatcher needs the
@@ -75,6 +76,13 @@ impl Dispatch for LateDispatch {
     fn caller_disconnected(&self, caller: Caller) {
         if let Some(d) = self.0.get() {
             d.caller_disconnected(caller);
+        }
+    }
+
+    fn refuse(&self, caller: Caller, payload: &[u8], reason: &str) -> Dispatched {
+        match self.0.get() {
+            Some(d) => d.refuse(caller, payload, reason),
+            None => Dispatched::NoReply,
         }
     }
 }
@@ -100,6 +108,8 @@ pub struct ServerHandle {
     tasks: Vec<JoinHandle<()>>,
     /// Held (exclusively locked) until the handle is dropped; see [`lock_data_dir`].
     _data_dir_lock: std::fs::File,
+    /// Where writes complete and the SQLite writer runs; stopped last (after the store).
+    _write_runtime: WriteRuntime,
 }
 
 /// The longest [`ServerHandle::shutdown`] waits for money flows in motion to finish.
@@ -204,12 +214,17 @@ impl ReferenceServer {
         // SQLite is opened (and checked) before the node exists, so a first start that fails
         // here leaves no node behind a missing database. PostgreSQL rows belong to a node, so
         // that store opens once the node id is known.
+        // Writes are completed, stored and answered on their own thread, so that no step of
+        // a write waits behind other peers' reads (`transport::lanes`).
+        let write_runtime = WriteRuntime::start().context("starting the write thread")?;
         let sqlite = match &config.database_url {
             None => {
                 let db_path = config.data_dir.join(SQLITE_FILE);
                 check_database_file(&config.data_dir, &db_path)?;
+                let mut options = SqliteStoreOptions::new(&db_path);
+                options.writer_runtime = Some(write_runtime.handle());
                 Some(
-                    SqliteStore::open(SqliteStoreOptions::new(&db_path))
+                    SqliteStore::open(options)
                         .await
                         .context("opening the store")?,
                 )
@@ -220,8 +235,10 @@ impl ReferenceServer {
         let late = Arc::new(LateDispatch::default());
         let handler = Arc::new(LspsMessageHandler::new(
             late.clone(),
-            tokio::runtime::Handle::current(),
+            write_runtime.handle(),
+            config.limits.max_pending_per_peer,
         ));
+        let lane_handler = handler.clone();
         let wake = handler.wake_handle();
         let peer_handler = handler.clone();
         let activity = handler.activity();
@@ -338,6 +355,10 @@ impl ReferenceServer {
         };
         let admin_addr = admin.as_ref().map(TcpListener::local_addr).transpose()?;
 
+        {
+            let peer_manager = node.peer_manager.clone();
+            lane_handler.set_flush(Arc::new(move || peer_manager.process_events()));
+        }
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut tasks = vec![
             tokio::spawn(transport::bolt8::accept_loop(
@@ -350,6 +371,11 @@ impl ReferenceServer {
             )),
             tokio::spawn(transport::bolt8::flush_task(
                 wake,
+                node.peer_manager.clone(),
+                shutdown_rx.clone(),
+            )),
+            tokio::spawn(transport::bolt8::read_lane(
+                lane_handler.clone(),
                 node.peer_manager.clone(),
                 shutdown_rx.clone(),
             )),
@@ -420,6 +446,7 @@ impl ReferenceServer {
             shutdown,
             tasks,
             _data_dir_lock: data_dir_lock,
+            _write_runtime: write_runtime,
         })
     }
 }

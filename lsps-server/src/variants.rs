@@ -292,6 +292,10 @@ impl Dispatch for VariantDispatch {
     fn caller_disconnected(&self, caller: Caller) {
         self.inner.caller_disconnected(caller);
     }
+
+    fn refuse(&self, caller: Caller, payload: &[u8], reason: &str) -> Dispatched {
+        self.inner.refuse(caller, payload, reason)
+    }
 }
 
 #[cfg(test)]

@@ -293,3 +293,66 @@ async fn idle_http_connections_cannot_exhaust_file_descriptors() {
     assert!(is_result(&http_reply), "HTTP served: {http_reply:?}");
     assert!(log_bytes < 256 * 1024, "log grew to {log_bytes} bytes");
 }
+
+/// One peer pipelines far more reads than its bound in the read lane: each one is answered
+/// (the excess with code 1 naming the limit, never silence), and another peer's request is
+/// answered while the backlog is worked off (issue 16: per-peer fairness).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_reads_beyond_a_peers_bound_are_refused_not_queued_or_dropped() {
+    const PIPELINED: usize = 1_000;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), |c| {
+        c.http_listen = None;
+        c.limits = Limits {
+            max_pending_per_peer: 2,
+            ..Limits::default()
+        };
+    })
+    .await;
+    let target = server.connection_string();
+    let flooder = connect(&target, NodeKey::random()).await;
+    let polite = connect(&target, NodeKey::random()).await;
+    for i in 0..PIPELINED {
+        let request = json!({"jsonrpc": "2.0", "id": format!("flood{i:08}"), "method": "lsps2.get_info", "params": {}});
+        flooder
+            .send(serde_json::to_vec(&request).unwrap())
+            .await
+            .unwrap();
+    }
+    assert!(
+        is_result(&list_protocols(&polite, TIMEOUT).await),
+        "a second peer is answered while the first one's backlog is worked off"
+    );
+    let (mut results, mut refused) = (0, 0);
+    while results + refused < PIPELINED {
+        let reply = match tokio::time::timeout(TIMEOUT, flooder.recv()).await {
+            Ok(Some(TransportEvent::Message(bytes))) => {
+                serde_json::from_slice::<Value>(&bytes).unwrap()
+            }
+            Ok(Some(_)) => continue,
+            other => panic!(
+                "{} of {PIPELINED} pipelined reads answered, then {other:?}",
+                results + refused
+            ),
+        };
+        if reply.get("result").is_some() {
+            results += 1;
+        } else {
+            assert_eq!(reply["error"]["code"], 1, "{reply}");
+            let message = reply["error"]["data"]["message"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                message.contains("reads queued from this peer (limit 2)"),
+                "{reply}"
+            );
+            refused += 1;
+        }
+    }
+    assert!(
+        refused > 0,
+        "no read was refused: the bound is not enforced"
+    );
+    assert!(results > 0, "every read was refused");
+    server.shutdown().await;
+}

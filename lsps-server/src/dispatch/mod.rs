@@ -591,6 +591,26 @@ impl Dispatch for Dispatcher {
             Some(this.inner.service.encode(&response))
         }))
     }
+    fn refuse(&self, caller: Caller, payload: &[u8], reason: &str) -> Dispatched {
+        let service = &self.inner.service;
+        if self.is_muted(&PeerKey::of(&caller)) {
+            return Dispatched::NoReply;
+        }
+        match service.decode(payload) {
+            Ok(request) => {
+                let reply = Response::error(Some(request.id), ErrorObject::client_rejected(reason));
+                Dispatched::Reply(service.encode(&reply))
+            }
+            Err(reply) => {
+                self.mute(PeerKey::of(&caller));
+                match reply {
+                    Some(reply) => Dispatched::Reply(service.encode(&reply)),
+                    None => Dispatched::NoReply,
+                }
+            }
+        }
+    }
+
     fn caller_disconnected(&self, caller: Caller) {
         let peer = PeerKey::of(&caller);
         if let Ok(mut peers) = self.inner.peers.lock() {

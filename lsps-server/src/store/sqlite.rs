@@ -31,6 +31,8 @@ pub struct SqliteStoreOptions {
     pub path: PathBuf,
     /// Depth of the writer queue; callers wait when it is full.
     pub queue_depth: usize,
+    /// Where the writer task runs (the server's write thread); the current runtime if `None`.
+    pub writer_runtime: Option<tokio::runtime::Handle>,
 }
 
 impl SqliteStoreOptions {
@@ -39,6 +41,7 @@ impl SqliteStoreOptions {
         Self {
             path: path.as_ref().to_path_buf(),
             queue_depth: 4096,
+            writer_runtime: None,
         }
     }
 }
@@ -113,7 +116,10 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         let (tx, rx) = mpsc::channel(options.queue_depth.max(1));
-        let task = tokio::spawn(writer_loop(writer_conn, rx));
+        let task = match &options.writer_runtime {
+            Some(runtime) => runtime.spawn(writer_loop(writer_conn, rx)),
+            None => tokio::spawn(writer_loop(writer_conn, rx)),
+        };
         Ok(Self {
             writer: Mutex::new(Some(tx)),
             writer_task: Mutex::new(Some(task)),

@@ -24,7 +24,8 @@ use lightning_types::features::{InitFeatures, NodeFeatures};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, watch};
 
-use super::{AcceptBackoff, Dispatch, Dispatched};
+use super::lanes::{QueueFull, ReadLane};
+use super::{AcceptBackoff, Caller, Dispatch, Dispatched, MethodProbe};
 use crate::config::ConnectionLimits;
 
 /// When each connected peer last connected or sent an LSPS message: the eviction order when
@@ -56,6 +57,9 @@ pub use lsps_core::bolt8::{LSPS_FEATURE_BIT, LSPS_MESSAGE_TYPE, RawPayload as Ra
 /// The `CustomMessageHandler` for 37913. Payload validation is the dispatcher's job: every byte
 /// sequence is accepted here so that malformed JSON (even invalid UTF-8) gets the LSPS0 answer
 /// instead of a BOLT8-level disconnect.
+///
+/// Reads go through the fair [`ReadLane`] and writes through the write runtime
+/// (see [`super::lanes`]).
 pub struct LspsMessageHandler {
     dispatch: Arc<dyn Dispatch>,
     activity: Arc<PeerActivity>,
@@ -63,28 +67,48 @@ pub struct LspsMessageHandler {
     wake: Arc<Notify>,
     runtime: tokio::runtime::Handle,
     peer_watch: std::sync::OnceLock<PeerWatch>,
+    reads: Arc<ReadLane<PublicKey>>,
+    max_queued_reads: usize,
+    flush: std::sync::OnceLock<Flush>,
 }
 
 /// Told of every BOLT8 peer that connects (`true`) or disconnects (the JIT flows follow
 /// their clients).
 pub type PeerWatch = Arc<dyn Fn(PublicKey, bool) + Send + Sync>;
 
+/// Sends what is queued in the outbox (the `PeerManager`'s `process_events`).
+pub type Flush = Arc<dyn Fn() + Send + Sync>;
+
 impl LspsMessageHandler {
-    /// A handler answering through `dispatch`; async answers are driven on `runtime`.
-    pub fn new(dispatch: Arc<dyn Dispatch>, runtime: tokio::runtime::Handle) -> Self {
+    /// A handler answering through `dispatch`; writes are completed on `write_runtime`, and
+    /// at most `max_queued_reads` reads per peer wait in the read lane.
+    pub fn new(
+        dispatch: Arc<dyn Dispatch>,
+        write_runtime: tokio::runtime::Handle,
+        max_queued_reads: usize,
+    ) -> Self {
         Self {
             dispatch,
             activity: Arc::new(PeerActivity::default()),
             outbox: Arc::new(Mutex::new(Vec::new())),
             wake: Arc::new(Notify::new()),
-            runtime,
+            runtime: write_runtime,
             peer_watch: std::sync::OnceLock::new(),
+            reads: Arc::new(ReadLane::new(max_queued_reads)),
+            max_queued_reads,
+            flush: std::sync::OnceLock::new(),
         }
     }
 
     /// Set (once) who is told of peers connecting and disconnecting.
     pub fn watch_peers(&self, watch: PeerWatch) {
         let _ = self.peer_watch.set(watch);
+    }
+
+    /// Set (once) how a reply queued outside a `PeerManager` read is sent at once; until then
+    /// the [`flush_task`] is woken to send it.
+    pub fn set_flush(&self, flush: Flush) {
+        let _ = self.flush.set(flush);
     }
 
     /// Notified whenever a reply was queued outside a `PeerManager` read (see [`flush_task`]).
@@ -97,9 +121,44 @@ impl LspsMessageHandler {
         self.activity.clone()
     }
 
+    /// The read lane, for [`read_lane`] to serve.
+    pub fn read_lane(&self) -> Arc<ReadLane<PublicKey>> {
+        self.reads.clone()
+    }
+
     fn queue(&self, peer: PublicKey, bytes: Vec<u8>) {
         if let Ok(mut outbox) = self.outbox.lock() {
             outbox.push((peer, RawLspsMessage(bytes)));
+        }
+    }
+
+    /// Dispatch one payload and queue (or, for a write, schedule) its answer.
+    pub fn answer(&self, peer: PublicKey, payload: &[u8]) {
+        let dispatched = self.dispatch.dispatch(peer, payload);
+        self.deliver(peer, dispatched);
+    }
+
+    fn deliver(&self, peer: PublicKey, dispatched: Dispatched) {
+        match dispatched {
+            Dispatched::Reply(bytes) => self.queue(peer, bytes),
+            Dispatched::NoReply => {}
+            Dispatched::Pending(fut) => {
+                let outbox = self.outbox.clone();
+                let wake = self.wake.clone();
+                let flush = self.flush.get().cloned();
+                self.runtime.spawn(async move {
+                    if let Some(bytes) = fut.await {
+                        if let Ok(mut outbox) = outbox.lock() {
+                            outbox.push((peer, RawLspsMessage(bytes)));
+                        }
+                        // Sent from here, not by a task of the main runtime (see `lanes`).
+                        match flush {
+                            Some(flush) => flush(),
+                            None => wake.notify_one(),
+                        }
+                    }
+                });
+            }
         }
     }
 }
@@ -123,21 +182,19 @@ impl CustomMessageHandler for LspsMessageHandler {
         sender_node_id: PublicKey,
     ) -> Result<(), LightningError> {
         self.activity.touch(sender_node_id);
-        match self.dispatch.dispatch(sender_node_id, &msg.0) {
-            Dispatched::Reply(bytes) => self.queue(sender_node_id, bytes),
-            Dispatched::NoReply => {}
-            Dispatched::Pending(fut) => {
-                let outbox = self.outbox.clone();
-                let wake = self.wake.clone();
-                self.runtime.spawn(async move {
-                    if let Some(bytes) = fut.await {
-                        if let Ok(mut outbox) = outbox.lock() {
-                            outbox.push((sender_node_id, RawLspsMessage(bytes)));
-                        }
-                        wake.notify_one();
-                    }
-                });
-            }
+        if MethodProbe::of(&msg.0).is_write() {
+            self.answer(sender_node_id, &msg.0);
+            return Ok(());
+        }
+        if let Err(QueueFull(payload)) = self.reads.push(sender_node_id, msg.0) {
+            let reason = format!(
+                "too many reads queued from this peer (limit {})",
+                self.max_queued_reads
+            );
+            let refused = self
+                .dispatch
+                .refuse(Caller::Bolt8(sender_node_id), &payload, &reason);
+            self.deliver(sender_node_id, refused);
         }
         Ok(())
     }
@@ -151,6 +208,7 @@ impl CustomMessageHandler for LspsMessageHandler {
 
     fn peer_disconnected(&self, their_node_id: PublicKey) {
         self.activity.forget(&their_node_id);
+        self.reads.forget(&their_node_id);
         self.dispatch.peer_disconnected(their_node_id);
         if let Some(watch) = self.peer_watch.get() {
             watch(their_node_id, false);
@@ -321,4 +379,21 @@ pub async fn flush_task<PM: SharedPeerManager>(
             _ = shutdown.changed() => break,
         }
     }
+}
+
+/// Serves the handler's read lane (see [`super::lanes::read_lane_task`]), sending each batch's
+/// replies with `process_events`.
+pub async fn read_lane<PM: SharedPeerManager>(
+    handler: Arc<LspsMessageHandler>,
+    peer_manager: PM,
+    shutdown: watch::Receiver<bool>,
+) {
+    let lane = handler.read_lane();
+    super::lanes::read_lane_task(
+        lane,
+        |peer, payload| handler.answer(peer, &payload),
+        || APeerManager::as_ref(&*peer_manager).process_events(),
+        shutdown,
+    )
+    .await;
 }

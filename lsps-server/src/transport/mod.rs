@@ -4,6 +4,7 @@
 
 pub mod bolt8;
 pub mod http;
+pub mod lanes;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use std::net::IpAddr;
 
 use bitcoin::secp256k1::PublicKey;
+use lsps_core::jsonrpc::{Method, Response};
 
 /// Who sent a payload, as far as the transport knows.
 ///
@@ -75,6 +77,58 @@ pub trait Dispatch: Send + Sync + 'static {
     /// The BOLT8 peer `peer` disconnected.
     fn peer_disconnected(&self, peer: PublicKey) {
         self.caller_disconnected(Caller::Bolt8(peer));
+    }
+    /// Answer `payload` with code 1 `client_rejected` and `reason` without handling it (a
+    /// transport's own limit refused it); bad input still gets its LSPS0 answer.
+    fn refuse(&self, caller: Caller, payload: &[u8], reason: &str) -> Dispatched {
+        let _ = caller;
+        let reply = match lsps_core::jsonrpc::decode_request(payload) {
+            Ok(request) => Response::error(
+                Some(request.id),
+                lsps_core::jsonrpc::ErrorObject::client_rejected(reason),
+            ),
+            Err(reply) => reply,
+        };
+        Dispatched::Reply(reply.to_bytes())
+    }
+}
+
+/// What the `method` member of a payload names, read without decoding the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodProbe {
+    /// A method this server knows.
+    Known(Method),
+    /// A method name it does not know.
+    Unknown,
+    /// JSON without a `method` member.
+    Absent,
+    /// Not JSON (or `method` is not a string).
+    Invalid,
+}
+
+impl MethodProbe {
+    /// Probe `payload`.
+    pub fn of(payload: &[u8]) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Probe<'a> {
+            #[serde(borrow)]
+            method: Option<std::borrow::Cow<'a, str>>,
+        }
+        match serde_json::from_slice::<Probe>(payload) {
+            Ok(Probe { method: Some(name) }) => {
+                Method::from_name(&name).map_or(MethodProbe::Unknown, MethodProbe::Known)
+            }
+            Ok(_) => MethodProbe::Absent,
+            Err(_) => MethodProbe::Invalid,
+        }
+    }
+
+    /// Whether it names a request that writes (and so takes the write lane).
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            MethodProbe::Known(Method::Lsps1CreateOrder | Method::Lsps2Buy)
+        )
     }
 }
 
