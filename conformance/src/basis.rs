@@ -320,6 +320,45 @@ const VALID_UNTIL_TIMEOUT: Basis = basis!(
     "MUST also have, for all pending payment parts, a separate timeout at `opening_fee_params.valid_until`, described below."
 );
 
+// ---- flow tier (bLIP-51 sections 3 and 4) ----
+
+const LSPS1_REJECT_ON_FAILURE: Basis = basis!(
+    "LSPS1-R41",
+    Must,
+    "blip-0051.md#31-lightning-payments-using-bolt-11",
+    "If the channel failed to open or the order expired or shortly before the payment times out: MUST reject the payment. MUST set the `payment.state` to `CANCELLED`."
+);
+const LSPS1_OPEN_WHEN_PAID: Basis = basis!(
+    "LSPS1-R59",
+    Must,
+    "blip-0051.md#41-channel-open",
+    "The LSP MUST open the channel under the following conditions: `payment.state` is `HOLD` (lightning) or `PAID` (on-chain)."
+);
+const LSPS1_OPEN_AS_ORDERED: Basis = basis!(
+    "LSPS1-R61",
+    Must,
+    "blip-0051.md#41-channel-open",
+    "MUST attempt a channel open. MUST respect the `announce_channel` flag. MUST open the channel with at least a capacity of `lsp_balance_sat` + `client_balance_sat`. MUST push `client_balance_sat` to the client."
+);
+const LSPS1_COMPLETED: Basis = basis!(
+    "LSPS1-R64",
+    Must,
+    "blip-0051.md#41-channel-open",
+    "In case the channel open succeeds MUST set `order_state` to `COMPLETED`. MUST update the channel object."
+);
+const LSPS1_FAILED: Basis = basis!(
+    "LSPS1-R65",
+    Must,
+    "blip-0051.md#41-channel-open",
+    "In case the channel open failed MUST set `order_state` to `FAILED`. MUST issue a refund."
+);
+const LSPS1_FUNDING_DEADLINE: Basis = basis!(
+    "LSPS1-R66",
+    Must,
+    "blip-0051.md#note-about-channel-batching",
+    "MAY open channels in batches, opening multiple channels in one transaction. The LSP MUST still ensure that the funding transaction gets confirmed within `funding_confirms_within_blocks` blocks after the client payment completed."
+);
+
 /// `(case id, basis)`, one entry per case of the catalog (a test checks both directions).
 pub static TABLE: &[(&str, &[Basis])] = &[
     // ---- LSPS0 ----
@@ -1032,18 +1071,75 @@ pub static TABLE: &[(&str, &[Basis])] = &[
                 "blip-0051.md#31-lightning-payments-using-bolt-11",
                 "If the channel has been opened successfully MUST release the preimage and therefore complete the payment. MUST set the `payment.state` to `PAID`."
             ),
+            LSPS1_REJECT_ON_FAILURE,
+            LSPS1_OPEN_WHEN_PAID,
+            LSPS1_OPEN_AS_ORDERED,
+            LSPS1_COMPLETED,
+            LSPS1_FUNDING_DEADLINE,
+        ],
+    ),
+    (
+        "lsps1.flow.bolt11.open-rejected.payment-failed-back",
+        &[
+            LSPS1_REJECT_ON_FAILURE,
             basis!(
-                "LSPS1-R61",
+                "LSPS1-R41",
                 Must,
-                "blip-0051.md#41-channel-open",
-                "MUST attempt a channel open. MUST respect the `announce_channel` flag. MUST open the channel with at least a capacity of `lsp_balance_sat` + `client_balance_sat`. MUST push `client_balance_sat` to the client."
+                "blip-0051.md#31-lightning-payments-using-bolt-11",
+                "`CANCELLED` Lightning payment has been cancelled. This state has been deprecated. The LSP MUST use `REFUNDED` for a cancelled or refunded invoice."
+            ),
+            LSPS1_FAILED,
+        ],
+    ),
+    (
+        "lsps1.flow.onchain.channel-delivered",
+        &[
+            basis!(
+                "LSPS1-R51",
+                Must,
+                "blip-0051.md#33-onchain-payments",
+                "MUST monitor the blockchain and update `onchain_payment`."
             ),
             basis!(
-                "LSPS1-R64",
+                "LSPS1-R54",
                 Must,
-                "blip-0051.md#41-channel-open",
-                "In case the channel open succeeds MUST set `order_state` to `COMPLETED`. MUST update the channel object."
+                "blip-0051.md#33-onchain-payments",
+                "MUST always set the transaction as confirmed after 6 block confirmations."
             ),
+            basis!(
+                "LSPS1-R55",
+                Must,
+                "blip-0051.md#33-onchain-payments",
+                "MUST change the `payment.state` to `PAID` when the payment for the order is confirmed."
+            ),
+            LSPS1_OPEN_WHEN_PAID,
+            LSPS1_OPEN_AS_ORDERED,
+            LSPS1_COMPLETED,
+            LSPS1_FUNDING_DEADLINE,
+        ],
+    ),
+    (
+        "lsps1.flow.onchain.open-rejected.refunded",
+        &[
+            basis!(
+                "LSPS1-R56",
+                Must,
+                "blip-0051.md#33-onchain-payments",
+                "If the order expired and the channel has NOT been opened, OR the channel open failed. MUST refund the client to `refund_onchain_address`."
+            ),
+            basis!(
+                "LSPS1-R56",
+                Must,
+                "blip-0051.md#33-onchain-payments",
+                "If the order expired and the channel has NOT been opened, OR the channel open failed. MUST set the payment `payment.state` to `REFUNDED`."
+            ),
+            basis!(
+                "LSPS1-R56",
+                Must,
+                "blip-0051.md#33-onchain-payments",
+                "The number of satoshi to refund MUST be `order_total_sat` MINUS transaction size * onchain fee rate. The LSP MUST choose a reasonable fee rate."
+            ),
+            LSPS1_FAILED,
         ],
     ),
     // ---- aggregate ----

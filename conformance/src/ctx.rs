@@ -250,6 +250,9 @@ pub enum Abort {
     /// An answer the bLIPs allow but that a client may not expect (a SHOULD or MAY not
     /// followed, a defined code not used): WARN whatever the case's level.
     Advisory(String),
+    /// The LSP advertises the protocol but not the option the case checks (e.g. no on-chain
+    /// payment for LSPS1 orders): N/A.
+    NotApplicable(String),
 }
 
 /// The prefix of the message of a case skipped because the LSP refused the runner.

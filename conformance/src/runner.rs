@@ -137,7 +137,8 @@ async fn probe(shared: &Arc<Shared>) -> Result<(Probe, Vec<String>), RunError> {
         | Abort::Violation(m)
         | Abort::Precondition(m)
         | Abort::Refused(m)
-        | Abort::Advisory(m) => RunError::Unreachable(m),
+        | Abort::Advisory(m)
+        | Abort::NotApplicable(m) => RunError::Unreachable(m),
     })?;
     let mut probe = Probe::default();
     let mut headline = Vec::new();
@@ -167,7 +168,12 @@ async fn probe(shared: &Arc<Shared>) -> Result<(Probe, Vec<String>), RunError> {
         Err(Abort::Timeout(m)) | Err(Abort::Violation(m)) | Err(Abort::Error(m)) => {
             headline.push(format!("{m}: no protocol can be tested"))
         }
-        Err(Abort::Precondition(m) | Abort::Refused(m) | Abort::Advisory(m)) => headline.push(m),
+        Err(
+            Abort::Precondition(m)
+            | Abort::Refused(m)
+            | Abort::Advisory(m)
+            | Abort::NotApplicable(m),
+        ) => headline.push(m),
     }
     for (n, method) in [(1u16, "lsps1.get_info"), (2, "lsps2.get_info")] {
         if !probe.advertises(n) {
@@ -205,7 +211,8 @@ async fn probe(shared: &Arc<Shared>) -> Result<(Probe, Vec<String>), RunError> {
                 | Abort::Error(m)
                 | Abort::Precondition(m)
                 | Abort::Refused(m)
-                | Abort::Advisory(m),
+                | Abort::Advisory(m)
+                | Abort::NotApplicable(m),
             ) => headline.push(format!("LSPS{n} is advertised but broken: {m}")),
         }
     }
@@ -225,6 +232,7 @@ fn judge(case: &Case, result: Result<String, Abort>) -> (Verdict, String) {
             format!("{}: {m}", crate::ctx::REFUSED_PREFIX),
         ),
         Err(Abort::Advisory(m)) => (Verdict::Warn, m),
+        Err(Abort::NotApplicable(m)) => (Verdict::NotApplicable, m),
         Err(Abort::Timeout(m)) => (Verdict::Timeout, m),
         Err(Abort::Error(m)) => (Verdict::Error, m),
     }

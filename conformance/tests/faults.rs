@@ -190,7 +190,7 @@ async fn each_fault_fails_exactly_its_cases() {
         assert!(
             info.name == "expired-params-accepted"
                 // Money-flow faults: tests/flow.rs runs the flow tier against each.
-                || info.name.starts_with("jit-")
+                || info.fault.is_money_flow()
                 || EXPECTED.iter().any(|(f, _)| *f == info.name),
             "fault {} has no expectation",
             info.name

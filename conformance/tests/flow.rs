@@ -74,15 +74,23 @@ fn spawned_reference_passes_the_flow_tier_apart_from_its_baseline() {
         .iter()
         .filter(|c| c["node"] == "wallet")
         .count();
-    // The no-MPP and the MPP purchase each opened one, the LSPS1 order one; the failed JIT
-    // flows opened none.
-    assert_eq!(wallet_channels, 3, "{left}");
+    // The no-MPP and the MPP purchase each opened one, the LSPS1 orders paid over bolt11 and
+    // on-chain one each; the failed JIT flows and the refused orders opened none.
+    assert_eq!(wallet_channels, 4, "{left}");
     let lsps2_cases = cases
         .iter()
         .filter(|c| c["id"].as_str().unwrap().starts_with("lsps2."))
         .count();
     assert_eq!(left["buys"].as_array().unwrap().len(), lsps2_cases);
-    assert_eq!(left["orders"].as_array().unwrap().len(), 1, "{left}");
+    let lsps1_cases = cases
+        .iter()
+        .filter(|c| c["id"].as_str().unwrap().starts_with("lsps1."))
+        .count();
+    assert_eq!(
+        left["orders"].as_array().unwrap().len(),
+        lsps1_cases,
+        "{left}"
+    );
     assert!(stdout.contains("FLOW TIER") && stdout.contains("payment sent -> channel ready"));
 }
 
@@ -200,13 +208,24 @@ const FLOW_FAULTS: &[(&str, &[(&str, Verdict)])] = &[
             ("lsps2.flow.no-mpp.delivered-within-fee", Verdict::Warn),
         ],
     ),
+    (
+        "lsps1-claimed-without-channel",
+        &[
+            ("lsps1.flow.bolt11.channel-delivered", Verdict::Fail),
+            // The wallet's refusal is never asked: the payment is taken before any open.
+            (
+                "lsps1.flow.bolt11.open-rejected.payment-failed-back",
+                Verdict::Fail,
+            ),
+        ],
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_money_flow_fault_is_caught_by_its_flow_case() {
     for info in lsps_server::faults::ALL {
         assert!(
-            !info.name.starts_with("jit-") || FLOW_FAULTS.iter().any(|(f, _)| *f == info.name),
+            !info.fault.is_money_flow() || FLOW_FAULTS.iter().any(|(f, _)| *f == info.name),
             "money-flow fault {} has no expectation",
             info.name
         );

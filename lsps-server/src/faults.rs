@@ -67,6 +67,9 @@ pub enum Fault {
     JitSkimAboveFee,
     /// JIT flows never open the channel: the parts are failed back as if the open failed.
     JitNoChannel,
+    /// LSPS1 orders paid over Lightning: the held payment is claimed and no channel is opened
+    /// (the open is reported failed, so the order ends `FAILED` with the payment kept).
+    Lsps1ClaimedWithoutChannel,
 }
 
 /// A fault's name, the requirement it violates and what it does.
@@ -254,6 +257,12 @@ faults_table![
         "LSPS2-R45",
         "JIT flows fail the paid parts back instead of opening the channel"
     ),
+    (
+        Lsps1ClaimedWithoutChannel,
+        "lsps1-claimed-without-channel",
+        "LSPS1-R41",
+        "LSPS1 orders paid over Lightning: the held payment is claimed and no channel opened (the order FAILED, the payment kept)"
+    ),
 ];
 
 impl Fault {
@@ -266,6 +275,15 @@ impl Fault {
     /// Name used on the command line.
     pub fn name(self) -> &'static str {
         self.info().name
+    }
+
+    /// Whether the fault shows only when money flows through the LSP (a payment, a channel
+    /// open): the conformance runner's flow tier catches it, not a message exchange.
+    pub fn is_money_flow(self) -> bool {
+        matches!(
+            self,
+            Fault::JitSkimAboveFee | Fault::JitNoChannel | Fault::Lsps1ClaimedWithoutChannel
+        )
     }
 }
 

@@ -8,7 +8,7 @@
 //! without `extra_fee` is failed by the wallet's LDK before the wallet sees it), the channels
 //! it has with the LSP, and the payer's view of a failure (PERM or temporary, and where).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bitcoin::hashes::Hash as _;
@@ -20,8 +20,8 @@ use lsps_node::payments::PaymentOutcome as Payment;
 
 use crate::case::{Case, Phase};
 use crate::ctx::{Abort, CaseCtx};
-use crate::flow::FlowEnv;
 use crate::flow::payment::{FailureSeen, failure_seen, pay_parts};
+use crate::flow::{FlowEnv, RefusingChannels};
 use crate::procedure;
 use crate::verdict::Level;
 
@@ -432,20 +432,10 @@ async fn fee_not_payable(ctx: CaseCtx) -> Result<String, Abort> {
     )
 }
 
-/// Refuses channels while alive.
-struct Refusing(Arc<FlowEnv>);
-
-impl Drop for Refusing {
-    fn drop(&mut self) {
-        self.0.wallet.policy().set_refusing(false);
-    }
-}
-
 async fn client_rejects(ctx: CaseCtx) -> Result<String, Abort> {
     let env = ctx.flow()?;
     let (index, amount) = cheapest_entry(&env).await?;
-    env.wallet.policy().set_refusing(true);
-    let _refusing = Refusing(env.clone());
+    let _refusing = RefusingChannels::start(&env);
     let seen = buy_and_pay(&ctx, &env, index, None, &[amount], false).await?;
     if seen.channel.ready.is_some() {
         return Err(Abort::Error(

@@ -373,6 +373,24 @@ impl FlowEnv {
     }
 }
 
+/// The wallet refuses every inbound channel (answers `open_channel` with `error`) while this
+/// lives: the flow cases that watch what an LSP does when the client rejects its open.
+pub struct RefusingChannels(Arc<FlowEnv>);
+
+impl RefusingChannels {
+    /// Starts refusing.
+    pub fn start(env: &Arc<FlowEnv>) -> Self {
+        env.wallet.policy().set_refusing(true);
+        RefusingChannels(env.clone())
+    }
+}
+
+impl Drop for RefusingChannels {
+    fn drop(&mut self) {
+        self.0.wallet.policy().set_refusing(false);
+    }
+}
+
 /// Maps a client error of a flow step: code 1 is a refusal (legal for any request), 203 on
 /// `buy` a precondition (no liquidity for this size), a client-side check or another error a
 /// precondition too (the message tier judges the messages; the flow tier needs them to work).

@@ -688,6 +688,23 @@ impl Orders {
             OrderFlowAction::Persist => Vec::new(),
             OrderFlowAction::OpenChannel(open) => {
                 let attempt = open.attempt;
+                if self
+                    .inner
+                    .dispatcher
+                    .service()
+                    .faults()
+                    .has(crate::faults::Fault::Lsps1ClaimedWithoutChannel)
+                    // `view` is the flow before the event that asked for the open: the
+                    // payment that secured the order is in the stored flow.
+                    && let Some(now) = self.view(order_id)
+                    && let Some(option) = now.flow.secured_by_lightning()
+                {
+                    tracing::warn!(%order_id, attempt, "fault lsps1-claimed-without-channel: claiming the held payment, opening no channel");
+                    if let Some(preimage) = self.preimage(&now, option) {
+                        node.channel_manager.claim_funds(preimage);
+                    }
+                    return vec![OrderFlowEvent::OpenFailed { attempt }];
+                }
                 let uid = user_channel_id(order_id, attempt);
                 if node
                     .channel_manager
