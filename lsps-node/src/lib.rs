@@ -12,6 +12,8 @@
 //! - [`net`]: BOLT8 sockets with TCP_NODELAY;
 //! - [`payments`], [`payer`]: outbound payments and their outcomes; a payer node with a channel
 //!   to an LSP (tests, the dev server's `dev pay`, the conformance runner);
+//! - [`persist`]: ChannelMonitors written only behind a ChannelManager that knows their
+//!   updates, so a crash never leaves a stale ChannelManager (LDK would force-close);
 //! - [`logger`]: LDK's log into `tracing`.
 #![deny(missing_docs)]
 
@@ -21,6 +23,7 @@ pub mod net;
 pub mod node;
 pub mod payer;
 pub mod payments;
+pub mod persist;
 pub mod seed;
 pub mod wallet;
 

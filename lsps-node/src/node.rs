@@ -47,7 +47,7 @@ use lightning::util::persist::{
     CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
     CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE, KVStoreSync, read_channel_monitors,
 };
-use lightning::util::ser::{ReadableArgs, Writeable};
+use lightning::util::ser::ReadableArgs;
 use lightning_net_tokio::SocketDescriptor;
 use lightning_persister::fs_store::FilesystemStore;
 use tokio::sync::watch;
@@ -55,6 +55,7 @@ use tokio::sync::watch;
 use crate::chain::{ChainError, ChainSource, MIN_FEE_RATE_SAT_PER_KW};
 use crate::logger::LdkLogger;
 use crate::payments::{PaymentId, PaymentOutcome, PaymentTracker};
+use crate::persist::{ManagerStore, MonitorPersister};
 use crate::seed::{SeedError, load_or_create_seed};
 use crate::wallet::{OnchainWallet, WalletError};
 
@@ -140,7 +141,7 @@ pub type ChainMonitor = chainmonitor::ChainMonitor<
     Arc<ChainBroadcaster>,
     Arc<ChainFeeEstimator>,
     Arc<LdkLogger>,
-    Arc<FilesystemStore>,
+    Arc<MonitorPersister>,
     Arc<KeysManager>,
 >;
 
@@ -323,9 +324,8 @@ pub struct NodeCore {
     payments: PaymentTracker,
     /// `user_channel_id`s of opens to fund through the manual-broadcast path.
     manual_broadcast: std::sync::Mutex<std::collections::HashSet<u128>>,
-    /// Held while the ChannelManager is serialized and written, so snapshots reach the disk in
-    /// the order they were taken (the event loop and an app's own persist may race).
-    persisting: std::sync::Mutex<()>,
+    /// Writes the ChannelManager (shared with the monitor writer, see [`crate::persist`]).
+    manager_store: Arc<ManagerStore>,
     /// The chain listener's switch (see `NodeChainListener::active`).
     chain_feed: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -417,12 +417,15 @@ impl NodeCore {
         let mut user_config = config.user_config.clone();
         user_config.manually_accept_inbound_channels = true;
 
+        // Monitors reach the disk only after a ChannelManager that knows of their updates.
+        let monitor_persister = Arc::new(MonitorPersister::new(kv_store.clone()));
+        let manager_store = Arc::new(ManagerStore::new(kv_store.clone()));
         let chain_monitor: Arc<ChainMonitor> = Arc::new(chainmonitor::ChainMonitor::new(
             None,
             broadcaster.clone(),
             logger.clone(),
             fee_estimator.clone(),
-            kv_store.clone(),
+            monitor_persister.clone(),
             keys.clone(),
             keys.get_peer_storage_key(),
         ));
@@ -520,11 +523,24 @@ impl NodeCore {
         catch_up.push((wallet.best_block()?, &*wallet));
         let tip = chain.catch_up(&catch_up).await?;
         drop(catch_up);
+        let mut loaded = Vec::with_capacity(monitor_listeners.len());
         for (monitor, ..) in monitor_listeners {
             let channel_id = monitor.channel_id();
+            loaded.push((channel_id, monitor.get_latest_update_id()));
             chain_monitor
                 .load_existing_monitor(channel_id, monitor)
                 .map_err(|()| NodeError::LoadMonitor(channel_id))?;
+        }
+        // Every monitor just read is on disk, so each one's writes are complete. LDK cannot know
+        // that for a channel's *first* monitor: the monitor writer stores the ChannelManager
+        // before the monitor (crate::persist), and a ChannelManager written while the first
+        // monitor was being stored marks the channel as waiting for it without recording an
+        // update to replay. Saying so again resumes such a channel (its funding broadcast and
+        // `channel_ready`); for every other channel LDK ignores it.
+        for (channel_id, update_id) in loaded {
+            if let Err(e) = chain_monitor.channel_monitor_updated(channel_id, update_id) {
+                tracing::warn!("re-signalling monitor {channel_id}: {e:?}");
+            }
         }
         let (changes, _) = watch::channel(0u64);
         let chain_feed = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -557,10 +573,20 @@ impl NodeCore {
             changes,
             payments: PaymentTracker::default(),
             manual_broadcast: std::sync::Mutex::new(std::collections::HashSet::new()),
-            persisting: std::sync::Mutex::new(()),
+            manager_store: manager_store.clone(),
             chain_feed,
         };
         core.persist_channel_manager()?;
+        monitor_persister
+            .start_writer(
+                manager_store,
+                Arc::downgrade(&core.channel_manager),
+                Arc::downgrade(&core.chain_monitor),
+            )
+            .map_err(|source| NodeError::DataDir {
+                path: data_dir.to_owned(),
+                source,
+            })?;
         Ok(core)
     }
 
@@ -604,17 +630,8 @@ impl NodeCore {
     /// loop's next write: LDK force-closes, at the next start, a channel whose monitor is ahead
     /// of the stored ChannelManager.
     pub fn persist_channel_manager(&self) -> Result<(), NodeError> {
-        let _in_order = self
-            .persisting
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.kv_store
-            .write(
-                CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
-                CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
-                CHANNEL_MANAGER_PERSISTENCE_KEY,
-                self.channel_manager.encode(),
-            )
+        self.manager_store
+            .write(&self.channel_manager)
             .map_err(NodeError::LdkStore)
     }
 

@@ -238,7 +238,9 @@ impl LspProcess {
             .args(["--chain", "bitcoind", "--bitcoind-rpc", &self.chain_url])
             .arg("--bitcoind-cookie")
             .arg(&self.chain_cookie)
-            .args(["--network", "regtest", "--log", "info,ldk=warn"])
+            .args(["--network", "regtest", "--log"])
+            // CRASH_TEST_LOG widens the child's log when a failure needs LDK's side of it.
+            .arg(std::env::var("CRASH_TEST_LOG").unwrap_or_else(|_| "info,ldk=warn".into()))
             .arg("--ready-file")
             .arg(&ready)
             .env_remove(crash::ENV)
@@ -258,6 +260,17 @@ impl LspProcess {
 
     fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// No channel was force-closed at the restart because the stored ChannelManager was older
+    /// than a stored ChannelMonitor (LDK logs this at error level, which the child's filter
+    /// keeps). The node kit's monitor writer (lsps-node `persist`) exists to rule this out.
+    fn assert_no_stale_manager(&self, point: &str) {
+        let log = self.log_text();
+        assert!(
+            !log.contains("ChannelManager is stale"),
+            "{point}: the restart found a stale ChannelManager:\n{log}"
+        );
     }
 
     /// Wait for the child to end by itself (the abort at `point`).
@@ -634,6 +647,7 @@ async fn jit_crash(point: &str, pause: bool, payment: JitPayment, expect: JitExp
         restarted.elapsed(),
         started.elapsed()
     );
+    lsp.assert_no_stale_manager(point);
     client.shutdown();
     net.payer.shutdown().await;
 }
@@ -718,10 +732,10 @@ async fn jit_before_fail() {
 }
 
 /// Right after the claim both channels are still exchanging `commitment_signed` /
-/// `revoke_and_ack`; a crash there can leave a ChannelMonitor ahead of the stored
-/// ChannelManager and LDK 0.2.7 force-closes that channel at the restart (money safe, settled
-/// on chain; channel gone). Passed 4 of 5 runs; failed once under a loaded full-suite run.
-#[ignore = "LDK 0.2.7 stale-ChannelManager window: a channel may be force-closed at the restart (README, crash points)"]
+/// `revoke_and_ack`. With monitors written synchronously a crash there left a ChannelMonitor
+/// ahead of the stored ChannelManager, and LDK force-closed the channel at the restart; the
+/// node kit now writes the ChannelManager first (lsps-node `persist`), and the restart must
+/// find no stale ChannelManager.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jit_after_claim() {
     jit_crash(
@@ -734,7 +748,6 @@ async fn jit_after_claim() {
 }
 
 /// As [`jit_after_claim`], killed from outside.
-#[ignore = "LDK 0.2.7 stale-ChannelManager window: a channel may be force-closed at the restart (README, crash points)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jit_after_claim_sigkill() {
     jit_crash(crash::AFTER_CLAIM, true, JitPayment::Opens, JitExpect::Paid).await;
@@ -901,6 +914,7 @@ async fn lsps1_crash(point: &str, pause: bool, expect: OrderExpect) {
         restarted.elapsed(),
         started.elapsed()
     );
+    lsp.assert_no_stale_manager(point);
     net.payer.shutdown().await;
 }
 
@@ -924,12 +938,9 @@ async fn lsps1_after_claim() {
     lsps1_crash(crash::LSPS1_AFTER_CLAIM, false, OrderExpect::Completed).await;
 }
 
-/// Killed from outside right after the claim, the payer's channel may have a ChannelMonitor
-/// ahead of the stored ChannelManager (the payer's `revoke_and_ack` is written to the monitor
-/// before the ChannelManager's next write); LDK 0.2.7 then force-closes that channel at the
-/// restart: the preimage is in the monitor, so the payment is claimed on chain, but the channel
-/// is gone. Seen in 1 of 2 runs; see lsps-server/README.md (crash points).
-#[ignore = "LDK 0.2.7 stale-ChannelManager window: the payer channel may be force-closed (README, crash points)"]
+/// Killed from outside right after the claim, while the payer's `revoke_and_ack` is being
+/// written: with synchronous monitor writes the monitor could be ahead of the stored
+/// ChannelManager and LDK force-closed the payer's channel at the restart (seen 1 run in 2).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lsps1_after_claim_sigkill() {
     lsps1_crash(crash::LSPS1_AFTER_CLAIM, true, OrderExpect::Completed).await;
