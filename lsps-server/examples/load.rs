@@ -16,6 +16,10 @@
 //! - the well-behaved peer: its own single-thread runtime on its own thread in this process, as
 //!   if it were another machine. All three still share the machine's two cores.
 //!
+//! Idle and flooded phases alternate `ROUNDS` times (so other work on the machine weighs on
+//! both alike); the percentiles are over all rounds. `LOAD_FLOOD_NICE=n` runs the flood's
+//! process under `nice -n n`.
+//!
 //! Bounded: `PEERS` peers, a fixed number of samples per figure, every reply awaited at most
 //! 10 s. `cargo run -p lsps-server --all-features --example load` runs `ours` then `ldk`, each
 //! in a fresh process (RSS is only clean in a fresh process), and prints the ratios;
@@ -37,11 +41,15 @@ use serde_json::{Value, json};
 use testkit::ldk_lsp::LdkLsp;
 
 const PEERS: usize = 100;
-const SAMPLES: usize = 200;
+/// Idle and flooded phases alternate this many times, so that whatever else the machine does
+/// during the run weighs on both figures alike.
+const ROUNDS: usize = 4;
+/// `lsps1.create_order` samples per phase (`ROUNDS` × this idle, as many flooded).
+const SAMPLES: usize = 100;
 /// lightning-liquidity keeps a buy pending until its SCID is used and refuses a peer's 11th
 /// (`MAX_PENDING_REQUESTS_PER_PEER` = 10), so the buy figures change to a fresh peer (connected
 /// and given its menu outside the timed part) every 8 buys.
-const BUY_SAMPLES: usize = 96;
+const BUY_SAMPLES: usize = 32;
 const BUYS_PER_PEER: usize = 8;
 
 fn rss_kib() -> u64 {
@@ -106,7 +114,7 @@ enum Write {
 
 /// The well-behaved peer: sequential writes (`SAMPLES` orders from one peer, or `BUY_SAMPLES`
 /// buys from fresh peers, `BUYS_PER_PEER` each) on its own single-thread runtime and thread;
-/// the sorted latencies in microseconds.
+/// the latencies in microseconds.
 fn write_latencies(target: &str, write: Write) -> Vec<u64> {
     let target = target.to_owned();
     std::thread::spawn(move || {
@@ -146,7 +154,6 @@ fn write_latencies(target: &str, write: Write) -> Vec<u64> {
                     }
                 }
             }
-            out.sort_unstable();
             out
         })
     })
@@ -161,8 +168,8 @@ fn pct(sorted: &[u64], p: f64) -> u64 {
 
 /// The flood's clients, in a child process (this binary, `load flood <target>`). It connects
 /// `PEERS` peers and says `ready`; on `go` every peer asks `lsps2.get_info` in a loop, one
-/// request in flight; on `stop` (or end of input) it prints how many were answered in how many
-/// seconds and exits.
+/// request in flight, until `pause`; on `stop` (or end of input) it prints how many were
+/// answered in how many seconds of flooding and exits.
 struct FloodProcess {
     child: Child,
     to_child: ChildStdin,
@@ -171,7 +178,18 @@ struct FloodProcess {
 
 impl FloodProcess {
     fn spawn(target: &str) -> Self {
-        let mut child = Command::new(std::env::current_exe().unwrap())
+        // `LOAD_FLOOD_NICE=n` runs the flood's clients at a lower CPU priority: on a real
+        // network they cost the server's machine nothing, here they share its two cores.
+        let exe = std::env::current_exe().unwrap();
+        let mut command = match std::env::var("LOAD_FLOOD_NICE") {
+            Ok(n) => {
+                let mut c = Command::new("nice");
+                c.args(["-n", &n]).arg(exe);
+                c
+            }
+            Err(_) => Command::new(exe),
+        };
+        let mut child = command
             .args(["flood", target])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -211,51 +229,73 @@ impl FloodProcess {
     }
 }
 
-/// The child's side of [`FloodProcess`].
-fn flood_child(target: &str) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// What `lsps-server` runs on this 2-core machine; the flood's child process gets the same.
+fn two_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// The child's side of [`FloodProcess`].
+fn flood_child(target: &str) {
+    let runtime = two_worker_runtime();
     runtime.block_on(async {
         let mut peers = Vec::with_capacity(PEERS);
         for _ in 0..PEERS {
             peers.push(connect(target).await);
         }
-        println!("ready");
-        let mut stdin = BufReader::new(std::io::stdin());
-        let mut line = String::new();
-        stdin.read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "go");
+        let (flooding, _) = tokio::sync::watch::channel(false);
         let stop = Arc::new(AtomicBool::new(false));
         let count = Arc::new(AtomicU64::new(0));
-        let started = Instant::now();
         let mut tasks = Vec::new();
         for peer in peers {
             let (stop, count) = (stop.clone(), count.clone());
+            let mut on = flooding.subscribe();
             tasks.push(tokio::spawn(async move {
-                while !stop.load(Ordering::Relaxed) {
+                while on.wait_for(|on| *on).await.is_ok() && !stop.load(Ordering::Relaxed) {
                     call(&peer, "lsps2.get_info", json!({})).await;
                     count.fetch_add(1, Ordering::Relaxed);
                 }
             }));
         }
-        // Any line (or end of input) stops the flood.
-        tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            let _ = stdin.read_line(&mut line);
-        })
-        .await
-        .unwrap();
+        println!("ready");
+        let mut flooded = Duration::ZERO;
+        let mut since = None;
+        let mut stdin = BufReader::new(std::io::stdin());
+        loop {
+            let (line, back) = tokio::task::spawn_blocking(move || {
+                let mut line = String::new();
+                let _ = stdin.read_line(&mut line);
+                (line, stdin)
+            })
+            .await
+            .unwrap();
+            stdin = back;
+            match line.trim() {
+                "go" => {
+                    since = Some(Instant::now());
+                    flooding.send_replace(true);
+                }
+                "pause" => {
+                    flooding.send_replace(false);
+                    flooded += since.take().map_or(Duration::ZERO, |t| t.elapsed());
+                }
+                _ => break,
+            }
+        }
+        flooded += since.take().map_or(Duration::ZERO, |t| t.elapsed());
         stop.store(true, Ordering::Relaxed);
+        // Paused peers wake to see the stop.
+        flooding.send_replace(true);
         for task in tasks {
             let _ = task.await;
         }
         println!(
             "{} {}",
             count.load(Ordering::Relaxed),
-            started.elapsed().as_secs_f64()
+            flooded.as_secs_f64()
         );
     });
 }
@@ -276,27 +316,28 @@ async fn measure(target: &str, writes: &[(&'static str, Write)]) -> Figures {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_per_peer_kib = (rss_kib().saturating_sub(before)) as f64 / PEERS as f64;
-    let mut idle = Vec::new();
-    for (name, write) in writes {
-        let (target, write) = (target.to_owned(), *write);
-        let latencies = tokio::task::spawn_blocking(move || write_latencies(&target, write))
-            .await
-            .unwrap();
-        idle.push((*name, latencies));
+    let mut idle: Vec<_> = writes.iter().map(|(name, _)| (*name, Vec::new())).collect();
+    let mut flooded = idle.clone();
+    let phase = |figures: &mut Vec<(&'static str, Vec<u64>)>| {
+        for ((_, latencies), (_, write)) in figures.iter_mut().zip(writes) {
+            latencies.extend(write_latencies(target, *write));
+        }
+    };
+    for _ in 0..ROUNDS {
+        tokio::task::block_in_place(|| {
+            phase(&mut idle);
+            flood.tell("go");
+            // Let the flood reach its pace before sampling.
+            std::thread::sleep(Duration::from_millis(300));
+            phase(&mut flooded);
+            flood.tell("pause");
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    flood.tell("go");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut flooded = Vec::new();
-    for (name, write) in writes {
-        let (target, write) = (target.to_owned(), *write);
-        let latencies = tokio::task::spawn_blocking(move || write_latencies(&target, write))
-            .await
-            .unwrap();
-        flooded.push((*name, latencies));
+    let (flood_requests, flood_secs) = tokio::task::block_in_place(|| flood.stop());
+    for (_, latencies) in idle.iter_mut().chain(flooded.iter_mut()) {
+        latencies.sort_unstable();
     }
-    let (flood_requests, flood_secs) = tokio::task::spawn_blocking(move || flood.stop())
-        .await
-        .unwrap();
     Figures {
         rss_per_peer_kib,
         idle,
@@ -308,6 +349,11 @@ async fn measure(target: &str, writes: &[(&'static str, Write)]) -> Figures {
 
 fn print(name: &str, f: &Figures) {
     println!("{name}: RSS per idle peer {:.1} KiB", f.rss_per_peer_kib);
+    let mut summary = json!({
+        "server": name,
+        "rss_per_peer_kib": f.rss_per_peer_kib,
+        "flood_per_sec": f.flood_requests as f64 / f.flood_secs,
+    });
     for ((write, idle), (_, flood)) in f.idle.iter().zip(&f.flood) {
         println!(
             "{name}: {write} idle p50 {} µs p99 {} µs; under a {PEERS}-peer get_info flood p50 {} µs p99 {} µs ({:.2}× idle p99)",
@@ -317,6 +363,12 @@ fn print(name: &str, f: &Figures) {
             pct(flood, 0.99),
             pct(flood, 0.99) as f64 / pct(idle, 0.99).max(1) as f64
         );
+        summary[*write] = json!({
+            "idle_p50_us": pct(idle, 0.5),
+            "idle_p99_us": pct(idle, 0.99),
+            "flood_p50_us": pct(flood, 0.5),
+            "flood_p99_us": pct(flood, 0.99),
+        });
     }
     println!(
         "{name}: flood served {} get_info in {:.1} s ({:.0}/s)",
@@ -324,15 +376,48 @@ fn print(name: &str, f: &Figures) {
         f.flood_secs,
         f.flood_requests as f64 / f.flood_secs
     );
+    println!("{SUMMARY}{summary}");
+}
+
+/// Prefix of the one line per server that the parent run reads back for the ratios.
+const SUMMARY: &str = "summary ";
+
+/// Ours against lightning-liquidity, from the two children's summary lines.
+fn print_ratios(ours: &Value, ldk: &Value) {
+    let ratio = |a: &Value, b: &Value| a.as_f64().unwrap_or(0.0) / b.as_f64().unwrap_or(1.0);
+    println!("ours / lightning-liquidity, same run:");
+    println!(
+        "  RSS per idle peer: {:.2}",
+        ratio(&ours["rss_per_peer_kib"], &ldk["rss_per_peer_kib"])
+    );
+    for figure in ["idle_p99_us", "flood_p99_us"] {
+        println!(
+            "  lsps2.buy {figure}: {:.2}",
+            ratio(&ours["lsps2.buy"][figure], &ldk["lsps2.buy"][figure])
+        );
+    }
+    println!(
+        "  get_info served during the flood: {:.2}",
+        ratio(&ours["flood_per_sec"], &ldk["flood_per_sec"])
+    );
+    for (who, figures) in [("ours", ours), ("lightning-liquidity", ldk)] {
+        for write in ["lsps1.create_order", "lsps2.buy"] {
+            if figures.get(write).is_some() {
+                println!(
+                    "  {who} {write} p99 under the flood / idle: {:.2}",
+                    ratio(
+                        &figures[write]["flood_p99_us"],
+                        &figures[write]["idle_p99_us"]
+                    )
+                );
+            }
+        }
+    }
 }
 
 /// Measure one server (`ours` or `ldk`) in this process.
 fn measure_one(which: &str) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = two_worker_runtime();
     runtime.block_on(async {
         if which == "ours" {
             let dir = tempfile::tempdir().unwrap();
@@ -341,8 +426,8 @@ fn measure_one(which: &str) {
             // Writes of one peer must not hit the per-peer quotas within the run; the flood
             // peers keep the default per-peer limits.
             config.limits = Limits {
-                max_orders_per_peer: SAMPLES * 4,
-                max_buys_per_peer: SAMPLES * 4,
+                max_orders_per_peer: SAMPLES * ROUNDS * 4,
+                max_buys_per_peer: SAMPLES * ROUNDS * 4,
                 ..Limits::default()
             };
             let ours = ReferenceServer::start(config).await.unwrap();
@@ -372,14 +457,24 @@ fn main() {
         Some(which @ ("ours" | "ldk")) => measure_one(which),
         Some(other) => panic!("unknown argument {other}: load [ours|ldk]"),
         None => {
-            // Both servers in one run, each in a fresh process.
+            // Both servers in one run, each in a fresh process; their output is passed on.
+            let mut summaries = Vec::new();
             for which in ["ours", "ldk"] {
-                let status = Command::new(std::env::current_exe().unwrap())
+                let output = Command::new(std::env::current_exe().unwrap())
                     .arg(which)
-                    .status()
+                    .stderr(Stdio::inherit())
+                    .output()
                     .unwrap();
-                assert!(status.success(), "load {which} failed");
+                assert!(output.status.success(), "load {which} failed");
+                let text = String::from_utf8_lossy(&output.stdout);
+                print!("{text}");
+                let summary = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix(SUMMARY))
+                    .expect("a summary line");
+                summaries.push(serde_json::from_str::<Value>(summary).unwrap());
             }
+            print_ratios(&summaries[0], &summaries[1]);
         }
     }
 }

@@ -148,7 +148,14 @@ async fn writer_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteReq
                 Err(_) => break,
             }
         }
-        let results = commit_group(&mut conn, &group).await;
+        // A lone write is one statement in SQLite's autocommit: as atomic and durable as the
+        // group's transaction, and one exchange with sqlx's connection thread instead of five
+        // (BEGIN, SAVEPOINT, the write, RELEASE, COMMIT), each of which waits for that thread
+        // to be scheduled when the cores are busy.
+        let results = match group.as_slice() {
+            [lone] => vec![apply(&mut conn, &lone.op).await],
+            _ => commit_group(&mut conn, &group).await,
+        };
         for (request, result) in group.drain(..).zip(results) {
             // The caller may have gone away (cancelled); the row is durable regardless.
             let _ = request.done.send(result);
