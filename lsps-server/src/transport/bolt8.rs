@@ -24,7 +24,7 @@ use lightning_types::features::{InitFeatures, NodeFeatures};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, watch};
 
-use super::lanes::{QueueFull, ReadLane};
+use super::lanes::{QueueFull, ReadLane, WritesInFlight};
 use super::{AcceptBackoff, Caller, Dispatch, Dispatched, MethodProbe};
 use crate::config::ConnectionLimits;
 
@@ -69,6 +69,7 @@ pub struct LspsMessageHandler {
     peer_watch: std::sync::OnceLock<PeerWatch>,
     reads: Arc<ReadLane<PublicKey>>,
     max_queued_reads: usize,
+    writes: Arc<WritesInFlight>,
     flush: std::sync::OnceLock<Flush>,
 }
 
@@ -96,6 +97,7 @@ impl LspsMessageHandler {
             peer_watch: std::sync::OnceLock::new(),
             reads: Arc::new(ReadLane::new(max_queued_reads)),
             max_queued_reads,
+            writes: Arc::new(WritesInFlight::default()),
             flush: std::sync::OnceLock::new(),
         }
     }
@@ -126,39 +128,77 @@ impl LspsMessageHandler {
         self.reads.clone()
     }
 
+    /// The writes between arrival and reply (the read lane lets them go first).
+    pub fn writes_in_flight(&self) -> Arc<WritesInFlight> {
+        self.writes.clone()
+    }
+
     fn queue(&self, peer: PublicKey, bytes: Vec<u8>) {
         if let Ok(mut outbox) = self.outbox.lock() {
             outbox.push((peer, RawLspsMessage(bytes)));
         }
     }
 
-    /// Dispatch one payload and queue (or, for a write, schedule) its answer.
+    /// Dispatch one payload and queue its answer (a pending one is awaited on the write
+    /// runtime).
     pub fn answer(&self, peer: PublicKey, payload: &[u8]) {
-        let dispatched = self.dispatch.dispatch(peer, payload);
-        self.deliver(peer, dispatched);
+        self.deliver(peer, self.dispatch.dispatch(peer, payload));
     }
 
     fn deliver(&self, peer: PublicKey, dispatched: Dispatched) {
         match dispatched {
             Dispatched::Reply(bytes) => self.queue(peer, bytes),
             Dispatched::NoReply => {}
-            Dispatched::Pending(fut) => {
-                let outbox = self.outbox.clone();
-                let wake = self.wake.clone();
-                let flush = self.flush.get().cloned();
-                self.runtime.spawn(async move {
-                    if let Some(bytes) = fut.await {
-                        if let Ok(mut outbox) = outbox.lock() {
-                            outbox.push((peer, RawLspsMessage(bytes)));
-                        }
-                        // Sent from here, not by a task of the main runtime (see `lanes`).
-                        match flush {
-                            Some(flush) => flush(),
-                            None => wake.notify_one(),
-                        }
-                    }
-                });
+            pending @ Dispatched::Pending(_) => {
+                let reply = self.reply_sender(peer);
+                self.runtime
+                    .spawn(async move { reply.send(pending.resolve().await) });
             }
+        }
+    }
+
+    /// Handle one write entirely on the write runtime (plan, node work, store, reply), counted
+    /// in flight until its reply is handed to the `PeerManager`: nothing of it runs on the
+    /// workers that answer the other peers' reads.
+    fn answer_write(&self, peer: PublicKey, payload: Vec<u8>) {
+        let write = self.writes.begin();
+        let dispatch = self.dispatch.clone();
+        let reply = self.reply_sender(peer);
+        self.runtime.spawn(async move {
+            let answer = dispatch.dispatch(peer, &payload).resolve().await;
+            reply.send(answer);
+            drop(write);
+        });
+    }
+
+    fn reply_sender(&self, peer: PublicKey) -> ReplySender {
+        ReplySender {
+            peer,
+            outbox: self.outbox.clone(),
+            wake: self.wake.clone(),
+            flush: self.flush.get().cloned(),
+        }
+    }
+}
+
+/// Queues a reply produced off the `PeerManager`'s read path and sends it at once.
+struct ReplySender {
+    peer: PublicKey,
+    outbox: Arc<Mutex<Vec<(PublicKey, RawLspsMessage)>>>,
+    wake: Arc<Notify>,
+    flush: Option<Flush>,
+}
+
+impl ReplySender {
+    fn send(self, reply: Option<Vec<u8>>) {
+        let Some(bytes) = reply else { return };
+        if let Ok(mut outbox) = self.outbox.lock() {
+            outbox.push((self.peer, RawLspsMessage(bytes)));
+        }
+        // Sent from here, not by a task of the main runtime (see `lanes`).
+        match self.flush {
+            Some(flush) => flush(),
+            None => self.wake.notify_one(),
         }
     }
 }
@@ -183,7 +223,7 @@ impl CustomMessageHandler for LspsMessageHandler {
     ) -> Result<(), LightningError> {
         self.activity.touch(sender_node_id);
         if MethodProbe::of(&msg.0).is_write() {
-            self.answer(sender_node_id, &msg.0);
+            self.answer_write(sender_node_id, msg.0);
             return Ok(());
         }
         if let Err(QueueFull(payload)) = self.reads.push(sender_node_id, msg.0) {
@@ -391,6 +431,8 @@ pub async fn read_lane<PM: SharedPeerManager>(
     let lane = handler.read_lane();
     super::lanes::read_lane_task(
         lane,
+        handler.writes_in_flight(),
+        super::lanes::MAX_READ_DEFERRAL,
         |peer, payload| handler.answer(peer, &payload),
         || APeerManager::as_ref(&*peer_manager).process_events(),
         shutdown,
