@@ -231,6 +231,8 @@ async fn receives_through_lightning_liquiditys_jit_service_fixed_amount() {
         matches!(paid, lsps_node::payments::PaymentOutcome::Paid { .. }),
         "{paid:?}"
     );
+    // The purchase is over: its channel is no longer expected.
+    assert_eq!(flow.wallet.policy().expected_purchases(), 0);
     // The JIT channel: from the LSP, unannounced, scid alias, and the one the payment used.
     let channels = flow.wallet.node().channel_manager.list_channels();
     assert_eq!(channels.len(), 1);
@@ -343,9 +345,11 @@ async fn a_restarted_wallet_still_checks_and_claims() {
         paid.unwrap(),
         lsps_node::payments::PaymentOutcome::Paid { .. }
     ),);
-    // Settled: the record is gone.
+    // Settled: the record is gone, and so is the expectation of the purchase's channel (the
+    // restarted wallet expected it from the record).
     let left = std::fs::read_dir(dirs.0.path().join("lsps2-receive"))
         .unwrap()
         .count();
     assert_eq!(left, 0);
+    assert_eq!(wallet.policy().expected_purchases(), 0);
 }

@@ -24,7 +24,8 @@ use lsps_client::receive::invoice::{
     check_jit_invoice, jit_invoice,
 };
 use lsps_client::receive::policy::{
-    ChannelDecision, ChannelRefusal, ChannelRequest, JitChannelPolicy, StrangerChannels,
+    ChannelDecision, ChannelRefusal, ChannelRequest, JitChannelPolicy, OPEN_AFTER_VALID_UNTIL,
+    StrangerChannels,
 };
 use lsps_client::receive::skim::{SkimViolation, check_claimable};
 use lsps_core::lsps2::{BuyResult, OpeningFeeParams};
@@ -435,5 +436,53 @@ fn an_ordered_channel_is_taken_beside_a_jit_purchase_from_the_same_lsp() {
     assert_eq!(
         policy.decide(&ordered),
         ChannelDecision::Reject(ChannelRefusal::Announced)
+    );
+}
+
+#[test]
+fn a_settled_purchase_is_no_longer_expected_and_others_stay() {
+    let policy = JitChannelPolicy::new(StrangerChannels::Reject, 144);
+    let first = purchase(None, 3600);
+    let mut second = purchase(None, 3600);
+    second.buy.jit_channel_scid = Scid(0x0001_0000_0200_0004);
+    policy.expect(&first);
+    policy.expect(&second);
+    // Expecting a purchase again (a wallet restarted with its record) does not count it twice.
+    policy.expect(&first);
+    assert_eq!(policy.expected_purchases(), 2);
+    policy.settled(first.buy.jit_channel_scid);
+    assert_eq!(policy.expected_purchases(), 1);
+    assert_eq!(
+        policy.decide(&request(first.lsp)),
+        ChannelDecision::AcceptJit { to_self_delay: 144 }
+    );
+    policy.settled(second.buy.jit_channel_scid);
+    assert_eq!(policy.expected_purchases(), 0);
+    assert_eq!(
+        policy.decide(&request(first.lsp)),
+        ChannelDecision::Reject(ChannelRefusal::Stranger)
+    );
+}
+
+#[test]
+fn a_purchase_long_past_valid_until_is_no_longer_expected() {
+    let policy = JitChannelPolicy::new(StrangerChannels::Reject, 144);
+    let mut stale = purchase(None, 0);
+    stale.params.valid_until = Datetime::from_unix_millis(
+        (now() - OPEN_AFTER_VALID_UNTIL - Duration::from_secs(1)).as_millis() as u64,
+    )
+    .unwrap();
+    policy.expect(&stale);
+    assert_eq!(policy.expected_purchases(), 0);
+    assert_eq!(
+        policy.decide(&request(stale.lsp)),
+        ChannelDecision::Reject(ChannelRefusal::Stranger)
+    );
+    // Just past valid_until the LSP may still be opening: expected.
+    let recent = purchase(None, 0);
+    policy.expect(&recent);
+    assert_eq!(
+        policy.decide(&request(recent.lsp)),
+        ChannelDecision::AcceptJit { to_self_delay: 144 }
     );
 }

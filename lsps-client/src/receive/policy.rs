@@ -8,11 +8,14 @@
 //! (zero-conf when the order asked for 0).
 
 use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bitcoin::secp256k1::PublicKey;
 use lightning::util::config::{
     ChannelConfigOverrides, ChannelConfigUpdate, ChannelHandshakeConfigUpdate,
 };
+
+use lsps_core::types::Scid;
 
 use super::JitPurchase;
 
@@ -132,8 +135,17 @@ struct ExpectedOrder {
 #[derive(Clone, Debug)]
 struct Expected {
     lsp: PublicKey,
+    /// The purchase's `jit_channel_scid`, which names it.
+    scid: Scid,
     max_client_to_self_delay: u32,
+    /// Unix milliseconds after which the LSP can no longer open this purchase's channel.
+    open_deadline_ms: u64,
 }
+
+/// How long after `valid_until` a purchase's channel is still expected. The LSP opens it once
+/// the payment's parts have arrived, which must be before `valid_until`; the open follows
+/// within the LSP's hold time (bLIP-52 suggests 90 s) plus the funding handshake.
+pub const OPEN_AFTER_VALID_UNTIL: Duration = Duration::from_secs(600);
 
 /// The channel-acceptance policy of a JIT-receiving wallet. Register each purchase with
 /// [`JitChannelPolicy::expect`] before showing its invoice.
@@ -162,18 +174,46 @@ impl JitChannelPolicy {
         }
     }
 
-    /// Expect the channel of `purchase` (until [`JitChannelPolicy::forget`]). The oldest
-    /// expectation is dropped beyond [`MAX_EXPECTED`].
+    /// Expect the channel of `purchase` until it is [settled](JitChannelPolicy::settled),
+    /// [forgotten](JitChannelPolicy::forget) or [`OPEN_AFTER_VALID_UNTIL`] past its
+    /// `valid_until`. Expecting a purchase again replaces it; the oldest expectation is dropped
+    /// beyond [`MAX_EXPECTED`].
     pub fn expect(&self, purchase: &JitPurchase) {
+        let scid = purchase.buy.jit_channel_scid;
+        let open_deadline_ms = purchase
+            .params
+            .valid_until
+            .unix_millis()
+            .saturating_add(OPEN_AFTER_VALID_UNTIL.as_millis() as u64);
         if let Ok(mut expected) = self.expected.lock() {
+            let now = unix_millis_now();
+            expected.retain(|e| e.scid != scid && e.open_deadline_ms >= now);
             if expected.len() >= MAX_EXPECTED {
                 expected.remove(0);
             }
             expected.push(Expected {
                 lsp: purchase.lsp,
+                scid,
                 max_client_to_self_delay: purchase.params.max_client_to_self_delay,
+                open_deadline_ms,
             });
         }
+    }
+
+    /// The purchase named by `jit_channel_scid` is over (its payment received or failed back):
+    /// its channel is no longer expected.
+    pub fn settled(&self, jit_channel_scid: Scid) {
+        if let Ok(mut expected) = self.expected.lock() {
+            expected.retain(|e| e.scid != jit_channel_scid);
+        }
+    }
+
+    /// How many purchases' channels are expected now.
+    pub fn expected_purchases(&self) -> usize {
+        let now = unix_millis_now();
+        self.expected.lock().map_or(0, |e| {
+            e.iter().filter(|e| e.open_deadline_ms >= now).count()
+        })
     }
 
     /// Refuse every inbound channel (with a BOLT `error`) while `refusing` is true.
@@ -247,7 +287,9 @@ impl JitChannelPolicy {
         if self.refusing.load(std::sync::atomic::Ordering::SeqCst) {
             return ChannelDecision::Reject(ChannelRefusal::RefusedOnDemand);
         }
-        let expected = self.expected.lock().ok().and_then(|expected| {
+        let now = unix_millis_now();
+        let expected = self.expected.lock().ok().and_then(|mut expected| {
+            expected.retain(|e| e.open_deadline_ms >= now);
             // Several purchases from one LSP: the tightest delay bound applies.
             expected
                 .iter()
@@ -290,6 +332,12 @@ impl JitChannelPolicy {
                 .clamp(LDK_MIN_TO_SELF_DELAY, bound),
         }
     }
+}
+
+fn unix_millis_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(feature = "node")]

@@ -181,6 +181,8 @@ struct Receives {
     state: Mutex<ReceiveState>,
     changed: watch::Sender<u64>,
     dir: PathBuf,
+    /// Told when a purchase is over, so its channel is no longer expected.
+    policy: Arc<JitChannelPolicy>,
 }
 
 impl Receives {
@@ -190,7 +192,9 @@ impl Receives {
 
     fn settle(&self, hash: PaymentHash, outcome: PaymentOutcome) {
         if let Ok(mut state) = self.state.lock() {
-            state.pending.remove(&hash);
+            if let Some(purchase) = state.pending.remove(&hash) {
+                self.policy.settled(purchase.buy.jit_channel_scid);
+            }
             state.claiming.remove(&hash);
             // Bounded: a long-running wallet keeps the last outcomes only.
             if state.outcomes.len() >= 1024 {
@@ -324,6 +328,7 @@ impl JitWallet {
             state: Mutex::new(ReceiveState::default()),
             changed: watch::channel(0).0,
             dir: config.data_dir.join("lsps2-receive"),
+            policy: policy.clone(),
         });
         for purchase in load_pending(&receives.dir) {
             policy.expect(&purchase.1);
