@@ -359,6 +359,13 @@ const LSPS1_FUNDING_DEADLINE: Basis = basis!(
     "MAY open channels in batches, opening multiple channels in one transaction. The LSP MUST still ensure that the funding transaction gets confirmed within `funding_confirms_within_blocks` blocks after the client payment completed."
 );
 
+const CLIENT_LEFT_BEFORE_FUNDING: Basis = basis!(
+    "LSPS2-R51",
+    Must,
+    "blip-0052.md#5--channel-opening-and-forwarding",
+    "If the client disconnects before the LSP can receive `funding_signed` from the client, the LSP MUST fail the incoming payment parts with `temporary_channel_failure`, then return to the previous step (waiting for payment)."
+);
+
 /// `(case id, basis)`, one entry per case of the catalog (a test checks both directions).
 pub static TABLE: &[(&str, &[Basis])] = &[
     // ---- LSPS0 ----
@@ -1055,6 +1062,31 @@ pub static TABLE: &[(&str, &[Basis])] = &[
     (
         "lsps2.flow.mpp.valid-until.fails-unknown-next-peer",
         &[VALID_UNTIL_TIMEOUT, VALID_UNTIL_UNKNOWN_NEXT_PEER],
+    ),
+    (
+        "lsps2.flow.client-left-before-funding.fails-temporary-channel-failure",
+        &[CLIENT_LEFT_BEFORE_FUNDING],
+    ),
+    (
+        "lsps2.flow.client-left-before-funding.waits-for-payment-again",
+        &[CLIENT_LEFT_BEFORE_FUNDING],
+    ),
+    (
+        "lsps2.flow.funding-broadcast.follows-trust-model",
+        &[
+            basis!(
+                "LSPS2-R55",
+                Must,
+                "blip-0052.md#5--channel-opening-and-forwarding",
+                "If `client_trusts_lsp` is specified and `true`: The LSP MAY wait for the client to send the preimage to the incoming payment via a `update_fulfill_htlc` before broadcasting the funding transaction. The client and LSP MUST immediately send `channel_ready`."
+            ),
+            basis!(
+                "LSPS2-R56",
+                Must,
+                "blip-0052.md#5--channel-opening-and-forwarding",
+                "If `client_trusts_lsp` is unspecified or `false`: The LSP MUST immediately broadcast the channel funding transaction and send `channel_ready`."
+            ),
+        ],
     ),
     (
         "lsps1.flow.bolt11.channel-delivered",

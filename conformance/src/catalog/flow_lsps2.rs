@@ -26,7 +26,7 @@ use crate::procedure;
 use crate::verdict::Level;
 
 /// Invoice expiry asked for (capped by `valid_until` by the wallet).
-const INVOICE_EXPIRY: Duration = Duration::from_secs(3600);
+pub(super) const INVOICE_EXPIRY: Duration = Duration::from_secs(3600);
 /// Without `--long`, how long a case waits for the LSP to fail a part it holds.
 const SHORT_HOLD_WAIT: Duration = Duration::from_secs(30);
 /// How long after `valid_until` a part may still be held before the case calls it kept.
@@ -43,7 +43,7 @@ fn now_millis() -> u64 {
         .unwrap_or(0)
 }
 
-fn hash_of(invoice: &lightning::bolt11_invoice::Bolt11Invoice) -> PaymentHash {
+pub(super) fn hash_of(invoice: &lightning::bolt11_invoice::Bolt11Invoice) -> PaymentHash {
     PaymentHash(invoice.payment_hash().to_byte_array())
 }
 
@@ -87,7 +87,7 @@ async fn watch_new_channel(
 }
 
 /// A ready channel from the LSP that is not in `before`.
-fn new_ready_channel(env: &FlowEnv, before: &[ChannelId]) -> Option<ChannelId> {
+pub(super) fn new_ready_channel(env: &FlowEnv, before: &[ChannelId]) -> Option<ChannelId> {
     env.wallet
         .node()
         .channel_manager
@@ -101,7 +101,7 @@ fn new_ready_channel(env: &FlowEnv, before: &[ChannelId]) -> Option<ChannelId> {
         .map(|c| c.channel_id)
 }
 
-fn wallet_channels(env: &FlowEnv) -> Vec<ChannelId> {
+pub(super) fn wallet_channels(env: &FlowEnv) -> Vec<ChannelId> {
     env.wallet
         .node()
         .channel_manager
@@ -335,7 +335,7 @@ fn judge_delivery(
 }
 
 /// The cheapest entry and a payment it accepts.
-async fn cheapest_entry(env: &FlowEnv) -> Result<(usize, u64), Abort> {
+pub(super) async fn cheapest_entry(env: &FlowEnv) -> Result<(usize, u64), Abort> {
     let menu = env.lsps2_menu().await?;
     menu.offers
         .iter()

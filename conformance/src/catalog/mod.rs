@@ -5,6 +5,7 @@ mod aggregate;
 mod flow_lsps1;
 mod flow_lsps1_onchain;
 mod flow_lsps2;
+mod flow_lsps2_open;
 mod lsps0;
 mod lsps1;
 mod lsps2;
@@ -26,6 +27,7 @@ pub fn all() -> &'static [Case] {
         v.extend_from_slice(lsps2::CASES);
         v.extend_from_slice(aggregate::CASES);
         v.extend_from_slice(flow_lsps2::CASES);
+        v.extend_from_slice(flow_lsps2_open::CASES);
         v.extend_from_slice(flow_lsps1::CASES);
         v.extend_from_slice(flow_lsps1_onchain::CASES);
         v

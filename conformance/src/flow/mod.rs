@@ -391,6 +391,47 @@ impl Drop for RefusingChannels {
     }
 }
 
+/// The wallet disconnects from the LSP whenever the LSP sends `open_channel`, before answering
+/// it (so before `funding_signed`), while this lives; the wallet's link redials at once.
+pub struct DisconnectingOnOpen {
+    env: Arc<FlowEnv>,
+    disconnections: Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl DisconnectingOnOpen {
+    /// Starts disconnecting.
+    pub fn start(env: &Arc<FlowEnv>) -> Self {
+        let disconnections = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counted = disconnections.clone();
+        // Weak: the node owns the policy that holds this closure.
+        let node = Arc::downgrade(env.wallet.node());
+        env.wallet
+            .policy()
+            .intercept_opens(Some(Box::new(move |opener: &PublicKey| {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if let Some(node) = node.upgrade() {
+                    node.peer_manager.disconnect_by_node_id(*opener);
+                }
+            })));
+        DisconnectingOnOpen {
+            env: env.clone(),
+            disconnections,
+        }
+    }
+
+    /// How many opens the wallet left unanswered by disconnecting.
+    pub fn disconnections(&self) -> u32 {
+        self.disconnections
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for DisconnectingOnOpen {
+    fn drop(&mut self) {
+        self.env.wallet.policy().intercept_opens(None);
+    }
+}
+
 /// Maps a client error of a flow step: code 1 is a refusal (legal for any request), 203 on
 /// `buy` a precondition (no liquidity for this size), a client-side check or another error a
 /// precondition too (the message tier judges the messages; the flow tier needs them to work).

@@ -147,6 +147,21 @@ struct Expected {
 /// within the LSP's hold time (bLIP-52 suggests 90 s) plus the funding handshake.
 pub const OPEN_AFTER_VALID_UNTIL: Duration = Duration::from_secs(600);
 
+/// Called with the opener's node id instead of answering its `open_channel` (see
+/// [`JitChannelPolicy::intercept_opens`]).
+pub type OpenInterceptor = Box<dyn Fn(&PublicKey) + Send + Sync>;
+
+/// The interceptor slot; `Debug` shows only whether one is set.
+#[derive(Default)]
+struct InterceptorSlot(Mutex<Option<OpenInterceptor>>);
+
+impl std::fmt::Debug for InterceptorSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = self.0.lock().map(|s| s.is_some()).unwrap_or(false);
+        f.debug_tuple("InterceptorSlot").field(&set).finish()
+    }
+}
+
 /// The channel-acceptance policy of a JIT-receiving wallet. Register each purchase with
 /// [`JitChannelPolicy::expect`] before showing its invoice.
 #[derive(Debug)]
@@ -156,6 +171,7 @@ pub struct JitChannelPolicy {
     strangers: StrangerChannels,
     preferred_to_self_delay: u16,
     refusing: std::sync::atomic::AtomicBool,
+    interceptor: InterceptorSlot,
 }
 
 /// At most this many purchases are expected at once (the list is bounded).
@@ -171,6 +187,17 @@ impl JitChannelPolicy {
             strangers,
             preferred_to_self_delay,
             refusing: std::sync::atomic::AtomicBool::new(false),
+            interceptor: InterceptorSlot::default(),
+        }
+    }
+
+    /// While set, every `open_channel` goes to `interceptor` (with the opener's node id)
+    /// instead of being answered, and is then refused. The conformance runner's interceptor
+    /// disconnects the opener, so the LSP sees its client leave before `funding_signed` (bLIP-52
+    /// says what the LSP must do then) and never receives the refusal. `None` clears it.
+    pub fn intercept_opens(&self, interceptor: Option<OpenInterceptor>) {
+        if let Ok(mut slot) = self.interceptor.0.lock() {
+            *slot = interceptor;
         }
     }
 
@@ -343,6 +370,14 @@ fn unix_millis_now() -> u64 {
 #[cfg(feature = "node")]
 impl lsps_node::InboundChannelPolicy for JitChannelPolicy {
     fn decide(&self, request: &lsps_node::InboundChannelRequest<'_>) -> lsps_node::InboundDecision {
+        if let Ok(slot) = self.interceptor.0.lock()
+            && let Some(intercept) = slot.as_ref()
+        {
+            intercept(&request.counterparty);
+            return lsps_node::InboundDecision::Reject {
+                reason: "intercepted: the wallet does not answer this open".into(),
+            };
+        }
         let decision = JitChannelPolicy::decide(
             self,
             &ChannelRequest {
