@@ -279,6 +279,30 @@ impl OnchainWallet {
         self.inner.lock().map_err(|_| WalletError::Poisoned)
     }
 
+    /// Sign `psbt` with the wallet's keys, finalize it, and record the transaction as an
+    /// unconfirmed spend of the wallet (persisted), so its inputs are not spent again before it
+    /// confirms.
+    fn sign_and_record(
+        &self,
+        inner: &mut Inner,
+        mut psbt: bitcoin::Psbt,
+    ) -> Result<Transaction, WalletError> {
+        psbt.sign(&self.master, inner.wallet.secp_ctx())
+            .map_err(|(_, errors)| WalletError::Sign(format!("{errors:?}")))?;
+        inner
+            .wallet
+            .finalize_psbt(&mut psbt, SignOptions::default())
+            .map_err(|e| WalletError::Finalize(Box::new(e)))?;
+        let tx = psbt
+            .extract_tx()
+            .map_err(|e| WalletError::Extract(Box::new(e)))?;
+        inner
+            .wallet
+            .apply_unconfirmed_txs([(Arc::new(tx.clone()), now_secs())]);
+        inner.persist()?;
+        Ok(tx)
+    }
+
     /// A receive address never handed out before; it is on disk before it is returned.
     pub fn new_address(&self) -> Result<Address, WalletError> {
         let mut inner = self.lock()?;
@@ -325,7 +349,7 @@ impl OnchainWallet {
         fee_rate_sat_per_kw: u32,
     ) -> Result<Transaction, WalletError> {
         let mut inner = self.lock()?;
-        let mut psbt = {
+        let psbt = {
             let mut builder = inner.wallet.build_tx();
             builder
                 .add_recipient(script, amount)
@@ -334,20 +358,7 @@ impl OnchainWallet {
                 .finish()
                 .map_err(|e| WalletError::Build(Box::new(e)))?
         };
-        psbt.sign(&self.master, inner.wallet.secp_ctx())
-            .map_err(|(_, errors)| WalletError::Sign(format!("{errors:?}")))?;
-        inner
-            .wallet
-            .finalize_psbt(&mut psbt, SignOptions::default())
-            .map_err(|e| WalletError::Finalize(Box::new(e)))?;
-        let tx = psbt
-            .extract_tx()
-            .map_err(|e| WalletError::Extract(Box::new(e)))?;
-        inner
-            .wallet
-            .apply_unconfirmed_txs([(Arc::new(tx.clone()), now_secs())]);
-        inner.persist()?;
-        Ok(tx)
+        self.sign_and_record(&mut inner, psbt)
     }
 }
 
@@ -475,7 +486,7 @@ impl OnchainWallet {
         fee_rate_sat_per_kw: u32,
     ) -> Result<Transaction, WalletError> {
         let mut inner = self.lock()?;
-        let mut psbt = {
+        let psbt = {
             let mut builder = inner
                 .wallet
                 .build_fee_bump(txid)
@@ -485,20 +496,7 @@ impl OnchainWallet {
                 .finish()
                 .map_err(|e| WalletError::Build(Box::new(e)))?
         };
-        psbt.sign(&self.master, inner.wallet.secp_ctx())
-            .map_err(|(_, errors)| WalletError::Sign(format!("{errors:?}")))?;
-        inner
-            .wallet
-            .finalize_psbt(&mut psbt, SignOptions::default())
-            .map_err(|e| WalletError::Finalize(Box::new(e)))?;
-        let tx = psbt
-            .extract_tx()
-            .map_err(|e| WalletError::Extract(Box::new(e)))?;
-        inner
-            .wallet
-            .apply_unconfirmed_txs([(Arc::new(tx.clone()), now_secs())]);
-        inner.persist()?;
-        Ok(tx)
+        self.sign_and_record(&mut inner, psbt)
     }
 }
 
