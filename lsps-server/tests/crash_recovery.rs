@@ -25,7 +25,7 @@
 use std::net::SocketAddr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -55,29 +55,11 @@ const PAYER_CHANNEL_SAT: u64 = 2_000_000;
 /// What the LSP's wallet is given to open channels with.
 const LSP_FUNDS_BTC: f64 = 0.5;
 
-/// A child process killed (and reaped) when dropped.
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod support;
+use support::{DevChainProcess, Kill};
 
 fn wait_for_file(path: &Path) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    support::wait_for_file(path, WAIT)
 }
 
 /// `lsps-server dev chain` in its own process, and an RPC view of it for this process.
@@ -91,30 +73,15 @@ struct ChainProcess {
 
 impl ChainProcess {
     async fn start(dir: &Path) -> Self {
-        let ready = dir.join("chain.json");
-        let process = Kill(
-            Command::new(env!("CARGO_BIN_EXE_lsps-server"))
-                .args(["dev", "chain", "--data-dir"])
-                .arg(dir.join("chain"))
-                .args(["--rpc-listen", "127.0.0.1:0", "--block-interval-secs", "0"])
-                .arg("--ready-file")
-                .arg(&ready)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let ready: Value = serde_json::from_str(&wait_for_file(&ready)).unwrap();
-        let url = ready["rpc_url"].as_str().unwrap().to_owned();
-        let cookie = PathBuf::from(ready["cookie_file"].as_str().unwrap());
-        let rpc = RpcClient::with_cookie(&url, &cookie).unwrap();
+        let chain = DevChainProcess::start(&dir.join("chain"), &dir.join("chain.json"));
+        let rpc = RpcClient::with_cookie(&chain.rpc_url, &chain.cookie_file).unwrap();
         let source = BitcoindChain::connect(rpc.clone(), bitcoin::Network::Regtest)
             .await
             .unwrap();
         Self {
-            _process: process,
-            url,
-            cookie,
+            url: chain.rpc_url.clone(),
+            cookie: chain.cookie_file.clone(),
+            _process: chain.process,
             rpc,
             source,
         }

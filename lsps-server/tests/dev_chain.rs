@@ -5,12 +5,15 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lsps_node::chain::rpc_client::RpcClient;
 use lsps_server::ReferenceServer;
 use lsps_server::config::ServerConfig;
 use serde_json::{Value, json};
+
+mod support;
+use support::{DevChainProcess, Kill, wait_for_file};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_chain_serves_core_rpc_from_the_data_dir() {
@@ -48,50 +51,13 @@ fn lsps_server(args: &[&str]) -> Value {
     Value::String(String::from_utf8(out.stdout).unwrap())
 }
 
-fn wait_for_file(path: &Path) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-struct Kill(std::process::Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standalone_chain_mines_and_sends_on_demand() {
     let dir = tempfile::tempdir().unwrap();
-    let chain_dir = dir.path().join("chain");
-    let ready = dir.path().join("ready.json");
-    let _chain = Kill(
-        Command::new(env!("CARGO_BIN_EXE_lsps-server"))
-            .args(["dev", "chain", "--data-dir"])
-            .arg(&chain_dir)
-            .args(["--rpc-listen", "127.0.0.1:0", "--block-interval-secs", "0"])
-            .arg("--ready-file")
-            .arg(&ready)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let ready: Value = serde_json::from_str(&wait_for_file(&ready)).unwrap();
-    let url = ready["rpc_url"].as_str().unwrap();
-    let rpc =
-        RpcClient::with_cookie(url, Path::new(ready["cookie_file"].as_str().unwrap())).unwrap();
+    let chain = DevChainProcess::start(&dir.path().join("chain"), &dir.path().join("ready.json"));
+    let chain_dir = &chain.dir;
+    let url = chain.rpc_url.as_str();
+    let rpc = RpcClient::with_cookie(url, &chain.cookie_file).unwrap();
     assert_eq!(rpc.call("getblockcount", json!([])).await.unwrap(), 101);
 
     let chain_dir_arg = chain_dir.to_str().unwrap();
@@ -120,7 +86,7 @@ async fn standalone_chain_mines_and_sends_on_demand() {
         "--rpc",
         url,
         "--cookie",
-        ready["cookie_file"].as_str().unwrap(),
+        chain.cookie_file.to_str().unwrap(),
     ]);
     let tx = rpc
         .call("getrawtransaction", json!([txid, true]))
@@ -132,23 +98,9 @@ async fn standalone_chain_mines_and_sends_on_demand() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_follows_a_standalone_chain_process_over_rpc() {
     let dir = tempfile::tempdir().unwrap();
-    let chain_dir = dir.path().join("chain");
-    let ready = dir.path().join("ready.json");
-    let _chain = Kill(
-        Command::new(env!("CARGO_BIN_EXE_lsps-server"))
-            .args(["dev", "chain", "--data-dir"])
-            .arg(&chain_dir)
-            .args(["--rpc-listen", "127.0.0.1:0", "--block-interval-secs", "0"])
-            .arg("--ready-file")
-            .arg(&ready)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let ready: Value = serde_json::from_str(&wait_for_file(&ready)).unwrap();
-    let url = ready["rpc_url"].as_str().unwrap().to_owned();
-    let cookie = std::path::PathBuf::from(ready["cookie_file"].as_str().unwrap());
+    let chain = DevChainProcess::start(&dir.path().join("chain"), &dir.path().join("ready.json"));
+    let url = chain.rpc_url.clone();
+    let cookie = chain.cookie_file.clone();
     let rpc = RpcClient::with_cookie(&url, &cookie).unwrap();
     let mut config = ServerConfig::ephemeral(dir.path().join("lsp"));
     config.bitcoind = Some(lsps_server::config::BitcoindConfig {
@@ -197,22 +149,9 @@ async fn an_lsp_process_and_a_payer_confirm_a_channel_on_a_chain_process() {
     use lsps_node::chain::bitcoind::BitcoindChain;
     use lsps_node::payer::{Payer, RpcMiner};
     let dir = tempfile::tempdir().unwrap();
-    let chain_ready = dir.path().join("chain.json");
-    let _chain = Kill(
-        Command::new(env!("CARGO_BIN_EXE_lsps-server"))
-            .args(["dev", "chain", "--data-dir"])
-            .arg(dir.path().join("chain"))
-            .args(["--rpc-listen", "127.0.0.1:0", "--block-interval-secs", "0"])
-            .arg("--ready-file")
-            .arg(&chain_ready)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let chain: Value = serde_json::from_str(&wait_for_file(&chain_ready)).unwrap();
-    let url = chain["rpc_url"].as_str().unwrap().to_owned();
-    let cookie = chain["cookie_file"].as_str().unwrap().to_owned();
+    let chain = DevChainProcess::start(&dir.path().join("chain"), &dir.path().join("chain.json"));
+    let url = chain.rpc_url.clone();
+    let cookie = chain.cookie_file.to_str().unwrap().to_owned();
     let lsp_ready = dir.path().join("lsp.json");
     let _lsp = Kill(
         Command::new(env!("CARGO_BIN_EXE_lsps-server"))
@@ -228,7 +167,8 @@ async fn an_lsp_process_and_a_payer_confirm_a_channel_on_a_chain_process() {
             .spawn()
             .unwrap(),
     );
-    let lsp: Value = serde_json::from_str(&wait_for_file(&lsp_ready)).unwrap();
+    let lsp: Value =
+        serde_json::from_str(&wait_for_file(&lsp_ready, Duration::from_secs(60))).unwrap();
     let lsp_id: bitcoin::secp256k1::PublicKey = lsp["node_id"].as_str().unwrap().parse().unwrap();
     let lsp_addr: std::net::SocketAddr = lsp["bolt8"].as_str().unwrap().parse().unwrap();
 
