@@ -918,7 +918,7 @@ pub static TABLE: &[(&str, &[Basis])] = &[
                 "LSPS2-R34",
                 Defines,
                 "blip-0052.md#2--request-jit-channel",
-                "`jit_channel_scid` is the SCID to use for creating the route hint in the invoice, and `lsp_cltv_expiry_delta` is the CLTV delta for that route hint hop.",
+                "`jit_channel_scid` is the SCID to use for creating the route hint in the invoice <LSPS0.scid>, and `lsp_cltv_expiry_delta` is the CLTV delta for that route hint hop.",
                 note: "a delta above 65535 (it cannot fit a BOLT11 route hint; spec/README D22) is WARN"
             ),
         ],
@@ -1377,6 +1377,131 @@ mod tests {
                 ),
             }
         }
+    }
+
+    /// The pinned bLIP text as sentences are quoted: Markdown links reduced to their text,
+    /// `<del>` marks, list markers and block-quote marks dropped, lines joined, whitespace
+    /// collapsed.
+    fn pinned_text(file: &str) -> String {
+        let raw = match file {
+            "blip-0050.md" => include_str!("../../spec/blips/ba7a34b/blip-0050.md"),
+            "blip-0051.md" => include_str!("../../spec/blips/ba7a34b/blip-0051.md"),
+            "blip-0052.md" => include_str!("../../spec/blips/ba7a34b/blip-0052.md"),
+            other => panic!("no pinned copy of {other}"),
+        };
+        let reference_link = regex::Regex::new(r"\[([^\]]*)\]\[[^\]]*\]").unwrap();
+        let inline_link = regex::Regex::new(r"\[([^\]]*)\]\((?:[^()]|\([^)]*\))*\)").unwrap();
+        let marker = regex::Regex::new(r"^\s*(?:[-*]\s+|\d+\.\s+|>\s?)").unwrap();
+        let text = reference_link.replace_all(raw, "$1");
+        let text = inline_link.replace_all(&text, "$1");
+        let text = text.replace("<del>", "").replace("</del>", "");
+        let joined: Vec<String> = text
+            .lines()
+            .map(|l| marker.replace(l, "").trim().to_owned())
+            .collect();
+        joined
+            .join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The pieces of a quote that must each appear in the text: fragments between `[...]`
+    /// elisions, cut after each `.` or `:` that ends a sentence or an introducing clause (a
+    /// list item is quoted with the clause that introduces it).
+    fn quoted_pieces(quote: &str) -> Vec<String> {
+        let quote = quote.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut pieces = Vec::new();
+        for fragment in quote.split("[...]") {
+            let chars: Vec<char> = fragment.chars().collect();
+            let mut start = 0;
+            for i in 0..chars.len() {
+                let ends = matches!(chars[i], '.' | ':')
+                    && chars.get(i + 1) == Some(&' ')
+                    && chars
+                        .get(i + 2)
+                        .is_some_and(|c| c.is_ascii_uppercase() || matches!(c, '`' | '*' | '"'));
+                if ends {
+                    pieces.push(chars[start..=i].iter().collect::<String>());
+                    start = i + 2;
+                }
+            }
+            pieces.push(chars[start..].iter().collect::<String>());
+        }
+        pieces
+            .into_iter()
+            .map(|p| p.trim().trim_end_matches(':').trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect()
+    }
+
+    fn missing_pieces(quote: &str, file: &str) -> Vec<String> {
+        let text = pinned_text(file);
+        quoted_pieces(quote)
+            .into_iter()
+            .filter(|p| !text.contains(p.as_str()) && !text.contains(p.trim_end_matches('.')))
+            .collect()
+    }
+
+    /// Every sentence the runner quotes is in the bLIP text at the pinned commit: each case's
+    /// basis, and the quotes (`bLIP-5N: "..."`) in the flow cases' verdicts.
+    #[test]
+    fn quoted_sentences_are_in_the_pinned_blips() {
+        let mut problems = Vec::new();
+        for (case, basis) in TABLE {
+            for b in *basis {
+                let Some((file, _)) = b.section.split_once('#') else {
+                    continue;
+                };
+                if !file.starts_with("blip-") {
+                    continue;
+                }
+                for piece in missing_pieces(b.sentence, file) {
+                    problems.push(format!("{case} ({}): {piece:?}", b.requirement));
+                }
+            }
+        }
+        let quoted = regex::Regex::new(r#"\\"((?:[^"\\]|\\[^"])*)\\""#).unwrap();
+        for (source, file) in [
+            (include_str!("catalog/flow_lsps1.rs"), "blip-0051.md"),
+            (
+                include_str!("catalog/flow_lsps1_onchain.rs"),
+                "blip-0051.md",
+            ),
+            (include_str!("catalog/flow_lsps2.rs"), "blip-0052.md"),
+            (include_str!("catalog/flow_lsps2_open.rs"), "blip-0052.md"),
+        ] {
+            let mut checked = 0;
+            for quote in quoted.captures_iter(source) {
+                let quote = &quote[1];
+                if !["MUST", "SHOULD", "MAY"].iter().any(|k| quote.contains(k)) {
+                    continue;
+                }
+                checked += 1;
+                for piece in missing_pieces(quote, file) {
+                    problems.push(format!("a flow verdict quoting {file}: {piece:?}"));
+                }
+            }
+            assert!(checked > 0, "no quote found in a flow source of {file}");
+        }
+        assert!(
+            problems.is_empty(),
+            "not in the pinned bLIP text:\n{}",
+            problems.join("\n")
+        );
+    }
+
+    #[test]
+    fn quote_checks_can_fail() {
+        assert!(missing_pieces("MUST release the preimage.", "blip-0051.md").is_empty());
+        assert_eq!(
+            missing_pieces("MUST release the preimage at once.", "blip-0051.md"),
+            ["MUST release the preimage at once."]
+        );
+        assert_eq!(
+            quoted_pieces("If x: MUST a. [...] MUST b."),
+            ["If x", "MUST a.", "MUST b."]
+        );
     }
 
     #[test]

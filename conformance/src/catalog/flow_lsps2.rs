@@ -36,6 +36,14 @@ const SHORT_EXPIRY_WAIT: Duration = Duration::from_secs(60);
 /// Clock tolerance when telling a failure before `valid_until` from one at it.
 const CLOCK_TOLERANCE_MS: u64 = 1_000;
 
+/// bLIP-52 §4 sentences the failure cases quote.
+const R46_RULE: &str = "bLIP-52: \"In \"no-MPP+var-invoice\" mode, the LSP, if it receives a forward where the next hop is `jit_channel_scid`, before `opening_fee_params.valid_until`: [...] MUST check that `opening_fee + htlc_minimum_msat <= htlc_value_msat`, and if that fails, MUST fail with `unknown_next_peer`.\"";
+const R50_RULE: &str = "bLIP-52: \"LSPs MUST fail the payment with `unknown_next_peer` in case the client rejects the channel open via an `error`.\"";
+const R39_RULE: &str = "bLIP-52: \"MUST fail with `temporary_channel_failure` if it implements the above timeout, and the timeout is reached.\"";
+const R41_RULE: &str = "bLIP-52: \"MUST also have, for all pending payment parts, a separate timeout at `opening_fee_params.valid_until`, described below.\"";
+const R43_RULE: &str = "bLIP-52: \"MUST fail with `unknown_next_peer` if all parts have **NOT** summed up to at least `payment_size_msat` **AND** `opening_fee_params.valid_until` has passed.\"";
+const R61_RULE: &str = "bLIP-52: \"The LSP MUST ensure that all parts forwarded sum up to at least `payment_size_msat - opening_fee`.\"";
+
 fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -274,12 +282,12 @@ fn judge_delivery(
             let received = r.received_msat.get();
             if skimmed > fee {
                 return Err(Abort::Violation(format!(
-                    "the LSP skimmed {skimmed} msat, more than the opening fee of {fee} msat promised for {payment_msat} msat"
+                    "the LSP skimmed {skimmed} msat, more than the opening fee of {fee} msat promised for {payment_msat} msat: {R61_RULE}"
                 )));
             }
             if received < payment_msat - fee {
                 return Err(Abort::Violation(format!(
-                    "the wallet received {received} msat, less than payment_size_msat {payment_msat} - opening_fee {fee}"
+                    "the wallet received {received} msat, less than payment_size_msat {payment_msat} - opening_fee {fee}: {R61_RULE}"
                 )));
             }
             let smaller = if skimmed < fee {
@@ -424,12 +432,7 @@ async fn fee_not_payable(ctx: CaseCtx) -> Result<String, Abort> {
         )));
     }
     let seen = buy_and_pay(&ctx, &env, index, None, &[amount], false).await?;
-    judge_unknown_next_peer(
-        &ctx,
-        &env,
-        seen,
-        "bLIP-52 no-MPP mode: opening_fee + htlc_minimum_msat > htlc_value_msat MUST fail with unknown_next_peer",
-    )
+    judge_unknown_next_peer(&ctx, &env, seen, R46_RULE)
 }
 
 async fn client_rejects(ctx: CaseCtx) -> Result<String, Abort> {
@@ -442,12 +445,7 @@ async fn client_rejects(ctx: CaseCtx) -> Result<String, Abort> {
             "the wallet was to refuse the channel but one became ready".into(),
         ));
     }
-    judge_unknown_next_peer(
-        &ctx,
-        &env,
-        seen,
-        "bLIP-52: the LSP MUST fail the payment with unknown_next_peer when the client rejects the channel open",
-    )
+    judge_unknown_next_peer(&ctx, &env, seen, R50_RULE)
 }
 
 /// Pays one part of two in MPP+fixed-invoice mode and waits for the LSP to fail it: at most
@@ -571,7 +569,7 @@ async fn hold_timeout(ctx: CaseCtx) -> Result<String, Abort> {
     let scid = seen.purchase.buy.jit_channel_scid.0;
     let outcome = lone_part_failed(&ctx, &env, &seen, "part held", || {
         Abort::Precondition(format!(
-            "the LSP held part 1 of 2 for {} s without failing it (bLIP-52: SHOULD hold at least 90 s; run with --long to wait until valid_until)",
+            "the LSP held part 1 of 2 for {} s without failing it (bLIP-52: \"SHOULD hold all payment parts active for at least 90 seconds, starting from the arrival of the first payment part\"; run with --long to wait until valid_until)",
             max_wait.as_secs()
         ))
     })?;
@@ -580,7 +578,7 @@ async fn hold_timeout(ctx: CaseCtx) -> Result<String, Abort> {
         // valid_until came first: that timeout's code is unknown_next_peer.
         return match failure {
             Some(FailureSeen::TemporaryAtJitScid) => Err(Abort::Violation(format!(
-                "failed at valid_until with {}: bLIP-52 MUST fail with unknown_next_peer when the parts have not reached payment_size_msat by valid_until",
+                "failed at valid_until with {}: {R43_RULE}",
                 FailureSeen::TemporaryAtJitScid.describe()
             ))),
             Some(f) => Ok(format!(
@@ -600,7 +598,7 @@ async fn hold_timeout(ctx: CaseCtx) -> Result<String, Abort> {
             FailureSeen::TemporaryAtJitScid.describe()
         )),
         Some(FailureSeen::PermanentAtJitScid) => Err(Abort::Violation(format!(
-            "held part 1 of 2 for {} ms, then failed it before valid_until with {}: bLIP-52 MUST fail with temporary_channel_failure when its hold timeout is reached",
+            "held part 1 of 2 for {} ms, then failed it before valid_until with {}: {R39_RULE}",
             held_for.as_millis(),
             FailureSeen::PermanentAtJitScid.describe()
         ))),
@@ -643,7 +641,7 @@ async fn valid_until_passes(ctx: CaseCtx) -> Result<String, Abort> {
     let scid = seen.purchase.buy.jit_channel_scid.0;
     let outcome = lone_part_failed(&ctx, &env, &seen, "part held past valid_until", || {
         Abort::Violation(format!(
-            "part 1 of 2 was still held {} s after valid_until: bLIP-52 MUST time out all pending parts at valid_until and fail them with unknown_next_peer",
+            "part 1 of 2 was still held {} s after valid_until: {R41_RULE} {R43_RULE}",
             EXPIRY_GRACE.as_secs()
         ))
     })?;
@@ -659,7 +657,7 @@ async fn valid_until_passes(ctx: CaseCtx) -> Result<String, Abort> {
             FailureSeen::PermanentAtJitScid.describe()
         )),
         Some(FailureSeen::TemporaryAtJitScid) => Err(Abort::Violation(format!(
-            "part 1 of 2 failed at valid_until with {}: bLIP-52 MUST fail with unknown_next_peer when the parts have not reached payment_size_msat by valid_until",
+            "part 1 of 2 failed at valid_until with {}: {R43_RULE}",
             FailureSeen::TemporaryAtJitScid.describe()
         ))),
         Some(other) => Err(Abort::Advisory(format!(
