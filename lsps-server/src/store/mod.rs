@@ -11,6 +11,7 @@
 mod memory;
 mod postgres;
 mod records;
+mod sql;
 mod sqlite;
 #[cfg(test)]
 mod suite;

@@ -14,58 +14,15 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::Row;
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 
+use super::sql::{buy_from_row, db_err, insert_err, ms_to_db, order_from_row};
 use super::{Store, StoreError, StoredBuy, StoredOrder};
 
 /// The PostgreSQL store of one LSP node.
 pub struct PostgresStore {
     pool: PgPool,
     lsp_node_id: String,
-}
-
-fn db_err(e: sqlx::Error) -> StoreError {
-    StoreError::from(e)
-}
-
-fn insert_err(key: String) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate(key),
-        _ => db_err(e),
-    }
-}
-
-/// PostgreSQL BIGINT is i64; Unix milliseconds fit for the next 292 million years.
-fn ms_to_db(ms: u64) -> i64 {
-    i64::try_from(ms).unwrap_or(i64::MAX)
-}
-
-fn ms_from_db(ms: i64) -> u64 {
-    u64::try_from(ms).unwrap_or(0)
-}
-
-fn order_from_row(row: &PgRow) -> Result<StoredOrder, StoreError> {
-    Ok(StoredOrder {
-        order_id: row.try_get("order_id").map_err(db_err)?,
-        peer_node_id: row.try_get("peer_node_id").map_err(db_err)?,
-        created_at_ms: ms_from_db(row.try_get("created_at_ms").map_err(db_err)?),
-        body: row.try_get("body").map_err(db_err)?,
-        flow: row.try_get("flow").map_err(db_err)?,
-    })
-}
-
-fn buy_from_row(row: &PgRow) -> Result<StoredBuy, StoreError> {
-    let scid: String = row.try_get("jit_channel_scid").map_err(db_err)?;
-    Ok(StoredBuy {
-        jit_channel_scid: scid
-            .parse()
-            .map_err(|_| StoreError::UnreadableRow(format!("bad scid in database: {scid}")))?,
-        peer_node_id: row.try_get("peer_node_id").map_err(db_err)?,
-        created_at_ms: ms_from_db(row.try_get("created_at_ms").map_err(db_err)?),
-        body: row.try_get("body").map_err(db_err)?,
-        jit_flow: row.try_get("jit_flow").map_err(db_err)?,
-    })
 }
 
 impl PostgresStore {

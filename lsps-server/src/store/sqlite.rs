@@ -11,14 +11,15 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::Connection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::{Connection, Row};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use super::sql::{buy_from_row, db_err, insert_err, ms_to_db, order_from_row};
 use super::{Store, StoreError, StoredBuy, StoredOrder};
 
 /// Largest number of writes committed in one transaction.
@@ -74,14 +75,6 @@ pub struct SqliteStore {
     writer: Mutex<Option<mpsc::Sender<WriteRequest>>>,
     writer_task: Mutex<Option<JoinHandle<()>>>,
     readers: SqlitePool,
-}
-
-fn db_err(e: sqlx::Error) -> StoreError {
-    StoreError::from(e)
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
 impl SqliteStore {
@@ -211,13 +204,7 @@ async fn apply(conn: &mut SqliteConnection, op: &WriteOp) -> Result<(), StoreErr
         .execute(conn)
         .await
         .map(|_| ())
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Duplicate(order.order_id.clone())
-            } else {
-                db_err(e)
-            }
-        }),
+        .map_err(insert_err(order.order_id.clone())),
         WriteOp::UpdateOrder { order_id, body } => {
             let done = sqlx::query("UPDATE lsps1_orders SET body = ? WHERE order_id = ?")
                 .bind(body)
@@ -253,13 +240,7 @@ async fn apply(conn: &mut SqliteConnection, op: &WriteOp) -> Result<(), StoreErr
         .execute(conn)
         .await
         .map(|_| ())
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Duplicate(buy.jit_channel_scid.to_string())
-            } else {
-                db_err(e)
-            }
-        }),
+        .map_err(insert_err(buy.jit_channel_scid.to_string())),
         WriteOp::UpdateBuy {
             scid,
             body,
@@ -280,38 +261,6 @@ async fn apply(conn: &mut SqliteConnection, op: &WriteOp) -> Result<(), StoreErr
             Ok(())
         }
     }
-}
-
-/// SQLite integers are i64; Unix milliseconds fit for the next 292 million years.
-fn ms_to_db(ms: u64) -> i64 {
-    i64::try_from(ms).unwrap_or(i64::MAX)
-}
-
-fn ms_from_db(ms: i64) -> u64 {
-    u64::try_from(ms).unwrap_or(0)
-}
-
-fn order_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredOrder, StoreError> {
-    Ok(StoredOrder {
-        order_id: row.try_get("order_id").map_err(db_err)?,
-        peer_node_id: row.try_get("peer_node_id").map_err(db_err)?,
-        created_at_ms: ms_from_db(row.try_get("created_at_ms").map_err(db_err)?),
-        body: row.try_get("body").map_err(db_err)?,
-        flow: row.try_get("flow").map_err(db_err)?,
-    })
-}
-
-fn buy_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredBuy, StoreError> {
-    let scid: String = row.try_get("jit_channel_scid").map_err(db_err)?;
-    Ok(StoredBuy {
-        jit_channel_scid: scid
-            .parse()
-            .map_err(|_| StoreError::UnreadableRow(format!("bad scid in database: {scid}")))?,
-        peer_node_id: row.try_get("peer_node_id").map_err(db_err)?,
-        created_at_ms: ms_from_db(row.try_get("created_at_ms").map_err(db_err)?),
-        body: row.try_get("body").map_err(db_err)?,
-        jit_flow: row.try_get("jit_flow").map_err(db_err)?,
-    })
 }
 
 #[async_trait]
