@@ -22,15 +22,15 @@ pub(crate) enum WatchEnd {
 /// channel's funding outpoint once there is one. Two polls print the same line exactly when
 /// nothing a watcher follows changed.
 pub(crate) fn state_line(order: &OrderResult) -> String {
-    let mut line = format!("order_state={}", super::wire(&order.order_state));
+    let mut line = format!("order_state={}", super::output::wire(&order.order_state));
     if let Some(b) = &order.payment.bolt11 {
-        line.push_str(&format!(" bolt11={}", super::wire(&b.state)));
+        line.push_str(&format!(" bolt11={}", super::output::wire(&b.state)));
     }
     if let Some(b) = &order.payment.bolt12 {
-        line.push_str(&format!(" bolt12={}", super::wire(&b.state)));
+        line.push_str(&format!(" bolt12={}", super::output::wire(&b.state)));
     }
     if let Some(o) = &order.payment.onchain {
-        line.push_str(&format!(" onchain={}", super::wire(&o.state)));
+        line.push_str(&format!(" onchain={}", super::output::wire(&o.state)));
     }
     if let Some(c) = &order.channel {
         line.push_str(&format!(
