@@ -20,6 +20,7 @@ use lsps_core::lsps1::{
 use lsps_core::types::{OnchainAddress, Sat};
 use lsps_node::payments::PaymentOutcome as Payment;
 
+use super::flow_lsps2::wallet_channels;
 use crate::case::{Case, Phase};
 use crate::ctx::{Abort, CaseCtx};
 use crate::flow::{FlowEnv, RefusingChannels, client_abort};
@@ -116,17 +117,6 @@ pub(super) async fn place_order(
         order,
         ordered,
     })
-}
-
-fn wallet_channels(env: &FlowEnv) -> Vec<ChannelId> {
-    env.wallet
-        .node()
-        .channel_manager
-        .list_channels()
-        .iter()
-        .filter(|c| c.counterparty.node_id == env.lsp)
-        .map(|c| c.channel_id)
-        .collect()
 }
 
 /// Whether the wallet has a channel from the LSP not in `before` whose funding is known, and
@@ -582,17 +572,28 @@ async fn pay_bolt11_and_follow(
         "payer: {paid:?}; blocks mined: {}",
         watched.blocks_mined
     ));
+    note_order_left(ctx, env, placed, watched.last.as_ref());
+    (paid, watched)
+}
+
+/// Records what the order was left as, for the report: its state and its payment options'.
+pub(super) fn note_order_left(
+    ctx: &CaseCtx,
+    env: &FlowEnv,
+    placed: &Placed,
+    last: Option<&OrderResult>,
+) {
     let order_id = &placed.order.order_id;
-    match &watched.last {
-        Some(last) => env.note_order(format!(
-            "{order_id}: {:?}, bolt11 {:?} ({})",
+    env.note_order(match last {
+        Some(last) => format!(
+            "{order_id}: {:?}, bolt11 {:?}, onchain {:?} ({})",
             last.order_state,
             bolt11_state(last),
+            onchain_state(last),
             ctx.case_id
-        )),
-        None => env.note_order(format!("{order_id}: never read back ({})", ctx.case_id)),
-    }
-    (paid, watched)
+        ),
+        None => format!("{order_id}: never read back ({})", ctx.case_id),
+    });
 }
 
 async fn bolt11_delivered(ctx: CaseCtx) -> Result<String, Abort> {

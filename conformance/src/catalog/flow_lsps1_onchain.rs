@@ -13,8 +13,8 @@ use lsps_core::lsps1::{OrderResult, OrderState, PaymentState};
 use lsps_core::types::OnchainAddress;
 
 use super::flow_lsps1::{
-    OnchainWatch, PaidWith, PayerSaw, Placed, Watched, follow, judge_delivered, onchain_state,
-    place_order, record_steps,
+    OnchainWatch, PaidWith, PayerSaw, Placed, Watched, follow, judge_delivered, note_order_left,
+    onchain_state, place_order, record_steps,
 };
 use crate::case::{Case, Phase};
 use crate::ctx::{Abort, CaseCtx};
@@ -120,44 +120,47 @@ async fn pay_onchain(ctx: &CaseCtx, env: &FlowEnv, order: &OrderResult) -> Resul
     Ok(u32::from(option.min_onchain_payment_confirmations))
 }
 
-fn note_left(ctx: &CaseCtx, env: &FlowEnv, placed: &Placed, watched: &Watched) {
-    let order_id = &placed.order.order_id;
-    match &watched.last {
-        Some(last) => env.note_order(format!(
-            "{order_id}: {:?}, onchain {:?} ({})",
-            last.order_state,
-            onchain_state(last),
-            ctx.case_id
-        )),
-        None => env.note_order(format!("{order_id}: never read back ({})", ctx.case_id)),
-    }
+/// Pays the order on-chain and follows it until `done`, mining the payment's confirmations
+/// and, with `refund_script`, the refund; the steps and what the order was left as recorded.
+async fn pay_onchain_and_follow(
+    ctx: &CaseCtx,
+    env: &FlowEnv,
+    placed: &Placed,
+    refund_script: Option<bitcoin::ScriptBuf>,
+    done: impl Fn(&OrderResult, &Watched) -> bool,
+) -> Result<Watched, Abort> {
+    let sent_at = Instant::now();
+    let first = pay_onchain(ctx, env, &placed.order).await?;
+    let watch = OnchainWatch {
+        first_confirmations: first,
+        refund_script,
+    };
+    let watched = follow(
+        ctx,
+        env,
+        placed,
+        sent_at + env.wait,
+        &PayerSaw::default(),
+        Some(&watch),
+        done,
+    )
+    .await;
+    record_steps(ctx, sent_at, &watched);
+    note_order_left(ctx, env, placed, watched.last.as_ref());
     ctx.note(format!(
         "blocks mined: {}; the payment's confirmations: {}",
         watched.blocks_mined, watched.payment_confirmations
     ));
+    Ok(watched)
 }
 
 async fn onchain_delivered(ctx: CaseCtx) -> Result<String, Abort> {
     let env = ctx.flow()?;
     let (placed, _) = place_onchain_order(&ctx, &env).await?;
-    let sent_at = Instant::now();
-    let first = pay_onchain(&ctx, &env, &placed.order).await?;
-    let watch = OnchainWatch {
-        first_confirmations: first,
-        refund_script: None,
-    };
-    let watched = follow(
-        &ctx,
-        &env,
-        &placed,
-        sent_at + env.wait,
-        &PayerSaw::default(),
-        Some(&watch),
-        |order, _| order.order_state != OrderState::Created,
-    )
-    .await;
-    record_steps(&ctx, sent_at, &watched);
-    note_left(&ctx, &env, &placed, &watched);
+    let watched = pay_onchain_and_follow(&ctx, &env, &placed, None, |order, _| {
+        order.order_state != OrderState::Created
+    })
+    .await?;
     judge_delivered(&ctx, &env, &placed.ordered, &watched, PaidWith::Onchain)
 }
 
@@ -168,28 +171,18 @@ async fn onchain_open_rejected(ctx: CaseCtx) -> Result<String, Abort> {
     let env = ctx.flow()?;
     let (placed, refund_script) = place_onchain_order(&ctx, &env).await?;
     let _refusing = RefusingChannels::start(&env);
-    let sent_at = Instant::now();
-    let first = pay_onchain(&ctx, &env, &placed.order).await?;
-    let watch = OnchainWatch {
-        first_confirmations: first,
-        refund_script: Some(refund_script),
-    };
-    let watched = follow(
+    let watched = pay_onchain_and_follow(
         &ctx,
         &env,
         &placed,
-        sent_at + env.wait,
-        &PayerSaw::default(),
-        Some(&watch),
+        Some(refund_script),
         |order, watched| {
             order.order_state != OrderState::Created
                 && onchain_state(order) == Some(PaymentState::Refunded)
                 && watched.refund_received.is_some()
         },
     )
-    .await;
-    record_steps(&ctx, sent_at, &watched);
-    note_left(&ctx, &env, &placed, &watched);
+    .await?;
     let Some(last) = &watched.last else {
         return Err(Abort::Timeout("lsps1.get_order never answered".into()));
     };

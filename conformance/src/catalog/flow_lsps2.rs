@@ -18,12 +18,10 @@ use lsps_client::receive::{JitPurchase, PaymentOutcome as Receive};
 use lsps_core::types::Msat;
 use lsps_node::payments::PaymentOutcome as Payment;
 
-use crate::case::{Case, Phase};
+use crate::case::Case;
 use crate::ctx::{Abort, CaseCtx};
 use crate::flow::payment::{FailureSeen, failure_seen, pay_parts};
 use crate::flow::{FlowEnv, RefusingChannels};
-use crate::procedure;
-use crate::verdict::Level;
 
 /// Invoice expiry asked for (capped by `valid_until` by the wallet).
 pub(super) const INVOICE_EXPIRY: Duration = Duration::from_secs(3600);
@@ -109,6 +107,7 @@ pub(super) fn new_ready_channel(env: &FlowEnv, before: &[ChannelId]) -> Option<C
         .map(|c| c.channel_id)
 }
 
+/// The wallet's channels with the LSP (ids).
 pub(super) fn wallet_channels(env: &FlowEnv) -> Vec<ChannelId> {
     env.wallet
         .node()
@@ -671,18 +670,8 @@ async fn valid_until_passes(ctx: CaseCtx) -> Result<String, Abort> {
 }
 
 macro_rules! flow_case {
-    ($id:literal, [$($req:literal),*], $level:ident, $summary:literal, $sends:literal, $passes:literal, $f:path) => {
-        Case {
-            id: $id,
-            requirements: &[$($req),*],
-            level: Level::$level,
-            applies_to: 2,
-            summary: $summary,
-            sends: $sends,
-            passes_when: $passes,
-            phase: Phase::Flow,
-            procedure: procedure!($f),
-        }
+    ($($case:tt)*) => {
+        catalog_case!(Flow, 2, $($case)*)
     };
 }
 

@@ -24,12 +24,10 @@ use lsps_node::payments::PaymentOutcome as Payment;
 use super::flow_lsps2::{
     INVOICE_EXPIRY, cheapest_entry, hash_of, new_ready_channel, wallet_channels,
 };
-use crate::case::{Case, Phase};
+use crate::case::Case;
 use crate::ctx::{Abort, CaseCtx};
 use crate::flow::payment::{FailureSeen, failure_seen, pay_parts};
 use crate::flow::{DisconnectingOnOpen, FlowEnv};
-use crate::procedure;
-use crate::verdict::Level;
 
 /// How long the payer waits for the LSP to fail the parts after the client left (an LSP reacts
 /// to the disconnection; the reference takes milliseconds).
@@ -432,43 +430,30 @@ async fn funding_broadcast(ctx: CaseCtx) -> Result<String, Abort> {
     }
 }
 
-macro_rules! open_case {
-    ($id:literal, [$($req:literal),*], $summary:literal, $sends:literal, $passes:literal, $f:path) => {
-        Case {
-            id: $id,
-            requirements: &[$($req),*],
-            level: Level::Must,
-            applies_to: 2,
-            summary: $summary,
-            sends: $sends,
-            passes_when: $passes,
-            phase: Phase::Flow,
-            procedure: procedure!($f),
-        }
-    };
-}
-
 /// LSPS2 flow cases about the open.
 pub(super) static CASES: &[Case] = &[
-    open_case!(
+    flow_case!(
         "lsps2.flow.client-left-before-funding.fails-temporary-channel-failure",
         ["LSPS2-R51"],
+        Must,
         "the wallet disconnects when the JIT channel's open_channel arrives (before funding_signed): the LSP fails the part with temporary_channel_failure",
         "lsps2.buy without payment_size_msat, the payer pays one part; the wallet disconnects instead of answering open_channel (and redials)",
         "the payer sees a temporary failure at jit_channel_scid within 15 s; a PERM code or a part still held is FAIL; no open_channel at all is SKIP",
         left_before_funding_code
     ),
-    open_case!(
+    flow_case!(
         "lsps2.flow.client-left-before-funding.waits-for-payment-again",
         ["LSPS2-R51"],
+        Must,
         "after the wallet left before funding_signed and came back, the same invoice paid again opens the JIT channel and is delivered",
         "as the case above, then, once the wallet is connected again, the payer pays the same invoice again (same jit_channel_scid, before valid_until)",
         "the second payment is forwarded to the wallet over a new channel from the LSP; the first part still held is SKIP (the case above judges it)",
         left_before_funding_waits_again
     ),
-    open_case!(
+    flow_case!(
         "lsps2.flow.funding-broadcast.follows-trust-model",
         ["LSPS2-R55", "LSPS2-R56"],
+        Must,
         "the JIT channel is ready at once and its funding is broadcast as client_trusts_lsp says: at once without trust, at the latest after the preimage with it",
         "lsps2.buy without payment_size_msat, the payer pays one part; the runner asks the chain (gettxout, mempool included) for the funding outpoint every 100 ms from funding_signed on",
         "the channel becomes ready; client_trusts_lsp false: the funding is in the mempool within 10 s of funding_signed; true: noted when it came (WARN if not within 10 s of the claim)",

@@ -2,11 +2,9 @@
 //! (orders are created, never paid).
 
 use super::{amount, check_property, expect_error, expect_result, integer, short};
-use crate::case::{Case, Phase};
+use crate::case::Case;
 use crate::code;
 use crate::ctx::{Abort, CaseCtx, Conn, fresh_id};
-use crate::procedure;
-use crate::verdict::Level;
 use lsps_core::lsps1::{GetInfoResult, OrderResult};
 use serde_json::{Value, json};
 
@@ -849,18 +847,8 @@ async fn get_order_other_peer(ctx: CaseCtx) -> Result<String, Abort> {
 }
 
 macro_rules! lsps1_case {
-    ($id:literal, [$($req:literal),*], $level:ident, $summary:literal, $sends:literal, $passes:literal, $f:path) => {
-        Case {
-            id: $id,
-            requirements: &[$($req),*],
-            level: Level::$level,
-            applies_to: 1,
-            summary: $summary,
-            sends: $sends,
-            passes_when: $passes,
-            phase: Phase::Exchange,
-            procedure: procedure!($f),
-        }
+    ($($case:tt)*) => {
+        catalog_case!(Exchange, 1, $($case)*)
     };
 }
 

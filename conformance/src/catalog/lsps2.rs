@@ -4,11 +4,9 @@ use super::{
     expect_any_error, expect_error, expect_error_graded, expect_result, expect_result_or, short,
     unless_refused,
 };
-use crate::case::{Case, Phase};
+use crate::case::Case;
 use crate::code;
 use crate::ctx::{Abort, CaseCtx, Conn};
-use crate::procedure;
-use crate::verdict::Level;
 use lsps_core::lsps2::{OpeningFeeParams, check_promise_format, opening_fee, validate_menu};
 use lsps_core::types::{Datetime, DatetimeMode, Msat, Scid};
 use serde_json::{Map, Value, json};
@@ -702,18 +700,8 @@ async fn null_token(ctx: CaseCtx) -> Result<String, Abort> {
 }
 
 macro_rules! lsps2_case {
-    ($id:literal, [$($req:literal),*], $level:ident, $summary:literal, $sends:literal, $passes:literal, $f:path) => {
-        Case {
-            id: $id,
-            requirements: &[$($req),*],
-            level: Level::$level,
-            applies_to: 2,
-            summary: $summary,
-            sends: $sends,
-            passes_when: $passes,
-            phase: Phase::Exchange,
-            procedure: procedure!($f),
-        }
+    ($($case:tt)*) => {
+        catalog_case!(Exchange, 2, $($case)*)
     };
 }
 

@@ -1,9 +1,30 @@
 //! The case catalog. Case ids are stable: never rename one (baselines and
 //! `spec/requirements/*.yaml` refer to them); retire it instead.
 
+/// One catalog entry: `catalog_case!(Phase, LSPS number, id, [requirement ids], level,
+/// summary, sends, passes_when, procedure)`. Each protocol module wraps it with its phase and
+/// protocol (`lsps1_case!`, `lsps2_case!`, `flow_case!`).
+macro_rules! catalog_case {
+    ($phase:ident, $applies:literal, $id:literal, [$($req:literal),*], $level:ident, $summary:literal, $sends:literal, $passes:literal, $f:path) => {
+        $crate::case::Case {
+            id: $id,
+            requirements: &[$($req),*],
+            level: $crate::verdict::Level::$level,
+            applies_to: $applies,
+            summary: $summary,
+            sends: $sends,
+            passes_when: $passes,
+            phase: $crate::case::Phase::$phase,
+            procedure: $crate::procedure!($f),
+        }
+    };
+}
+
 mod aggregate;
 mod flow_lsps1;
 mod flow_lsps1_onchain;
+// `flow_case!` serves the LSPS2 flow modules declared after it.
+#[macro_use]
 mod flow_lsps2;
 mod flow_lsps2_open;
 mod lsps0;
