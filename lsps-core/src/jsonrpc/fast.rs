@@ -262,17 +262,46 @@ struct Envelope<'de> {
     body: Option<ObjectSummary>,
 }
 
-/// Pass 1 over a request: every member checked, every value walked.
-struct RequestPass1;
+/// Which envelope a fast path reads: a request (`method` and a `params` object, whose member
+/// names are checked against the method's) or a result response (a `result` object).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Request,
+    Response,
+}
 
-impl<'de> Visitor<'de> for RequestPass1 {
+impl Kind {
+    /// The member holding the body.
+    fn body(self) -> &'static str {
+        match self {
+            Kind::Request => "params",
+            Kind::Response => "result",
+        }
+    }
+
+    fn expecting(self) -> &'static str {
+        match self {
+            Kind::Request => "a JSON-RPC request object",
+            Kind::Response => "a JSON-RPC response object",
+        }
+    }
+}
+
+/// Pass 1: every member checked, every value walked. A request takes `jsonrpc`, a string `id`,
+/// a known `method` and `params`; a response `jsonrpc`, a string `id` and `result`. Anything
+/// else — a duplicate, another member, an error response, a notification, a null id — is the
+/// full path's to answer.
+struct Pass1(Kind);
+
+impl<'de> Visitor<'de> for Pass1 {
     type Value = Envelope<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON-RPC request object")
+        f.write_str(self.0.expecting())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
+        let kind = self.0;
         let mut env = Envelope::default();
         let mut seen_jsonrpc = false;
         while let Some(key) = map.next_key_seed(Key)? {
@@ -282,15 +311,16 @@ impl<'de> Visitor<'de> for RequestPass1 {
                     env.jsonrpc_ok = map.next_value_seed(Str)? == "2.0";
                 }
                 "id" if env.id.is_none() => env.id = Some(map.next_value_seed(Str)?),
-                "method" if env.method.is_none() => {
+                "method" if kind == Kind::Request && env.method.is_none() => {
                     let name = map.next_value_seed(Str)?;
                     // An unknown method is -32601: the full path answers it.
                     env.method = Some(Method::from_name(&name).ok_or_else(give_up)?);
                 }
-                "params" if env.body.is_none() => {
-                    env.body = Some(map.next_value_seed(CheckObject { with_mask: true })?);
+                name if name == kind.body() && env.body.is_none() => {
+                    env.body = Some(map.next_value_seed(CheckObject {
+                        with_mask: kind == Kind::Request,
+                    })?);
                 }
-                // A duplicate or another member: the full path answers it.
                 _ => return Err(give_up()),
             }
         }
@@ -298,26 +328,34 @@ impl<'de> Visitor<'de> for RequestPass1 {
     }
 }
 
-/// Pass 2 over a request: only the typed params of `method`.
-struct RequestPass2(Method);
+/// Pass 2: only the body member, read with `seed` (the typed params or result of a method);
+/// every other member is skipped (pass 1 has checked them).
+struct Pass2<S> {
+    kind: Kind,
+    seed: S,
+}
 
-impl<'de> Visitor<'de> for RequestPass2 {
-    type Value = RequestParams;
+impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for Pass2<S> {
+    type Value = S::Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON-RPC request object")
+        f.write_str(self.kind.expecting())
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RequestParams, A::Error> {
-        let mut params = None;
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<S::Value, A::Error> {
+        let member = self.kind.body();
+        let mut seed = Some(self.seed);
+        let mut body = None;
         while let Some(key) = map.next_key_seed(Key)? {
-            if key == "params" {
-                params = Some(map.next_value_seed(TypedParams(self.0))?);
-            } else {
-                map.next_value::<IgnoredAny>()?;
+            match seed.take() {
+                Some(typed) if key == member => body = Some(map.next_value_seed(typed)?),
+                unused => {
+                    seed = unused;
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        params.ok_or_else(give_up)
+        body.ok_or_else(give_up)
     }
 }
 
@@ -595,7 +633,7 @@ pub(super) fn request(payload: &[u8]) -> Option<Request> {
         });
     }
     let text = payload_text(payload)?;
-    let env = top_level(text, RequestPass1)?;
+    let env = top_level(text, Pass1(Kind::Request))?;
     let (true, Some(id), Some(method)) = (env.jsonrpc_ok, env.id, env.method) else {
         return None;
     };
@@ -605,7 +643,13 @@ pub(super) fn request(payload: &[u8]) -> Option<Request> {
             if mask & (1 << method as usize) == 0 {
                 return None;
             }
-            top_level(text, RequestPass2(method))?
+            top_level(
+                text,
+                Pass2 {
+                    kind: Kind::Request,
+                    seed: TypedParams(method),
+                },
+            )?
         }
         // Absent or `{}`: typed from an empty object, as the full path does.
         _ => empty_params(method)?,
@@ -614,60 +658,6 @@ pub(super) fn request(payload: &[u8]) -> Option<Request> {
         id: RequestId(id.into_owned()),
         params,
     })
-}
-
-/// Pass 1 over a response: `jsonrpc`, a string `id` and an object `result`, nothing else.
-struct ResponsePass1;
-
-impl<'de> Visitor<'de> for ResponsePass1 {
-    type Value = Envelope<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON-RPC response object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
-        let mut env = Envelope::default();
-        let mut seen_jsonrpc = false;
-        while let Some(key) = map.next_key_seed(Key)? {
-            match key.as_ref() {
-                "jsonrpc" if !seen_jsonrpc => {
-                    seen_jsonrpc = true;
-                    env.jsonrpc_ok = map.next_value_seed(Str)? == "2.0";
-                }
-                "id" if env.id.is_none() => env.id = Some(map.next_value_seed(Str)?),
-                "result" if env.body.is_none() => {
-                    env.body = Some(map.next_value_seed(CheckObject { with_mask: false })?);
-                }
-                // Errors, notifications, null ids, duplicates, other members: full path.
-                _ => return Err(give_up()),
-            }
-        }
-        Ok(env)
-    }
-}
-
-/// Pass 2 over a response: only the typed result of `method`.
-struct ResponsePass2(Method);
-
-impl<'de> Visitor<'de> for ResponsePass2 {
-    type Value = ResponseResult;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON-RPC response object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ResponseResult, A::Error> {
-        let mut result = None;
-        while let Some(key) = map.next_key_seed(Key)? {
-            if key == "result" {
-                result = Some(map.next_value_seed(TypedResult(self.0))?);
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        result.ok_or_else(give_up)
-    }
 }
 
 /// What the response fast path found.
@@ -695,7 +685,7 @@ pub(super) fn response(
     let Some(text) = payload_text(payload) else {
         return FastResponse::GiveUp;
     };
-    let Some(env) = top_level(text, ResponsePass1) else {
+    let Some(env) = top_level(text, Pass1(Kind::Response)) else {
         return FastResponse::GiveUp;
     };
     let (true, Some(id), Some(_)) = (env.jsonrpc_ok, env.id, env.body) else {
@@ -703,6 +693,14 @@ pub(super) fn response(
     };
     let id = RequestId(id.into_owned());
     let method = lookup(&id);
-    let result = method.and_then(|m| top_level(text, ResponsePass2(m)));
+    let result = method.and_then(|m| {
+        top_level(
+            text,
+            Pass2 {
+                kind: Kind::Response,
+                seed: TypedResult(m),
+            },
+        )
+    });
     FastResponse::Result { id, method, result }
 }
