@@ -231,6 +231,12 @@ impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut tick_count: u64 = 0;
         loop {
+            // Messages first: what LDK released since the last turn (most often the
+            // `commitment_signed`/`revoke_and_ack` a completed monitor write held back) goes to
+            // the peer before the ChannelManager is written again. Sending needs no write of
+            // its own: the monitors it depends on are on disk, and a ChannelManager that misses
+            // the sending only has LDK resend at reconnection.
+            self.peer_manager.process_events();
             // The state that raised an event is on disk before the event is handled: an app
             // acting on it (a forward over a channel just funded, say) and then crashing must
             // not restart on a ChannelManager older than the ChannelMonitors, which LDK answers
