@@ -113,6 +113,16 @@ pub struct TargetInfo {
     pub advertised_protocols: Option<Vec<u16>>,
 }
 
+impl TargetInfo {
+    /// How reports name the target: its node id, else its URL, else `?`.
+    pub fn name(&self) -> &str {
+        self.node_id
+            .as_deref()
+            .or(self.url.as_deref())
+            .unwrap_or("?")
+    }
+}
+
 /// Options that influence verdicts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunOptions {

@@ -20,7 +20,7 @@ use lsps_node::payments::PaymentOutcome as Payment;
 
 use crate::case::Case;
 use crate::ctx::{Abort, CaseCtx};
-use crate::flow::payment::{FailureSeen, failure_seen, pay_parts};
+use crate::flow::payment::{FailureSeen, failure_seen, judge_code, pay_parts};
 use crate::flow::{FlowEnv, RefusingChannels};
 
 /// Invoice expiry asked for (capped by `valid_until` by the wallet).
@@ -394,24 +394,14 @@ fn judge_unknown_next_peer(
     };
     ctx.step_between("payment sent -> failed back", seen.sent_at, seen.settled_at);
     record(ctx, env, &seen, "failed back");
-    match failure_seen(&outcome, scid) {
-        Some(FailureSeen::PermanentAtJitScid) => Ok(format!(
-            "failed back with {}; no channel delivered the payment",
-            FailureSeen::PermanentAtJitScid.describe()
-        )),
-        Some(FailureSeen::TemporaryAtJitScid) => Err(Abort::Violation(format!(
-            "failed back with {}; {rule}",
-            FailureSeen::TemporaryAtJitScid.describe()
-        ))),
-        Some(other) => Err(Abort::Advisory(format!(
-            "failed back, but the payer could not tell the code: {} (LDK's view: {:?})",
-            other.describe(),
-            outcome.path_failures()
-        ))),
-        None => Err(Abort::Error(format!(
-            "the payment failed without a path failure: {outcome:?}"
-        ))),
-    }
+    judge_code(
+        &outcome,
+        scid,
+        FailureSeen::PermanentAtJitScid,
+        "failed back",
+        rule,
+    )
+    .map(|judged| format!("{judged}; no channel delivered the payment"))
 }
 
 async fn fee_not_payable(ctx: CaseCtx) -> Result<String, Abort> {
@@ -590,25 +580,16 @@ async fn hold_timeout(ctx: CaseCtx) -> Result<String, Abort> {
         };
     }
     let held_for = seen.settled_at.saturating_duration_since(seen.sent_at);
-    match failure {
-        Some(FailureSeen::TemporaryAtJitScid) => Ok(format!(
-            "held part 1 of 2 for {} ms, then failed it with {}",
-            held_for.as_millis(),
-            FailureSeen::TemporaryAtJitScid.describe()
-        )),
-        Some(FailureSeen::PermanentAtJitScid) => Err(Abort::Violation(format!(
-            "held part 1 of 2 for {} ms, then failed it before valid_until with {}: {R39_RULE}",
-            held_for.as_millis(),
-            FailureSeen::PermanentAtJitScid.describe()
-        ))),
-        Some(other) => Err(Abort::Advisory(format!(
-            "failed part 1 of 2 before valid_until, but the payer could not tell the code: {}",
-            other.describe()
-        ))),
-        None => Err(Abort::Error(format!(
-            "failed without a path failure: {outcome:?}"
-        ))),
-    }
+    judge_code(
+        &outcome,
+        scid,
+        FailureSeen::TemporaryAtJitScid,
+        &format!(
+            "held part 1 of 2 for {} ms, then failed it before valid_until",
+            held_for.as_millis()
+        ),
+        R39_RULE,
+    )
 }
 
 async fn valid_until_passes(ctx: CaseCtx) -> Result<String, Abort> {
@@ -650,23 +631,13 @@ async fn valid_until_passes(ctx: CaseCtx) -> Result<String, Abort> {
             valid_until - failed_at
         )));
     }
-    match failure_seen(&outcome, scid) {
-        Some(FailureSeen::PermanentAtJitScid) => Ok(format!(
-            "part 1 of 2 failed at valid_until with {}",
-            FailureSeen::PermanentAtJitScid.describe()
-        )),
-        Some(FailureSeen::TemporaryAtJitScid) => Err(Abort::Violation(format!(
-            "part 1 of 2 failed at valid_until with {}: {R43_RULE}",
-            FailureSeen::TemporaryAtJitScid.describe()
-        ))),
-        Some(other) => Err(Abort::Advisory(format!(
-            "failed at valid_until, but the payer could not tell the code: {}",
-            other.describe()
-        ))),
-        None => Err(Abort::Error(format!(
-            "failed without a path failure: {outcome:?}"
-        ))),
-    }
+    judge_code(
+        &outcome,
+        scid,
+        FailureSeen::PermanentAtJitScid,
+        "part 1 of 2 failed at valid_until",
+        R43_RULE,
+    )
 }
 
 macro_rules! flow_case {

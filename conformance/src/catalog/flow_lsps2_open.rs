@@ -26,7 +26,7 @@ use super::flow_lsps2::{
 };
 use crate::case::Case;
 use crate::ctx::{Abort, CaseCtx};
-use crate::flow::payment::{FailureSeen, failure_seen, pay_parts};
+use crate::flow::payment::{FailureSeen, judge_code, pay_parts};
 use crate::flow::{DisconnectingOnOpen, FlowEnv};
 
 /// How long the payer waits for the LSP to fail the parts after the client left (an LSP reacts
@@ -136,26 +136,16 @@ async fn left_before_funding_code(ctx: CaseCtx) -> Result<String, Abort> {
         "{} ({}): failed back after the client left",
         left.purchase.buy.jit_channel_scid, ctx.case_id
     ));
-    match failure_seen(&left.outcome, left.purchase.buy.jit_channel_scid.0) {
-        Some(FailureSeen::TemporaryAtJitScid) => Ok(format!(
-            "the wallet left at the open ({} time(s)); the part was failed with {}",
-            left.disconnections,
-            FailureSeen::TemporaryAtJitScid.describe()
-        )),
-        Some(FailureSeen::PermanentAtJitScid) => Err(Abort::Violation(format!(
-            "the wallet left before funding_signed and the part was failed with {}: {R51_RULE}",
-            FailureSeen::PermanentAtJitScid.describe()
-        ))),
-        Some(other) => Err(Abort::Advisory(format!(
-            "failed back after the wallet left, but the payer could not tell the code: {} (LDK's view: {:?})",
-            other.describe(),
-            left.outcome.path_failures()
-        ))),
-        None => Err(Abort::Error(format!(
-            "the payment failed without a path failure: {:?}",
-            left.outcome
-        ))),
-    }
+    judge_code(
+        &left.outcome,
+        left.purchase.buy.jit_channel_scid.0,
+        FailureSeen::TemporaryAtJitScid,
+        &format!(
+            "the wallet left at the open ({} time(s)); the part was failed",
+            left.disconnections
+        ),
+        R51_RULE,
+    )
 }
 
 /// Waits until the wallet has a session with the LSP again. The wallet's link redials by

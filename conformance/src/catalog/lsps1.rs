@@ -638,46 +638,51 @@ async fn client_above_max(ctx: CaseCtx) -> Result<String, Abort> {
     .await
 }
 
-async fn confirmations_below_min(ctx: CaseCtx) -> Result<String, Abort> {
+/// `create_order` with integer `param` one below the option `min_option`; SKIP when the option
+/// is at `floor` or below (nothing legal lies under it).
+async fn integer_below_min(
+    ctx: CaseCtx,
+    min_option: &'static str,
+    param: &'static str,
+    floor: u64,
+) -> Result<String, Abort> {
     mismatch(
         ctx,
         |info, p| {
-            let min = integer(info, "min_required_channel_confirmations")?;
-            if min == 0 {
-                return Err(Abort::Precondition(
-                    "min_required_channel_confirmations is 0".into(),
-                ));
+            let min = integer(info, min_option)?;
+            if min <= floor {
+                return Err(Abort::Precondition(if floor == 0 {
+                    format!("{min_option} is 0")
+                } else {
+                    format!("{min_option} ≤ {floor}")
+                }));
             }
-            p["required_channel_confirmations"] = json!(min - 1);
-            Ok(format!(
-                "required_channel_confirmations {} (min − 1)",
-                min - 1
-            ))
+            p[param] = json!(min - 1);
+            Ok(format!("{param} {} (min − 1)", min - 1))
         },
-        &["min_required_channel_confirmations"],
+        &[min_option],
         &[],
     )
     .await
 }
 
-async fn funding_below_min(ctx: CaseCtx) -> Result<String, Abort> {
-    mismatch(
+async fn confirmations_below_min(ctx: CaseCtx) -> Result<String, Abort> {
+    integer_below_min(
         ctx,
-        |info, p| {
-            let min = integer(info, "min_funding_confirms_within_blocks")?;
-            if min <= 1 {
-                return Err(Abort::Precondition(
-                    "min_funding_confirms_within_blocks ≤ 1".into(),
-                ));
-            }
-            p["funding_confirms_within_blocks"] = json!(min - 1);
-            Ok(format!(
-                "funding_confirms_within_blocks {} (min − 1)",
-                min - 1
-            ))
-        },
-        &["min_funding_confirms_within_blocks"],
-        &[],
+        "min_required_channel_confirmations",
+        "required_channel_confirmations",
+        0,
+    )
+    .await
+}
+
+async fn funding_below_min(ctx: CaseCtx) -> Result<String, Abort> {
+    // funding_confirms_within_blocks is at least 1.
+    integer_below_min(
+        ctx,
+        "min_funding_confirms_within_blocks",
+        "funding_confirms_within_blocks",
+        1,
     )
     .await
 }

@@ -77,6 +77,33 @@ pub fn failure_seen(outcome: &PaymentOutcome, jit_scid: u64) -> Option<FailureSe
     })
 }
 
+/// Judges the code of a failed payment against the one bLIP-52 asks for (`wanted`): that code
+/// passes (`"{what} with <code>"`), the other code at `jit_channel_scid` is a violation of
+/// `rule`, a failure the payer cannot attribute is advisory (LDK shows no more), and no path
+/// failure at all a harness error.
+pub fn judge_code(
+    outcome: &PaymentOutcome,
+    jit_scid: u64,
+    wanted: FailureSeen,
+    what: &str,
+    rule: &str,
+) -> Result<String, Abort> {
+    match failure_seen(outcome, jit_scid) {
+        Some(seen) if seen == wanted => Ok(format!("{what} with {}", seen.describe())),
+        Some(seen @ (FailureSeen::PermanentAtJitScid | FailureSeen::TemporaryAtJitScid)) => Err(
+            Abort::Violation(format!("{what} with {}: {rule}", seen.describe())),
+        ),
+        Some(other) => Err(Abort::Advisory(format!(
+            "{what}, but the payer could not tell the code: {} (LDK's view: {:?})",
+            other.describe(),
+            outcome.path_failures()
+        ))),
+        None => Err(Abort::Error(format!(
+            "{what} without a path failure: {outcome:?}"
+        ))),
+    }
+}
+
 /// One payment along explicit routes payer → LSP → `jit_channel_scid` → wallet, one path per
 /// amount in `parts`, all in one go (same hash and secret); no retries.
 pub async fn pay_parts(

@@ -22,12 +22,7 @@ pre{white-space:pre-wrap;word-break:break-all;margin:0}.PASS{background:#e6f4ea}
 /// Renders the report as one HTML document.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let target = report
-        .target
-        .node_id
-        .as_deref()
-        .or(report.target.url.as_deref())
-        .unwrap_or("?");
+    let target = report.target.name();
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\

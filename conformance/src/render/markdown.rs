@@ -20,12 +20,7 @@ fn cell(text: &str) -> String {
 /// Renders the report as Markdown.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let target = report
-        .target
-        .node_id
-        .as_deref()
-        .or(report.target.url.as_deref())
-        .unwrap_or("?");
+    let target = report.target.name();
     let _ = writeln!(out, "# LSPS conformance report\n");
     let _ = writeln!(
         out,

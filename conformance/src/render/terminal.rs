@@ -134,12 +134,7 @@ fn flow_block(out: &mut String, flow: &crate::report::FlowInfo) {
 /// Renders the whole report.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let target = report
-        .target
-        .node_id
-        .as_deref()
-        .or(report.target.url.as_deref())
-        .unwrap_or("?");
+    let target = report.target.name();
     let _ = writeln!(
         out,
         "lsps-conformance {} against {} ({}), spec {}@{}",
