@@ -185,6 +185,17 @@ impl Summary {
     pub fn get(&self, verdict: Verdict) -> usize {
         self.0.get(&verdict).copied().unwrap_or(0)
     }
+
+    /// The verdicts that occur, with their counts, as every report writes them:
+    /// `3 PASS, 1 FAIL` (in [`Verdict::ALL`] order).
+    pub fn counts_text(&self) -> String {
+        let counts: Vec<String> = Verdict::ALL
+            .iter()
+            .filter(|v| self.get(**v) > 0)
+            .map(|v| format!("{} {}", self.get(*v), v.as_str()))
+            .collect();
+        counts.join(", ")
+    }
 }
 
 impl Serialize for Summary {

@@ -21,12 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bitcoin::secp256k1::PublicKey;
-use lightning::ln::peer_handler::{
-    ErroringMessageHandler, IgnoringMessageHandler, MessageHandler, PeerManager,
-};
 use lightning::sign::{KeysManager, NodeSigner, Recipient};
-use lightning_net_tokio::SocketDescriptor;
-use lsps_client::transport::bolt8::{RawLspsPeer, RawMessageHandler, RawOutbox};
+use lsps_client::transport::bolt8::{RawLspsPeer, RawOutbox, RawPeerManager, raw_peer_manager};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -154,16 +150,7 @@ impl RawLspsPeer for ScriptHandler {
     }
 }
 
-type ScriptedPeerManager = PeerManager<
-    SocketDescriptor,
-    Arc<ErroringMessageHandler>,
-    IgnoringMessageHandler,
-    IgnoringMessageHandler,
-    Arc<LdkLogger>,
-    Arc<RawMessageHandler<ScriptHandler>>,
-    Arc<KeysManager>,
-    IgnoringMessageHandler,
->;
+type ScriptedPeerManager = RawPeerManager<ScriptHandler, Arc<LdkLogger>, Arc<KeysManager>>;
 
 /// A running scripted LSP. Dropping it stops it.
 pub struct ScriptedLsp {
@@ -200,20 +187,9 @@ impl ScriptedLsp {
             received: Mutex::new(Vec::new()),
             delayed: delayed_tx,
         });
-        let handlers = MessageHandler {
-            chan_handler: Arc::new(ErroringMessageHandler::new()),
-            route_handler: IgnoringMessageHandler {},
-            onion_message_handler: IgnoringMessageHandler {},
-            custom_message_handler: Arc::new(RawMessageHandler::new(Arc::clone(&handler))),
-            send_only_message_handler: IgnoringMessageHandler {},
-        };
-        let ephemeral: [u8; 32] = rand::random();
-        let logger = Arc::new(LdkLogger);
-        let peer_manager: Arc<ScriptedPeerManager> = Arc::new(PeerManager::new(
-            handlers,
-            started.as_secs() as u32,
-            &ephemeral,
-            logger,
+        let peer_manager: Arc<ScriptedPeerManager> = Arc::new(raw_peer_manager(
+            Arc::clone(&handler),
+            Arc::new(LdkLogger),
             keys,
         ));
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;

@@ -1,11 +1,12 @@
 //! LSPS0 (bLIP-50) cases: transport, envelope, bad input, `lsps0.list_protocols`.
 
 use super::{
-    bad_payload, expect_any_error, expect_error, expect_parse_error, expect_result, short,
+    bad_payload, call_result, expect_any_error, expect_error, expect_parse_error, expect_result,
+    short,
 };
 use crate::case::{Case, Phase};
 use crate::code;
-use crate::ctx::{Abort, CaseCtx, Incoming, fresh_id};
+use crate::ctx::{Abort, CaseCtx, ErrorReply, Incoming, fresh_id};
 use crate::procedure;
 use crate::verdict::Level;
 use serde_json::{Value, json};
@@ -16,10 +17,7 @@ fn list_request(id: &str) -> String {
 
 async fn list_protocols_answers(ctx: CaseCtx) -> Result<String, Abort> {
     let mut conn = ctx.connect().await?;
-    let result = expect_result(
-        "lsps0.list_protocols",
-        conn.call("lsps0.list_protocols", json!({})).await?,
-    )?;
+    let result = call_result(&mut conn, "lsps0.list_protocols", json!({})).await?;
     // The shape is a definition without a keyword: another shape is WARN.
     let parsed: lsps_core::lsps0::ListProtocolsResult = serde_json::from_value(result.clone())
         .map_err(|e| {
@@ -33,10 +31,7 @@ async fn list_protocols_answers(ctx: CaseCtx) -> Result<String, Abort> {
 
 async fn list_protocols_excludes_zero(ctx: CaseCtx) -> Result<String, Abort> {
     let mut conn = ctx.connect().await?;
-    let result = expect_result(
-        "lsps0.list_protocols",
-        conn.call("lsps0.list_protocols", json!({})).await?,
-    )?;
+    let result = call_result(&mut conn, "lsps0.list_protocols", json!({})).await?;
     let list = result
         .get("protocols")
         .and_then(Value::as_array)
@@ -152,6 +147,12 @@ pub(super) async fn unknown_param(
         reply,
         &[code::INVALID_PARAMS],
     )?;
+    names_unrecognized(&error)
+}
+
+/// A -32602 answer to a request with the extra param `zz_unknown`: its `data.unrecognized`
+/// must name it.
+pub(super) fn names_unrecognized(error: &ErrorReply) -> Result<String, Abort> {
     let names: Vec<&str> = error
         .data
         .as_ref()
@@ -308,10 +309,7 @@ async fn pipelined(ctx: CaseCtx) -> Result<String, Abort> {
 
 async fn amount_overflow(ctx: CaseCtx) -> Result<String, Abort> {
     let mut conn = ctx.connect().await?;
-    let menu = expect_result(
-        "lsps2.get_info",
-        conn.call("lsps2.get_info", json!({})).await?,
-    )?;
+    let menu = call_result(&mut conn, "lsps2.get_info", json!({})).await?;
     let entry = menu
         .get("opening_fee_params_menu")
         .and_then(|m| m.get(0))

@@ -1,11 +1,12 @@
 //! LSPS1 (bLIP-51) cases at the message tier: `get_info`, `create_order`, `get_order`
 //! (orders are created, never paid).
 
-use super::{amount, check_property, expect_error, expect_result, integer, short};
+use super::{amount, call_result, check_property, expect_error, expect_result, integer, short};
 use crate::case::Case;
 use crate::code;
 use crate::ctx::{Abort, CaseCtx, Conn, fresh_id};
-use lsps_core::lsps1::{GetInfoResult, OrderResult};
+use lsps_core::jsonrpc::Params;
+use lsps_core::lsps1::{CreateOrderRequest, GetInfoResult, OrderResult};
 use serde_json::{Value, json};
 
 fn info(ctx: &CaseCtx) -> Result<Value, Abort> {
@@ -18,32 +19,12 @@ fn info(ctx: &CaseCtx) -> Result<Value, Abort> {
         .ok_or_else(|| Abort::Precondition("the probe got no lsps1.get_info result".into()))
 }
 
-/// Every top-level `lsps1.get_info` field: what error 100's `data.property` may name ("MUST be
+/// What error 100's `data.property` may name: any top-level `lsps1.get_info` field ("MUST be
 /// one of the fields in `lsps1.get_info.options`", spec/README D7).
-const GET_INFO_FIELDS: &[&str] = &[
-    "min_required_channel_confirmations",
-    "min_funding_confirms_within_blocks",
-    "supports_zero_channel_reserve",
-    "max_channel_expiry_blocks",
-    "min_initial_client_balance_sat",
-    "max_initial_client_balance_sat",
-    "min_initial_lsp_balance_sat",
-    "max_initial_lsp_balance_sat",
-    "min_channel_balance_sat",
-    "max_channel_balance_sat",
-];
+const GET_INFO_FIELDS: &[&str] = GetInfoResult::FIELD_NAMES;
 
-/// Every `lsps1.create_order` request field: what -32602's `data.property` may name.
-const REQUEST_FIELDS: &[&str] = &[
-    "lsp_balance_sat",
-    "client_balance_sat",
-    "required_channel_confirmations",
-    "funding_confirms_within_blocks",
-    "channel_expiry_blocks",
-    "token",
-    "refund_onchain_address",
-    "announce_channel",
-];
+/// What -32602's `data.property` may name: any `lsps1.create_order` request field.
+const REQUEST_FIELDS: &[&str] = <CreateOrderRequest as Params>::PARAM_NAMES;
 
 /// A valid order built from get_info: the smallest channel the options allow.
 fn valid_order(info: &Value) -> Result<Value, Abort> {
@@ -113,10 +94,7 @@ fn typed(order: &Value) -> Result<OrderResult, Abort> {
 
 async fn get_info_answers(ctx: CaseCtx) -> Result<String, Abort> {
     let mut conn = ctx.connect().await?;
-    let result = expect_result(
-        "lsps1.get_info",
-        conn.call("lsps1.get_info", json!({})).await?,
-    )?;
+    let result = call_result(&mut conn, "lsps1.get_info", json!({})).await?;
     serde_json::from_value::<GetInfoResult>(result.clone()).map_err(|e| {
         Abort::Violation(format!(
             "get_info result is malformed: {e}: {}",

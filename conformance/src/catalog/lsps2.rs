@@ -270,24 +270,7 @@ async fn buy_unknown_param(ctx: CaseCtx) -> Result<String, Abort> {
         reply,
         &[code::INVALID_PARAMS],
     )?;
-    let names: Vec<&str> = error
-        .data
-        .as_ref()
-        .and_then(|d| d.get("unrecognized"))
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if !names.contains(&"zz_unknown") {
-        return Err(Abort::Violation(format!(
-            "-32602 without zz_unknown in data.unrecognized (data: {})",
-            error
-                .data
-                .as_ref()
-                .map(short)
-                .unwrap_or_else(|| "absent".into())
-        )));
-    }
-    Ok(format!("-32602 with data.unrecognized {names:?}"))
+    super::lsps0::names_unrecognized(&error)
 }
 
 fn check_buy_result(result: &Value) -> Result<String, Abort> {

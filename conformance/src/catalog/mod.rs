@@ -175,6 +175,15 @@ pub(crate) fn expect_result(what: &str, msg: Incoming) -> Result<Value, Abort> {
     }
 }
 
+/// Calls `method` and expects a result ([`expect_result`] named after the method).
+pub(crate) async fn call_result(
+    conn: &mut Conn,
+    method: &str,
+    params: Value,
+) -> Result<Value, Abort> {
+    expect_result(method, conn.call(method, params).await?)
+}
+
 /// Expects an error whose code is one of `codes` (the first is the preferred one); code 1 is a
 /// refusal unless listed.
 pub(crate) fn expect_error(

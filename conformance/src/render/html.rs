@@ -94,16 +94,12 @@ lsps-conformance {}; level {}{}.</p>",
     // table: the tables are their later siblings).
     for (protocol, mut group) in report.by_protocol() {
         let summary = crate::report::Summary::of(group.iter().copied());
-        let counts: Vec<String> = Verdict::ALL
-            .iter()
-            .filter(|v| summary.get(**v) > 0)
-            .map(|v| format!("{} {}", summary.get(*v), v.as_str()))
-            .collect();
+        let counts = summary.counts_text();
         let _ = writeln!(
             out,
             "<h3>{}</h3><p class=\"counts\">{}</p>",
             esc(&crate::report::protocol_title(&protocol)),
-            esc(&counts.join(", "))
+            esc(&counts)
         );
         let _ = writeln!(
             out,

@@ -126,16 +126,12 @@ pub fn render(report: &Report) -> String {
     let strict = report.options.strict;
     for (protocol, mut group) in report.by_protocol() {
         let summary = crate::report::Summary::of(group.iter().copied());
-        let counts: Vec<String> = Verdict::ALL
-            .iter()
-            .filter(|v| summary.get(**v) > 0)
-            .map(|v| format!("{} {}", summary.get(*v), v.as_str()))
-            .collect();
+        let counts = summary.counts_text();
         let _ = writeln!(
             out,
             "\n## {}\n\n{}\n",
             crate::report::protocol_title(&protocol),
-            counts.join(", ")
+            counts
         );
         group.sort_by_key(|c| (!c.verdict.is_failure(strict), c.verdict != Verdict::Warn));
         let _ = writeln!(

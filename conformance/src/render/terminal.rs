@@ -174,12 +174,8 @@ pub fn render(report: &Report) -> String {
         .per_protocol()
         .iter()
         .map(|(protocol, summary)| {
-            let counts: Vec<String> = Verdict::ALL
-                .iter()
-                .filter(|v| summary.get(**v) > 0)
-                .map(|v| format!("{} {}", summary.get(*v), v.as_str()))
-                .collect();
-            format!("{protocol}: {}", counts.join(", "))
+            let counts = summary.counts_text();
+            format!("{protocol}: {}", counts)
         })
         .collect();
     let _ = writeln!(out, "per protocol: {}", groups.join("; "));
@@ -196,17 +192,8 @@ pub fn render(report: &Report) -> String {
     // One block per LSPS, failures first inside each.
     for (protocol, group) in report.by_protocol() {
         let summary = Summary::of(group.iter().copied());
-        let counts: Vec<String> = Verdict::ALL
-            .iter()
-            .filter(|v| summary.get(**v) > 0)
-            .map(|v| format!("{} {}", summary.get(*v), v.as_str()))
-            .collect();
-        let _ = writeln!(
-            out,
-            "\n== {}: {}",
-            protocol_title(&protocol),
-            counts.join(", ")
-        );
+        let counts = summary.counts_text();
+        let _ = writeln!(out, "\n== {}: {}", protocol_title(&protocol), counts);
         section(&mut out, "FAILURES", report, &group, &failing, Detail::Full);
         if !report.options.strict {
             section(
@@ -264,12 +251,8 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(out, "  {:<7} {}: {}", f.outcome, f.client, f.reason);
         }
     }
-    let counts: Vec<String> = Verdict::ALL
-        .iter()
-        .filter(|v| report.summary.get(**v) > 0)
-        .map(|v| format!("{} {}", report.summary.get(*v), v.as_str()))
-        .collect();
-    let _ = writeln!(out, "\n{} cases: {}", report.cases.len(), counts.join(", "));
+    let counts = report.summary.counts_text();
+    let _ = writeln!(out, "\n{} cases: {}", report.cases.len(), counts);
     let _ = writeln!(
         out,
         "{} passed, {} failed",

@@ -80,19 +80,11 @@ pub fn self_test_config(config: &mut ServerConfig) {
     for entry in &mut config.lsps2.menu {
         entry.min_payment_size_msat = 100_000;
     }
-    if let Some(last) = config.lsps2.menu.last().cloned() {
-        // 4 800 ppm overflows from about 3.8e15 msat; 1e16 msat (100 000 BTC) is below the
-        // 21 M BTC supply, so the entry is a legal one.
-        config
-            .lsps2
-            .menu
-            .push(lsps_server::config::MenuEntryConfig {
-                min_fee_msat: last.min_fee_msat * 2,
-                proportional: last.proportional * 2,
-                max_payment_size_msat: 10_000_000_000_000_000,
-                ..last
-            });
-    }
+    // 4 800 ppm overflows from about 3.8e15 msat; 1e16 msat (100 000 BTC) is below the 21 M
+    // BTC supply, so the entry is a legal one.
+    push_dearest_entry(config, |entry| {
+        entry.max_payment_size_msat = 10_000_000_000_000_000;
+    });
 }
 
 /// The flow tier against the reference, with waits CI can afford: a 10 s hold timeout for an
@@ -101,17 +93,23 @@ pub fn self_test_config(config: &mut ServerConfig) {
 /// `--long` (the message tier's `valid_until` SHOULD case warns about that entry).
 pub fn flow_test_config(config: &mut ServerConfig) {
     config.lsps2.hold_timeout_ms = 10_000;
-    if let Some(last) = config.lsps2.menu.last().cloned() {
-        config
-            .lsps2
-            .menu
-            .push(lsps_server::config::MenuEntryConfig {
-                min_fee_msat: last.min_fee_msat * 2,
-                proportional: last.proportional * 2,
-                valid_for_secs: 8,
-                min_payment_size_msat: 1_000_000,
-                max_payment_size_msat: 4_000_000_000,
-                ..last
-            });
+    push_dearest_entry(config, |entry| {
+        entry.valid_for_secs = 8;
+        entry.min_payment_size_msat = 1_000_000;
+        entry.max_payment_size_msat = 4_000_000_000;
+    });
+}
+
+/// Appends a copy of the last menu entry at twice its fees (so the menu stays ordered by
+/// price), changed by `adjust`.
+fn push_dearest_entry(
+    config: &mut ServerConfig,
+    adjust: impl FnOnce(&mut lsps_server::config::MenuEntryConfig),
+) {
+    if let Some(mut entry) = config.lsps2.menu.last().cloned() {
+        entry.min_fee_msat *= 2;
+        entry.proportional *= 2;
+        adjust(&mut entry);
+        config.lsps2.menu.push(entry);
     }
 }

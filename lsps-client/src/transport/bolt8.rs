@@ -14,6 +14,7 @@
 //!   one.
 
 use std::net::SocketAddr;
+use std::ops::Deref;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -135,6 +136,44 @@ impl<P: RawLspsPeer> CustomMessageHandler for RawMessageHandler<P> {
     fn provided_init_features(&self, _their_node_id: PublicKey) -> InitFeatures {
         InitFeatures::empty()
     }
+}
+
+/// An LDK `PeerManager` that is a bare LSPS peer: `P` handles raw 37913, channel messages are
+/// answered with an error, gossip and onion messages ignored.
+pub type RawPeerManager<P, L, S> = PeerManager<
+    SocketDescriptor,
+    Arc<ErroringMessageHandler>,
+    IgnoringMessageHandler,
+    IgnoringMessageHandler,
+    L,
+    Arc<RawMessageHandler<P>>,
+    S,
+    IgnoringMessageHandler,
+>;
+
+/// A [`RawPeerManager`] for `peer`, signing with `signer` (fresh ephemeral randomness, the
+/// current time as its starting point).
+pub fn raw_peer_manager<P, L, S>(peer: Arc<P>, logger: L, signer: S) -> RawPeerManager<P, L, S>
+where
+    P: RawLspsPeer,
+    L: Deref,
+    L::Target: Logger,
+    S: Deref,
+    S::Target: NodeSigner,
+{
+    let handlers = MessageHandler {
+        chan_handler: Arc::new(ErroringMessageHandler::new()),
+        route_handler: IgnoringMessageHandler {},
+        onion_message_handler: IgnoringMessageHandler {},
+        custom_message_handler: Arc::new(RawMessageHandler::new(peer)),
+        send_only_message_handler: IgnoringMessageHandler {},
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    // LDK's own timer starts from this; u32 seconds last until 2106.
+    let now_secs = u32::try_from(now.as_secs()).unwrap_or(u32::MAX);
+    PeerManager::new(handlers, now_secs, &rand::random(), logger, signer)
 }
 
 /// This client's node key (its BOLT8 identity).
@@ -366,16 +405,7 @@ impl RawLspsPeer for ConnHandler {
     }
 }
 
-type ClientPeerManager = PeerManager<
-    SocketDescriptor,
-    Arc<ErroringMessageHandler>,
-    IgnoringMessageHandler,
-    IgnoringMessageHandler,
-    Arc<QuietLogger>,
-    Arc<RawMessageHandler<ConnHandler>>,
-    Arc<KeySigner>,
-    IgnoringMessageHandler,
->;
+type ClientPeerManager = RawPeerManager<ConnHandler, Arc<QuietLogger>, Arc<KeySigner>>;
 
 /// Where a BOLT8 LSP is: its node id and `host:port`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -526,26 +556,11 @@ impl Bolt8Connector {
             sink,
             state: state_tx,
         });
-        let handlers = MessageHandler {
-            chan_handler: Arc::new(ErroringMessageHandler::new()),
-            route_handler: IgnoringMessageHandler {},
-            onion_message_handler: IgnoringMessageHandler {},
-            custom_message_handler: Arc::new(RawMessageHandler::new(Arc::clone(&handler))),
-            send_only_message_handler: IgnoringMessageHandler {},
-        };
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO);
         let logger = Arc::new(QuietLogger {
             enabled: std::env::var_os("LSPS_LDK_LOG").is_some(),
         });
-        let peer_manager: Arc<ClientPeerManager> = Arc::new(PeerManager::new(
-            handlers,
-            now.as_secs() as u32,
-            &rand::random(),
-            logger,
-            signer,
-        ));
+        let peer_manager: Arc<ClientPeerManager> =
+            Arc::new(raw_peer_manager(Arc::clone(&handler), logger, signer));
         let session = lightning_net_tokio::setup_outbound(
             Arc::clone(&peer_manager),
             self.target.node_id,

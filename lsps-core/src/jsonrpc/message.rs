@@ -6,129 +6,93 @@ use serde_json::{Map, Value};
 use super::{ErrorObject, Method, RequestId};
 use crate::{lsps0, lsps1, lsps2};
 
-/// Typed params of a request, one variant per method.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RequestParams {
-    /// `lsps0.list_protocols`
-    Lsps0ListProtocols(lsps0::ListProtocolsRequest),
-    /// `lsps1.get_info`
-    Lsps1GetInfo(lsps1::GetInfoRequest),
-    /// `lsps1.create_order`
-    Lsps1CreateOrder(lsps1::CreateOrderRequest),
-    /// `lsps1.get_order`
-    Lsps1GetOrder(lsps1::GetOrderRequest),
-    /// `lsps2.get_info`
-    Lsps2GetInfo(lsps2::GetInfoRequest),
-    /// `lsps2.buy`
-    Lsps2Buy(lsps2::BuyRequest),
+/// An enum with one variant per method, each named as its [`Method`] variant and holding that
+/// method's typed value: `method()`, `Serialize` as the held value, and `From` the held type.
+/// A type held by two variants is marked `shared` and gets no `From` (the caller picks).
+macro_rules! per_method_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$variant_meta:meta])* $variant:ident($ty:ty) $($shared:ident)? ),* $(,)?
+        }
+        $(#[$method_meta:meta])*
+        fn method;
+    ) => {
+        $(#[$meta])*
+        pub enum $name {
+            $( $(#[$variant_meta])* $variant($ty), )*
+        }
+
+        impl $name {
+            $(#[$method_meta])*
+            pub const fn method(&self) -> Method {
+                match self {
+                    $( $name::$variant(_) => Method::$variant, )*
+                }
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $( $name::$variant(inner) => inner.serialize(s), )*
+                }
+            }
+        }
+
+        $( per_method_enum!(@from $($shared)? $name $variant ($ty)); )*
+    };
+    (@from shared $name:ident $variant:ident ($ty:ty)) => {};
+    (@from $name:ident $variant:ident ($ty:ty)) => {
+        impl From<$ty> for $name {
+            fn from(inner: $ty) -> Self {
+                $name::$variant(inner)
+            }
+        }
+    };
 }
 
-impl RequestParams {
+per_method_enum! {
+    /// Typed params of a request, one variant per method.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum RequestParams {
+        /// `lsps0.list_protocols`
+        Lsps0ListProtocols(lsps0::ListProtocolsRequest),
+        /// `lsps1.get_info`
+        Lsps1GetInfo(lsps1::GetInfoRequest),
+        /// `lsps1.create_order`
+        Lsps1CreateOrder(lsps1::CreateOrderRequest),
+        /// `lsps1.get_order`
+        Lsps1GetOrder(lsps1::GetOrderRequest),
+        /// `lsps2.get_info`
+        Lsps2GetInfo(lsps2::GetInfoRequest),
+        /// `lsps2.buy`
+        Lsps2Buy(lsps2::BuyRequest),
+    }
     /// The method these params belong to.
-    pub const fn method(&self) -> Method {
-        match self {
-            RequestParams::Lsps0ListProtocols(_) => Method::Lsps0ListProtocols,
-            RequestParams::Lsps1GetInfo(_) => Method::Lsps1GetInfo,
-            RequestParams::Lsps1CreateOrder(_) => Method::Lsps1CreateOrder,
-            RequestParams::Lsps1GetOrder(_) => Method::Lsps1GetOrder,
-            RequestParams::Lsps2GetInfo(_) => Method::Lsps2GetInfo,
-            RequestParams::Lsps2Buy(_) => Method::Lsps2Buy,
-        }
+    fn method;
+}
+
+per_method_enum! {
+    /// Typed result of a successful response, one variant per method.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum ResponseResult {
+        /// `lsps0.list_protocols`
+        Lsps0ListProtocols(lsps0::ListProtocolsResult),
+        /// `lsps1.get_info`
+        Lsps1GetInfo(lsps1::GetInfoResult),
+        /// `lsps1.create_order`
+        Lsps1CreateOrder(lsps1::OrderResult) shared,
+        /// `lsps1.get_order`
+        Lsps1GetOrder(lsps1::OrderResult) shared,
+        /// `lsps2.get_info`
+        Lsps2GetInfo(lsps2::GetInfoResult),
+        /// `lsps2.buy`
+        Lsps2Buy(lsps2::BuyResult),
     }
-}
-
-impl Serialize for RequestParams {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            RequestParams::Lsps0ListProtocols(p) => p.serialize(s),
-            RequestParams::Lsps1GetInfo(p) => p.serialize(s),
-            RequestParams::Lsps1CreateOrder(p) => p.serialize(s),
-            RequestParams::Lsps1GetOrder(p) => p.serialize(s),
-            RequestParams::Lsps2GetInfo(p) => p.serialize(s),
-            RequestParams::Lsps2Buy(p) => p.serialize(s),
-        }
-    }
-}
-
-macro_rules! from_params {
-    ($($variant:ident($ty:ty)),* $(,)?) => {$(
-        impl From<$ty> for RequestParams {
-            fn from(p: $ty) -> Self {
-                RequestParams::$variant(p)
-            }
-        }
-    )*};
-}
-from_params!(
-    Lsps0ListProtocols(lsps0::ListProtocolsRequest),
-    Lsps1GetInfo(lsps1::GetInfoRequest),
-    Lsps1CreateOrder(lsps1::CreateOrderRequest),
-    Lsps1GetOrder(lsps1::GetOrderRequest),
-    Lsps2GetInfo(lsps2::GetInfoRequest),
-    Lsps2Buy(lsps2::BuyRequest),
-);
-
-/// Typed result of a successful response, one variant per method.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResponseResult {
-    /// `lsps0.list_protocols`
-    Lsps0ListProtocols(lsps0::ListProtocolsResult),
-    /// `lsps1.get_info`
-    Lsps1GetInfo(lsps1::GetInfoResult),
-    /// `lsps1.create_order`
-    Lsps1CreateOrder(lsps1::OrderResult),
-    /// `lsps1.get_order`
-    Lsps1GetOrder(lsps1::OrderResult),
-    /// `lsps2.get_info`
-    Lsps2GetInfo(lsps2::GetInfoResult),
-    /// `lsps2.buy`
-    Lsps2Buy(lsps2::BuyResult),
-}
-
-impl ResponseResult {
     /// The method this result answers.
-    pub const fn method(&self) -> Method {
-        match self {
-            ResponseResult::Lsps0ListProtocols(_) => Method::Lsps0ListProtocols,
-            ResponseResult::Lsps1GetInfo(_) => Method::Lsps1GetInfo,
-            ResponseResult::Lsps1CreateOrder(_) => Method::Lsps1CreateOrder,
-            ResponseResult::Lsps1GetOrder(_) => Method::Lsps1GetOrder,
-            ResponseResult::Lsps2GetInfo(_) => Method::Lsps2GetInfo,
-            ResponseResult::Lsps2Buy(_) => Method::Lsps2Buy,
-        }
-    }
+    fn method;
 }
-
-impl Serialize for ResponseResult {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            ResponseResult::Lsps0ListProtocols(r) => r.serialize(s),
-            ResponseResult::Lsps1GetInfo(r) => r.serialize(s),
-            ResponseResult::Lsps1CreateOrder(r) | ResponseResult::Lsps1GetOrder(r) => {
-                r.serialize(s)
-            }
-            ResponseResult::Lsps2GetInfo(r) => r.serialize(s),
-            ResponseResult::Lsps2Buy(r) => r.serialize(s),
-        }
-    }
-}
-
-macro_rules! from_result {
-    ($($variant:ident($ty:ty)),* $(,)?) => {$(
-        impl From<$ty> for ResponseResult {
-            fn from(r: $ty) -> Self {
-                ResponseResult::$variant(r)
-            }
-        }
-    )*};
-}
-// `lsps1::OrderResult` answers two methods, so it has no `From`: pick the variant.
-from_result!(
-    Lsps0ListProtocols(lsps0::ListProtocolsResult),
-    Lsps1GetInfo(lsps1::GetInfoResult),
-    Lsps2GetInfo(lsps2::GetInfoResult),
-    Lsps2Buy(lsps2::BuyResult),
-);
 
 /// A typed JSON-RPC request (client → LSP). LSPS0 requires a string id: there are no
 /// client notifications.

@@ -71,6 +71,21 @@ impl OptionMismatch {
 }
 
 impl GetInfoResult {
+    /// Every field, in bLIP-51's order: the properties LSPS1 error 100's `data.property` may
+    /// name (spec/README D7).
+    pub const FIELD_NAMES: &'static [&'static str] = &[
+        "min_required_channel_confirmations",
+        "min_funding_confirms_within_blocks",
+        "supports_zero_channel_reserve",
+        "max_channel_expiry_blocks",
+        "min_initial_client_balance_sat",
+        "max_initial_client_balance_sat",
+        "min_initial_lsp_balance_sat",
+        "max_initial_lsp_balance_sat",
+        "min_channel_balance_sat",
+        "max_channel_balance_sat",
+    ];
+
     /// Checks bLIP-51's rules on the options: `min_funding_confirms_within_blocks ≥ 1`,
     /// `max_channel_expiry_blocks ≥ 1`, and `min ≤ max` for each of the three pairs.
     pub fn validate(&self) -> Result<(), OptionMismatch> {
@@ -178,37 +193,36 @@ impl OrderParams {
     /// (reported on `min_initial_lsp_balance_sat`), the client and LSP balance ranges,
     /// confirmations, funding target, expiry, then the channel size (sum) range.
     pub fn check_against(&self, options: &GetInfoResult) -> Result<(), OptionMismatch> {
-        let in_range = |v: Sat, min: Sat, max: Sat| min <= v && v <= max;
         if self.lsp_balance_sat.get() < 1 {
             return Err(OptionMismatch::new(
                 "min_initial_lsp_balance_sat",
                 "lsp_balance_sat must be >= 1",
             ));
         }
-        if !in_range(
+        check_balance(
             self.client_balance_sat,
-            options.min_initial_client_balance_sat,
-            options.max_initial_client_balance_sat,
-        ) {
-            let prop = if self.client_balance_sat < options.min_initial_client_balance_sat {
-                "min_initial_client_balance_sat"
-            } else {
-                "max_initial_client_balance_sat"
-            };
-            return Err(OptionMismatch::new(prop, "client_balance_sat out of range"));
-        }
-        if !in_range(
+            (
+                "min_initial_client_balance_sat",
+                options.min_initial_client_balance_sat,
+            ),
+            (
+                "max_initial_client_balance_sat",
+                options.max_initial_client_balance_sat,
+            ),
+            "client_balance_sat out of range",
+        )?;
+        check_balance(
             self.lsp_balance_sat,
-            options.min_initial_lsp_balance_sat,
-            options.max_initial_lsp_balance_sat,
-        ) {
-            let prop = if self.lsp_balance_sat < options.min_initial_lsp_balance_sat {
-                "min_initial_lsp_balance_sat"
-            } else {
-                "max_initial_lsp_balance_sat"
-            };
-            return Err(OptionMismatch::new(prop, "lsp_balance_sat out of range"));
-        }
+            (
+                "min_initial_lsp_balance_sat",
+                options.min_initial_lsp_balance_sat,
+            ),
+            (
+                "max_initial_lsp_balance_sat",
+                options.max_initial_lsp_balance_sat,
+            ),
+            "lsp_balance_sat out of range",
+        )?;
         if self.required_channel_confirmations < options.min_required_channel_confirmations {
             return Err(OptionMismatch::new(
                 "min_required_channel_confirmations",
@@ -241,6 +255,23 @@ impl OrderParams {
                 "lsp_balance_sat + client_balance_sat above the maximum channel size",
             )),
         }
+    }
+}
+
+/// A balance against its `(option name, bound)` pair: outside the range, the mismatch names the
+/// bound it crossed.
+fn check_balance(
+    value: Sat,
+    (min_name, min): (&'static str, Sat),
+    (max_name, max): (&'static str, Sat),
+    message: &'static str,
+) -> Result<(), OptionMismatch> {
+    if value < min {
+        Err(OptionMismatch::new(min_name, message))
+    } else if value > max {
+        Err(OptionMismatch::new(max_name, message))
+    } else {
+        Ok(())
     }
 }
 
@@ -613,5 +644,68 @@ impl<'de> Deserialize<'de> for OrderResult {
             payment: w.payment,
             channel: w.channel,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn options() -> GetInfoResult {
+        GetInfoResult {
+            min_required_channel_confirmations: 0,
+            min_funding_confirms_within_blocks: 1,
+            supports_zero_channel_reserve: false,
+            max_channel_expiry_blocks: 4320,
+            min_initial_client_balance_sat: Sat(0),
+            max_initial_client_balance_sat: Sat(1_000),
+            min_initial_lsp_balance_sat: Sat(10),
+            max_initial_lsp_balance_sat: Sat(2_000),
+            min_channel_balance_sat: Sat(10),
+            max_channel_balance_sat: Sat(2_500),
+        }
+    }
+
+    #[test]
+    fn field_names_are_the_serialized_keys_in_order() {
+        let value = serde_json::to_value(options()).unwrap();
+        let keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        // serde_json keeps insertion order here (`preserve_order`), so the order is checked too.
+        assert_eq!(keys, GetInfoResult::FIELD_NAMES);
+    }
+
+    #[test]
+    fn balances_outside_their_range_name_the_bound_they_cross() {
+        let order = |client: u64, lsp: u64| OrderParams {
+            lsp_balance_sat: Sat(lsp),
+            client_balance_sat: Sat(client),
+            required_channel_confirmations: 0,
+            funding_confirms_within_blocks: 1,
+            channel_expiry_blocks: 1,
+            token: None,
+            announce_channel: false,
+        };
+        let property = |o: OrderParams| o.check_against(&options()).map_err(|e| e.property);
+        assert_eq!(property(order(0, 10)), Ok(()));
+        assert_eq!(
+            property(order(1_001, 10)),
+            Err("max_initial_client_balance_sat")
+        );
+        assert_eq!(property(order(0, 9)), Err("min_initial_lsp_balance_sat"));
+        assert_eq!(
+            property(order(0, 2_001)),
+            Err("max_initial_lsp_balance_sat")
+        );
+        assert_eq!(property(order(0, 0)), Err("min_initial_lsp_balance_sat"));
+        assert_eq!(
+            property(order(1_000, 2_000)),
+            Err("max_channel_balance_sat")
+        );
     }
 }

@@ -11,7 +11,7 @@ use lsps_core::types::{NodeId, OnchainAddress, Sat};
 
 use super::{
     Completion, Ctx, Effect, InvoiceRequest, Lsps1Service, NodeResources, NodeWork, OrderRecord,
-    Service, ServiceState, WriteKind, WritePlan, datetime, order_response,
+    Service, ServiceState, WriteKind, WritePlan, admit_peer, datetime, order_response,
 };
 use crate::faults::Fault;
 
@@ -83,18 +83,17 @@ pub(super) fn plan_create_order(
     ctx: Ctx,
 ) -> Result<(NodeWork, WriteKind), ErrorObject> {
     let faults = service.faults;
-    if s.rejected.contains(peer) {
-        return Err(ErrorObject::client_rejected("this node is not served"));
-    }
-    let held = state
-        .orders_of(&ctx.quota_owner_of(peer))
-        .saturating_add(ctx.pending_writes);
-    if held >= service.limits.max_orders_per_peer {
-        return Err(ErrorObject::client_rejected(format!(
-            "order limit reached ({} orders per peer)",
-            service.limits.max_orders_per_peer
-        )));
-    }
+    admit_peer(
+        &s.rejected,
+        peer,
+        || {
+            state
+                .orders_of(&ctx.quota_owner_of(peer))
+                .saturating_add(ctx.pending_writes)
+        },
+        service.limits.max_orders_per_peer,
+        |limit| format!("order limit reached ({limit} orders per peer)"),
+    )?;
     if let Some(token) = params.order.effective_token()
         && !s.config.accepted_tokens.iter().any(|t| t == token)
         && !faults.has(Fault::Lsps1TokenIgnored)

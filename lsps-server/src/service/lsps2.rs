@@ -10,7 +10,7 @@ use lsps_core::types::{Msat, NodeId};
 
 use super::{
     BuyRecord, Completion, Ctx, Effect, Lsps2Service, NodeResources, NodeWork, Service,
-    ServiceState, WriteKind, WritePlan, datetime, raw_params,
+    ServiceState, WriteKind, WritePlan, admit_peer, datetime, raw_params,
 };
 use crate::faults::Fault;
 
@@ -80,19 +80,22 @@ pub(super) fn plan_buy(
     ctx: Ctx,
 ) -> Result<(NodeWork, WriteKind), ErrorObject> {
     let faults = service.faults;
-    if s.rejected.contains(peer) {
-        return Err(ErrorObject::client_rejected("this node is not served"));
-    }
     // Only live buys count: an unused buy stops counting at its valid_until.
-    let held = state
-        .live_buys_of(&ctx.quota_owner_of(peer), ctx.now_ms)
-        .saturating_add(ctx.pending_writes);
-    if held >= service.limits.max_buys_per_peer {
-        return Err(ErrorObject::client_rejected(format!(
-            "buy limit reached ({} live JIT channel buys per peer; unused buys expire at their valid_until)",
-            service.limits.max_buys_per_peer
-        )));
-    }
+    admit_peer(
+        &s.rejected,
+        peer,
+        || {
+            state
+                .live_buys_of(&ctx.quota_owner_of(peer), ctx.now_ms)
+                .saturating_add(ctx.pending_writes)
+        },
+        service.limits.max_buys_per_peer,
+        |limit| {
+            format!(
+                "buy limit reached ({limit} live JIT channel buys per peer; unused buys expire at their valid_until)"
+            )
+        },
+    )?;
     let fee_params = &params.opening_fee_params;
     let promise_ok = if faults.has(Fault::PromiseTooLong) && fee_params.promise.len() > 64 {
         let mut trimmed = fee_params.clone();

@@ -408,6 +408,24 @@ struct Lsps2Service {
     rejected: BTreeSet<NodeId>,
 }
 
+/// The code-1 refusals every write meets first: a peer on the protocol's `rejected_peers`, then
+/// a peer whose `held` writes (with those in flight) have reached `limit`.
+fn admit_peer(
+    rejected: &BTreeSet<NodeId>,
+    peer: &NodeId,
+    held: impl FnOnce() -> usize,
+    limit: usize,
+    limit_reached: impl FnOnce(usize) -> String,
+) -> Result<(), ErrorObject> {
+    if rejected.contains(peer) {
+        return Err(ErrorObject::client_rejected("this node is not served"));
+    }
+    if held() >= limit {
+        return Err(ErrorObject::client_rejected(limit_reached(limit)));
+    }
+    Ok(())
+}
+
 fn parse_peers(list: &[String]) -> Result<BTreeSet<NodeId>, ConfigError> {
     list.iter()
         .map(|s| {

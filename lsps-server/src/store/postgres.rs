@@ -16,7 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use super::sql::{buy_from_row, db_err, insert_err, ms_to_db, order_from_row};
+use super::sql::{buy_from_row, db_err, insert_err, ms_to_db, one_updated, order_from_row};
 use super::{Store, StoreError, StoredBuy, StoredOrder};
 
 /// The PostgreSQL store of one LSP node.
@@ -83,10 +83,7 @@ impl Store for PostgresStore {
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(order_id.to_owned()));
-        }
-        Ok(())
+        one_updated(done.rows_affected(), order_id)
     }
 
     async fn update_order_flow(&self, order_id: &str, flow: String) -> Result<(), StoreError> {
@@ -99,10 +96,7 @@ impl Store for PostgresStore {
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(order_id.to_owned()));
-        }
-        Ok(())
+        one_updated(done.rows_affected(), order_id)
     }
 
     async fn insert_buy(&self, buy: StoredBuy) -> Result<(), StoreError> {
@@ -137,10 +131,7 @@ impl Store for PostgresStore {
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(jit_channel_scid.to_string()));
-        }
-        Ok(())
+        one_updated(done.rows_affected(), jit_channel_scid)
     }
 
     async fn get_order(&self, order_id: &str) -> Result<Option<StoredOrder>, StoreError> {

@@ -2,6 +2,8 @@
 //! rows, and the translation of driver errors. The statements themselves differ (placeholders,
 //! and PostgreSQL's `lsp_node_id` scoping) and stay in each backend.
 
+use std::fmt::Display;
+
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::{StoreError, StoredBuy, StoredOrder};
@@ -18,6 +20,16 @@ pub(super) fn insert_err(key: String) -> impl FnOnce(sqlx::Error) -> StoreError 
     move |e| match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate(key),
         _ => db_err(e),
+    }
+}
+
+/// The outcome of an update meant to change the row with the key `key`: no row changed means
+/// there is no such row ([`StoreError::NotFound`]).
+pub(super) fn one_updated(rows_affected: u64, key: impl Display) -> Result<(), StoreError> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound(key.to_string()))
+    } else {
+        Ok(())
     }
 }
 

@@ -19,7 +19,7 @@ use sqlx::sqlite::{
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::sql::{buy_from_row, db_err, insert_err, ms_to_db, order_from_row};
+use super::sql::{buy_from_row, db_err, insert_err, ms_to_db, one_updated, order_from_row};
 use super::{Store, StoreError, StoredBuy, StoredOrder};
 
 /// Largest number of writes committed in one transaction.
@@ -212,10 +212,7 @@ async fn apply(conn: &mut SqliteConnection, op: &WriteOp) -> Result<(), StoreErr
                 .execute(conn)
                 .await
                 .map_err(db_err)?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound(order_id.clone()));
-            }
-            Ok(())
+            one_updated(done.rows_affected(), order_id)
         }
         WriteOp::UpdateOrderFlow { order_id, flow } => {
             let done = sqlx::query("UPDATE lsps1_orders SET flow = ? WHERE order_id = ?")
@@ -224,10 +221,7 @@ async fn apply(conn: &mut SqliteConnection, op: &WriteOp) -> Result<(), StoreErr
                 .execute(conn)
                 .await
                 .map_err(db_err)?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound(order_id.clone()));
-            }
-            Ok(())
+            one_updated(done.rows_affected(), order_id)
         }
         WriteOp::InsertBuy(buy) => sqlx::query(
             "INSERT INTO lsps2_buys (jit_channel_scid, peer_node_id, created_at_ms, body, jit_flow) VALUES (?, ?, ?, ?, ?)",
@@ -255,10 +249,7 @@ async fn apply(conn: &mut SqliteConnection, op: &WriteOp) -> Result<(), StoreErr
                 .execute(conn)
                 .await
                 .map_err(db_err)?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound(scid.to_string()));
-            }
-            Ok(())
+            one_updated(done.rows_affected(), scid)
         }
     }
 }
