@@ -307,19 +307,23 @@ impl JitEngine {
             .flatten()
     }
 
-    async fn drain_peer_changes(&self) {
-        let changes: Vec<(PublicKey, bool)> = match self.inner.peer_changes.lock() {
-            Ok(mut map) => map.drain().collect(),
-            Err(_) => return,
-        };
-        let usable: Vec<lightning::ln::types::ChannelId> = self
-            .inner
+    /// The ids of the node's channels that can forward now (`channel_reestablish` done).
+    fn usable_channel_ids(&self) -> Vec<lightning::ln::types::ChannelId> {
+        self.inner
             .node
             .channel_manager
             .list_usable_channels()
             .into_iter()
             .map(|c| c.channel_id)
-            .collect();
+            .collect()
+    }
+
+    async fn drain_peer_changes(&self) {
+        let changes: Vec<(PublicKey, bool)> = match self.inner.peer_changes.lock() {
+            Ok(mut map) => map.drain().collect(),
+            Err(_) => return,
+        };
+        let usable = self.usable_channel_ids();
         for (peer, connected) in changes {
             let buys: Vec<BuyRecord> = self
                 .live_buys()
@@ -702,14 +706,7 @@ impl JitEngine {
         if pending.is_empty() {
             return;
         }
-        let usable: Vec<lightning::ln::types::ChannelId> = self
-            .inner
-            .node
-            .channel_manager
-            .list_usable_channels()
-            .into_iter()
-            .map(|c| c.channel_id)
-            .collect();
+        let usable = self.usable_channel_ids();
         for (scid, id) in pending {
             let settled = match self.buy(scid) {
                 None => true,
