@@ -9,7 +9,7 @@
 //! `LSPS_CRASH_AT=<point>` aborts the process there (SIGABRT). `LSPS_CRASH_AT=<point>:pause`
 //! logs [`PAUSED`] and blocks the flow's thread forever, the rest of the process still running,
 //! so a test can `kill -9` it from outside at exactly that step
-//! (`lsps-server/tests/crash_recovery.rs` does both).
+//! (`lsps-server/tests/crash_recovery/` does both).
 
 /// LSPS2: the flow decided to open and stored it; the open is not requested yet.
 pub const BEFORE_OPEN: &str = "before-open";
