@@ -7,7 +7,6 @@
 #![cfg(feature = "node")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,6 +17,8 @@ use lsps_server::{ReferenceServer, ServerHandle};
 use testkit::payer::{Payer, PaymentOutcome};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{ChildStdout, Command};
+
+mod common;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -57,27 +58,14 @@ async fn setup() -> Setup {
 }
 
 fn buy_command(setup: &Setup, data_dir: &std::path::Path, extra: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lsps"));
-    command
-        .arg("--target")
-        .arg(format!(
-            "{}@{}",
-            setup.server.node_id(),
-            setup.server.bolt8_addr()
-        ))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["lsps1", "buy", "--chain-dir"])
-        .arg(setup.server_dir.path().join("devchain"))
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env(
-            "RUST_LOG",
-            std::env::var("LSPS_TEST_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .kill_on_drop(true);
-    command
+    let target = format!("{}@{}", setup.server.node_id(), setup.server.bolt8_addr());
+    common::wallet_command(
+        &target,
+        data_dir,
+        &["lsps1", "buy"],
+        &setup.server_dir.path().join("devchain"),
+        extra,
+    )
 }
 
 async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {

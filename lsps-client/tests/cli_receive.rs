@@ -5,7 +5,6 @@
 #![cfg(feature = "node")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use lightning::bolt11_invoice::Bolt11Invoice;
@@ -14,6 +13,8 @@ use testkit::ldk_lsp::{LdkLsp, LdkLspConfig};
 use testkit::payer::{Payer, PaymentOutcome};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
+
+mod common;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -51,23 +52,13 @@ async fn dev_setup() -> DevSetup {
 }
 
 fn receive_command(setup: &DevSetup, data_dir: &std::path::Path, extra: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lsps"));
-    command
-        .arg("--target")
-        .arg(setup.lsp.connection_string())
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["lsps2", "receive", "--chain-dir"])
-        .arg(setup.chain_dir.path())
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env(
-            "RUST_LOG",
-            std::env::var("LSPS_TEST_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .kill_on_drop(true);
-    command
+    common::wallet_command(
+        &setup.lsp.connection_string(),
+        data_dir,
+        &["lsps2", "receive"],
+        setup.chain_dir.path(),
+        extra,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

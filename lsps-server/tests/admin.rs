@@ -2,17 +2,15 @@
 //! JSON API over orders and buys, found through `<data_dir>/admin.json`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
-
 use lsps_client::transport::bolt8::NodeKey;
 use lsps_client::transport::http::HttpTransport;
-use lsps_client::transport::{Transport, TransportEvent};
 use lsps_server::ReferenceServer;
 use lsps_server::config::ServerConfig;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const TIMEOUT: Duration = Duration::from_secs(20);
+mod support;
+use support::jsonrpc::{TIMEOUT, call, order_params};
 
 /// `GET path` with an optional bearer token: (status, body).
 async fn get(url: &str, path: &str, token: Option<&str>) -> (u16, String) {
@@ -58,18 +56,6 @@ fn dechunk(body: &str) -> String {
     out
 }
 
-async fn call(t: &HttpTransport, method: &str, params: Value) -> Value {
-    let payload = serde_json::to_vec(
-        &json!({"jsonrpc": "2.0", "id": "x", "method": method, "params": params}),
-    )
-    .unwrap();
-    t.send(payload).await.unwrap();
-    match tokio::time::timeout(TIMEOUT, t.recv()).await.unwrap() {
-        Some(TransportEvent::Message(bytes)) => serde_json::from_slice(&bytes).unwrap(),
-        other => panic!("{other:?}"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_listener_serves_metrics_and_orders_with_a_token() {
     let dir = tempfile::tempdir().unwrap();
@@ -91,19 +77,7 @@ async fn admin_listener_serves_metrics_and_orders_with_a_token() {
     )
     .unwrap();
     call(&client, "lsps0.list_protocols", json!({})).await;
-    let order = call(
-        &client,
-        "lsps1.create_order",
-        json!({
-            "lsp_balance_sat": "1000000",
-            "client_balance_sat": "0",
-            "required_channel_confirmations": 0,
-            "funding_confirms_within_blocks": 6,
-            "channel_expiry_blocks": 144,
-            "announce_channel": false
-        }),
-    )
-    .await;
+    let order = call(&client, "lsps1.create_order", order_params()).await;
     let order_id = order["result"]["order_id"].as_str().unwrap().to_owned();
     call(&client, "lsps1.get_order", json!({"order_id": "nope"})).await;
 

@@ -4,60 +4,15 @@
 //! orders/buys surviving a restart.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
-
-use lsps_client::transport::bolt8::{Bolt8Connection, Bolt8Connector, NodeKey};
+use lsps_client::transport::bolt8::NodeKey;
 use lsps_client::transport::http::{HttpTransport, WsTransport};
 use lsps_client::transport::{Transport, TransportEvent};
-use lsps_server::config::{Limits, ServerConfig};
-use lsps_server::{ReferenceServer, ServerHandle};
+use lsps_server::config::Limits;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const TIMEOUT: Duration = Duration::from_secs(20);
-
-async fn start(dir: &std::path::Path, tweak: impl FnOnce(&mut ServerConfig)) -> ServerHandle {
-    let mut config = ServerConfig::ephemeral(dir);
-    tweak(&mut config);
-    ReferenceServer::start(config).await.unwrap()
-}
-
-async fn connect(server: &ServerHandle, key: NodeKey) -> Bolt8Connection {
-    let target = server.connection_string().parse().unwrap();
-    Bolt8Connector::new(target, key).connect().await.unwrap()
-}
-
-/// Send one raw payload and wait for the next message.
-async fn exchange(t: &dyn Transport, payload: &[u8]) -> Value {
-    t.send(payload.to_vec()).await.unwrap();
-    match tokio::time::timeout(TIMEOUT, t.recv())
-        .await
-        .expect("no reply in time")
-    {
-        Some(TransportEvent::Message(bytes)) => {
-            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                panic!(
-                    "reply is not JSON ({e}): {}",
-                    String::from_utf8_lossy(&bytes)
-                )
-            })
-        }
-        other => panic!("expected a reply, got {other:?}"),
-    }
-}
-
-fn req(id: &str, method: &str, params: Value) -> Vec<u8> {
-    serde_json::to_vec(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-        .unwrap()
-}
-
-async fn call(t: &dyn Transport, method: &str, params: Value) -> Value {
-    let id = format!("{:032x}", rand::random::<u128>());
-    let reply = exchange(t, &req(&id, method, params)).await;
-    assert_eq!(reply["id"], id.as_str(), "{reply}");
-    assert_eq!(reply["jsonrpc"], "2.0");
-    reply
-}
+mod support;
+use support::jsonrpc::{TIMEOUT, call, connect, exchange, order_params, req, start};
 
 fn code(reply: &Value) -> i64 {
     reply["error"]["code"]
@@ -83,17 +38,6 @@ async fn assert_still_served(t: &dyn Transport, after: &str) {
         json!([1, 2]),
         "connection not served after {after}"
     );
-}
-
-fn order_params() -> Value {
-    json!({
-        "lsp_balance_sat": "1000000",
-        "client_balance_sat": "0",
-        "required_channel_confirmations": 0,
-        "funding_confirms_within_blocks": 6,
-        "channel_expiry_blocks": 144,
-        "announce_channel": false
-    })
 }
 
 /// The bad-input classes of LSPS0 (spec/requirements, LSPS0) and what must come back.

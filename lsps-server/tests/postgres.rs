@@ -8,45 +8,17 @@
 mod test_postgres;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
-use lsps_client::transport::bolt8::{Bolt8Connection, Bolt8Connector, NodeKey};
-use lsps_client::transport::{Transport, TransportEvent};
-use lsps_server::config::ServerConfig;
-use lsps_server::{ReferenceServer, ServerHandle};
+use lsps_client::transport::bolt8::{Bolt8Connector, NodeKey};
+use lsps_server::ServerHandle;
 use serde_json::{Value, json};
 
-const TIMEOUT: Duration = Duration::from_secs(20);
+mod support;
+use support::jsonrpc::{call, order_params, start};
 
-async fn start(dir: &std::path::Path, url: &str) -> ServerHandle {
-    let mut config = ServerConfig::ephemeral(dir);
-    config.database_url = Some(url.to_owned());
-    ReferenceServer::start(config).await.unwrap()
-}
-
-async fn call(t: &Bolt8Connection, method: &str, params: Value) -> Value {
-    let id = format!("{:032x}", rand::random::<u128>());
-    let payload = serde_json::to_vec(
-        &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
-    )
-    .unwrap();
-    t.send(payload).await.unwrap();
-    // Replies may come in any order over BOLT8; each connection here has one call in flight.
-    match tokio::time::timeout(TIMEOUT, t.recv()).await.unwrap() {
-        Some(TransportEvent::Message(bytes)) => serde_json::from_slice(&bytes).unwrap(),
-        other => panic!("no reply: {other:?}"),
-    }
-}
-
-fn order_params() -> Value {
-    json!({
-        "lsp_balance_sat": "1000000",
-        "client_balance_sat": "0",
-        "required_channel_confirmations": 0,
-        "funding_confirms_within_blocks": 6,
-        "channel_expiry_blocks": 144,
-        "announce_channel": false
-    })
+/// A server whose store is the PostgreSQL database at `url`.
+async fn start_on(dir: &std::path::Path, url: &str) -> ServerHandle {
+    start(dir, |config| config.database_url = Some(url.to_owned())).await
 }
 
 /// Create `n` orders on `server` from `n` clients at once; returns (client key, order id).
@@ -91,7 +63,10 @@ async fn two_servers_share_one_database_and_each_serves_its_own_orders() {
         return;
     };
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (a, b) = tokio::join!(start(dir_a.path(), &pg.url), start(dir_b.path(), &pg.url));
+    let (a, b) = tokio::join!(
+        start_on(dir_a.path(), &pg.url),
+        start_on(dir_b.path(), &pg.url)
+    );
     assert_ne!(a.node_id(), b.node_id());
     let (on_a, on_b) = tokio::join!(create_orders(&a, 12), create_orders(&b, 12));
     let ids: BTreeSet<&String> = on_a.iter().chain(&on_b).map(|(_, id)| id).collect();
@@ -104,7 +79,10 @@ async fn two_servers_share_one_database_and_each_serves_its_own_orders() {
     a.shutdown().await;
     b.shutdown().await;
     // After a restart, each loads only its own rows.
-    let (a, b) = tokio::join!(start(dir_a.path(), &pg.url), start(dir_b.path(), &pg.url));
+    let (a, b) = tokio::join!(
+        start_on(dir_a.path(), &pg.url),
+        start_on(dir_b.path(), &pg.url)
+    );
     for (key, id) in &on_b {
         assert!(get_order(&b, key, id).await.get("result").is_some());
     }

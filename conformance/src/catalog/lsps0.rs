@@ -91,20 +91,22 @@ async fn unadvertised_gets_32601(ctx: CaseCtx) -> Result<String, Abort> {
         let mut conn = ctx.connect().await?;
         let id = conn.send_request(method, json!({}))?;
         let reply = conn.reply_to(&id, method).await?;
-        let (got_id, _) = expect_error(
-            &format!("{method} of an unadvertised protocol"),
-            reply,
-            &[code::METHOD_NOT_FOUND],
-        )?;
-        if got_id.as_str() != Some(id.as_str()) {
-            return Err(Abort::Violation(format!(
-                "-32601 must echo the request id {id:?}, got {got_id}"
-            )));
-        }
+        expect_32601_echoing(&format!("{method} of an unadvertised protocol"), reply, &id)?;
         let _ = conn.followup().await;
         seen.push(*method);
     }
     Ok(format!("-32601 for {}", seen.join(", ")))
+}
+
+/// -32601 (method not found) that echoes the request id `id`.
+fn expect_32601_echoing(what: &str, reply: Incoming, id: &str) -> Result<(), Abort> {
+    let (got_id, _) = expect_error(what, reply, &[code::METHOD_NOT_FOUND])?;
+    if got_id.as_str() != Some(id) {
+        return Err(Abort::Violation(format!(
+            "-32601 must echo the request id {id:?}, got {got_id}"
+        )));
+    }
+    Ok(())
 }
 
 async fn unknown_method_gets_32601(ctx: CaseCtx) -> Result<String, Abort> {
@@ -113,16 +115,7 @@ async fn unknown_method_gets_32601(ctx: CaseCtx) -> Result<String, Abort> {
         let id = fresh_id();
         let payload = json!({"jsonrpc":"2.0","id":id,"method":method,"params":{}}).to_string();
         let reply = bad_payload(&mut conn, payload.as_bytes()).await?;
-        let (got_id, _) = expect_error(
-            &format!("unknown method {method}"),
-            reply,
-            &[code::METHOD_NOT_FOUND],
-        )?;
-        if got_id.as_str() != Some(id.as_str()) {
-            return Err(Abort::Violation(format!(
-                "-32601 must echo the request id {id:?}, got {got_id}"
-            )));
-        }
+        expect_32601_echoing(&format!("unknown method {method}"), reply, &id)?;
     }
     Ok("-32601 with the id echoed for lsps0.zz_nope, lsps999.do_this, foo".into())
 }

@@ -47,3 +47,32 @@ pub fn with(mut value: Value, key: &str, new: Value) -> Value {
     value.as_object_mut().unwrap().insert(key.into(), new);
     value
 }
+
+/// The `lsps` binary as a wallet runs it: `--target target --data-dir data_dir`, then `command`
+/// (e.g. `["lsps2", "receive"]`) following the dev chain in `chain_dir`, then `extra`; output
+/// piped, killed when dropped, logging at `LSPS_TEST_LOG` (default `warn`).
+pub fn wallet_command(
+    target: &str,
+    data_dir: &std::path::Path,
+    command: &[&str],
+    chain_dir: &std::path::Path,
+    extra: &[&str],
+) -> tokio::process::Command {
+    let mut lsps = tokio::process::Command::new(env!("CARGO_BIN_EXE_lsps"));
+    lsps.arg("--target")
+        .arg(target)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(command)
+        .arg("--chain-dir")
+        .arg(chain_dir)
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .env(
+            "RUST_LOG",
+            std::env::var("LSPS_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .kill_on_drop(true);
+    lsps
+}

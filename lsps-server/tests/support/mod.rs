@@ -1,5 +1,6 @@
-//! Child processes shared by the tests that run `lsps-server` binaries: a kill-on-drop guard,
-//! waiting for a ready file, and `lsps-server dev chain` as a process of its own.
+//! What several test files share: child processes of `lsps-server` binaries (a kill-on-drop
+//! guard, waiting for a ready file, `lsps-server dev chain` as a process of its own) and, in
+//! [`jsonrpc`], the in-process server spoken to over JSON-RPC.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -7,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+pub mod jsonrpc;
 
 /// Kills the child (and reaps it) when dropped, so a failing test leaves no process behind.
 pub struct Kill(pub Child);
