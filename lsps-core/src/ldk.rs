@@ -5,7 +5,7 @@
 //! source type has an exact counterpart and `TryFrom` (with [`LdkConversionError`]) when it
 //! does not. The mapping follows the wire: converting a value and serializing it with the
 //! other library's serde gives JSON the first library reads back as the original value
-//! (the differential tests in `tests/differential_ldk.rs` check this in both directions).
+//! (the differential tests in `tests/differential_ldk/` check this in both directions).
 //!
 //! Where the two libraries deliberately differ:
 //!
