@@ -89,6 +89,15 @@ struct Waiters {
     early_lsps2: HashMap<LSPSRequestId, Lsps2Reply>,
 }
 
+/// The liquidity configuration of an LSPS2-only client.
+fn lsps2_only() -> LiquidityClientConfig {
+    LiquidityClientConfig {
+        lsps1_client_config: None,
+        lsps2_client_config: Some(LSPS2ClientConfig {}),
+        lsps5_client_config: None,
+    }
+}
+
 /// A connected LDK LSPS client node.
 pub struct LdkClient {
     node: Arc<LdkNode>,
@@ -102,15 +111,24 @@ pub struct LdkClient {
 impl LdkClient {
     /// Builds a client node with a random key and connects it to `lsp_node_id` at `addr`.
     pub async fn connect(lsp_node_id: PublicKey, addr: SocketAddr) -> Result<Self, LdkClientError> {
-        let client_config = LiquidityClientConfig {
-            lsps1_client_config: None,
-            lsps2_client_config: Some(LSPS2ClientConfig {}),
-            lsps5_client_config: None,
-        };
+        let client_config = lsps2_only();
         let node = Arc::new(build_node(UserConfig::default(), None, Some(client_config)).await?);
+        let events = node.spawn_events();
+        Self::start(node, events, None, lsp_node_id, addr).await
+    }
+
+    /// Runs `node`'s message pump and event loop beside its `events` task, connects it to the
+    /// LSP and waits for the connection.
+    async fn start(
+        node: Arc<LdkNode>,
+        events: JoinHandle<()>,
+        receiving: Option<Receiving>,
+        lsp_node_id: PublicKey,
+        addr: SocketAddr,
+    ) -> Result<Self, LdkClientError> {
         let waiters = Arc::new(Mutex::new(Waiters::default()));
         let tasks = vec![
-            node.spawn_events(),
+            events,
             tokio::spawn(message_pump(Arc::clone(&node))),
             tokio::spawn(event_loop(Arc::clone(&node), Arc::clone(&waiters))),
         ];
@@ -120,7 +138,7 @@ impl LdkClient {
             waiters,
             timeout: Duration::from_secs(10),
             tasks,
-            receiving: None,
+            receiving,
         };
         connect_nodelay(Arc::clone(&client.node.peer_manager), lsp_node_id, addr).await?;
         client.wait_connected().await?;
@@ -428,11 +446,7 @@ impl LdkClient {
         addr: SocketAddr,
         chain: Arc<dyn ChainSource>,
     ) -> Result<Self, LdkClientError> {
-        let client_config = LiquidityClientConfig {
-            lsps1_client_config: None,
-            lsps2_client_config: Some(LSPS2ClientConfig {}),
-            lsps5_client_config: None,
-        };
+        let client_config = lsps2_only();
         let mut user_config = UserConfig::default();
         user_config.channel_config.accept_underpaying_htlcs = true;
         // The whole payment arrives in one channel sized for it.
@@ -454,27 +468,14 @@ impl LdkClient {
             changed: Some(changed),
             ..Receiver::default()
         });
-        let waiters = Arc::new(Mutex::new(Waiters::default()));
-        let tasks = vec![
-            node.spawn_events_with(receiver_events(&node, policy.clone(), receiver.clone())),
-            tokio::spawn(message_pump(Arc::clone(&node))),
-            tokio::spawn(event_loop(Arc::clone(&node), Arc::clone(&waiters))),
-        ];
-        let client = Self {
-            node,
-            lsp: lsp_node_id,
-            waiters,
-            timeout: Duration::from_secs(10),
-            tasks,
-            receiving: Some(Receiving {
-                policy,
-                receiver,
-                changes,
-            }),
+        let events =
+            node.spawn_events_with(receiver_events(&node, policy.clone(), receiver.clone()));
+        let receiving = Receiving {
+            policy,
+            receiver,
+            changes,
         };
-        connect_nodelay(Arc::clone(&client.node.peer_manager), lsp_node_id, addr).await?;
-        client.wait_connected().await?;
-        Ok(client)
+        Self::start(node, events, Some(receiving), lsp_node_id, addr).await
     }
 
     /// The node under the client (channels, peer manager).
