@@ -283,21 +283,31 @@ impl Orders {
     /// and the client connected: a graceful shutdown waits for them to complete.
     pub fn in_motion(&self) -> usize {
         let peer_manager = &self.inner.node.peer_manager;
+        self.orders_where(|peer, flow| {
+            flow.order_state() == OrderState::Created
+                && flow.channel_attempt().is_some()
+                && peer_manager.peer_by_node_id(&peer.0).is_some()
+        })
+        .len()
+    }
+
+    /// The orders whose stored flow, with the order's client, satisfies `wanted`.
+    fn orders_where(&self, wanted: impl Fn(&NodeId, &OrderFlow) -> bool) -> Vec<OrderId> {
         self.inner
             .dispatcher
             .with_state(|state| {
                 state
                     .orders()
                     .filter(|(_, record)| {
-                        record.flow.as_ref().is_some_and(|flow| {
-                            flow.order_state() == OrderState::Created
-                                && flow.channel_attempt().is_some()
-                        })
+                        record
+                            .flow
+                            .as_ref()
+                            .is_some_and(|flow| wanted(&record.peer, flow))
                     })
-                    .filter(|(_, record)| peer_manager.peer_by_node_id(&record.peer.0).is_some())
-                    .count()
+                    .map(|(id, _)| id.clone())
+                    .collect()
             })
-            .unwrap_or(0)
+            .unwrap_or_default()
     }
 
     fn now(&self) -> Datetime {
@@ -332,27 +342,16 @@ impl Orders {
     /// The orders the task keeps feeding: live flows, and finished ones whose address may
     /// still receive a late payment.
     fn live_orders(&self, now: Datetime) -> Vec<OrderId> {
-        self.inner
-            .dispatcher
-            .with_state(|state| {
-                state
-                    .orders()
-                    .filter(|(_, record)| {
-                        record.flow.as_ref().is_some_and(|flow| {
-                            flow.is_live()
-                                || (flow.watches_late_onchain()
-                                    && flow.terms().onchain.as_ref().is_some_and(|o| {
-                                        now.unix_millis()
-                                            < o.expires_at
-                                                .unix_millis()
-                                                .saturating_add(LATE_PAYMENT_WATCH_MS)
-                                    }))
-                        })
-                    })
-                    .map(|(id, _)| id.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.orders_where(|_, flow| {
+            flow.is_live()
+                || (flow.watches_late_onchain()
+                    && flow.terms().onchain.as_ref().is_some_and(|o| {
+                        now.unix_millis()
+                            < o.expires_at
+                                .unix_millis()
+                                .saturating_add(LATE_PAYMENT_WATCH_MS)
+                    }))
+        })
     }
 
     fn order_by_payment_hash(&self, payment_hash: &[u8; 32]) -> Option<OrderId> {

@@ -86,11 +86,8 @@ pub(super) fn plan_create_order(
     admit_peer(
         &s.rejected,
         peer,
-        || {
-            state
-                .orders_of(&ctx.quota_owner_of(peer))
-                .saturating_add(ctx.pending_writes)
-        },
+        &ctx,
+        |owner| state.orders_of(owner),
         service.limits.max_orders_per_peer,
         |limit| format!("order limit reached ({limit} orders per peer)"),
     )?;

@@ -84,11 +84,8 @@ pub(super) fn plan_buy(
     admit_peer(
         &s.rejected,
         peer,
-        || {
-            state
-                .live_buys_of(&ctx.quota_owner_of(peer), ctx.now_ms)
-                .saturating_add(ctx.pending_writes)
-        },
+        &ctx,
+        |owner| state.live_buys_of(owner, ctx.now_ms),
         service.limits.max_buys_per_peer,
         |limit| {
             format!(

@@ -409,18 +409,20 @@ struct Lsps2Service {
 }
 
 /// The code-1 refusals every write meets first: a peer on the protocol's `rejected_peers`, then
-/// a peer whose `held` writes (with those in flight) have reached `limit`.
+/// a peer whose quota owner already `holds` `limit` writes, counting those in flight.
 fn admit_peer(
     rejected: &BTreeSet<NodeId>,
     peer: &NodeId,
-    held: impl FnOnce() -> usize,
+    ctx: &Ctx,
+    holds: impl FnOnce(&QuotaOwner) -> usize,
     limit: usize,
     limit_reached: impl FnOnce(usize) -> String,
 ) -> Result<(), ErrorObject> {
     if rejected.contains(peer) {
         return Err(ErrorObject::client_rejected("this node is not served"));
     }
-    if held() >= limit {
+    let held = holds(&ctx.quota_owner_of(peer)).saturating_add(ctx.pending_writes);
+    if held >= limit {
         return Err(ErrorObject::client_rejected(limit_reached(limit)));
     }
     Ok(())
