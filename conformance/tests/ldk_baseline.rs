@@ -3,6 +3,8 @@
 //! i.e. every deviation is listed (XFAIL) and no listed deviation has gone away (XPASS).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use lsps_conformance::baseline::Baseline;
 use lsps_conformance::catalog;
 use lsps_conformance::render::Format;
@@ -69,22 +71,7 @@ async fn lightning_liquidity_matches_its_baseline() {
         std::fs::write(BASELINE, generated.to_yaml()).unwrap();
         return;
     }
-    let unexpected: Vec<String> = report
-        .cases
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.verdict,
-                Verdict::Fail | Verdict::Warn | Verdict::Timeout | Verdict::XPass | Verdict::Error
-            )
-        })
-        .map(|c| format!("{} {}: {}", c.verdict, c.id, c.message))
-        .collect();
-    assert!(
-        unexpected.is_empty(),
-        "not as the baseline says:\n{}",
-        unexpected.join("\n")
-    );
+    support::assert_as_the_baseline_says(&report.cases);
     assert!(
         report.summary.get(Verdict::XFail) > 0,
         "LDK has known deviations"

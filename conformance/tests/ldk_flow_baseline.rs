@@ -5,6 +5,8 @@
 //! none gone away). `LSPS_CONFORMANCE_WRITE_BASELINE=1` rewrites the file from a run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use lsps_conformance::baseline::Baseline;
 use lsps_conformance::catalog;
 use lsps_conformance::flow::{FlowEnv, FlowSetup};
@@ -106,22 +108,7 @@ async fn lightning_liquidity_flow_tier_matches_its_baseline() {
         std::fs::write(BASELINE, generated.to_yaml()).unwrap();
         return;
     }
-    let unexpected: Vec<String> = report
-        .cases
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.verdict,
-                Verdict::Fail | Verdict::Warn | Verdict::Timeout | Verdict::XPass | Verdict::Error
-            )
-        })
-        .map(|c| format!("{} {}: {}", c.verdict, c.id, c.message))
-        .collect();
-    assert!(
-        unexpected.is_empty(),
-        "not as the baseline says:\n{}",
-        unexpected.join("\n")
-    );
+    support::assert_as_the_baseline_says(&report.cases);
     // The JIT channel is delivered by lightning-liquidity too.
     assert!(
         report
