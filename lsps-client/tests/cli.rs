@@ -48,25 +48,15 @@ async fn list_protocols_get_info_buy_and_raw_against_ldk() {
     let lsp = LdkLsp::start(LdkLspConfig::default()).await.unwrap();
     let target = lsp.connection_string();
 
-    let out = lsps(args(&["--target", &target, "list-protocols", "--json"])).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = lsps_ok(&["--target", &target, "list-protocols", "--json"]).await;
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["protocols"], json!([2]));
 
-    let out = lsps(args(&["--target", &target, "--json", "lsps2", "get-info"])).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = lsps_ok(&["--target", &target, "--json", "lsps2", "get-info"]).await;
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["opening_fee_params_menu"].as_array().unwrap().len(), 2);
 
-    let out = lsps(args(&[
+    let out = lsps_ok(&[
         "--target",
         &target,
         "lsps2",
@@ -76,13 +66,8 @@ async fn list_protocols_get_info_buy_and_raw_against_ldk() {
         "--payment-size-msat",
         "50000000",
         "--json",
-    ]))
+    ])
     .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["result"]["lsp_cltv_expiry_delta"], 144);
     assert_eq!(v["opening_fee_msat"], "100000");
@@ -232,17 +217,12 @@ async fn lsps1_get_info_create_order_and_get_order() {
     let lsp = scripted_lsp().await;
     let target = lsp.connection_string();
 
-    let out = lsps(args(&["--target", &target, "lsps1", "get-info"])).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = lsps_ok(&["--target", &target, "lsps1", "get-info"]).await;
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("max_channel_expiry_blocks:          4032")
     );
 
-    let out = lsps(args(&[
+    let out = lsps_ok(&[
         "--target",
         &target,
         "--json",
@@ -250,13 +230,8 @@ async fn lsps1_get_info_create_order_and_get_order() {
         "create-order",
         "--lsp-balance-sat",
         "200000",
-    ]))
+    ])
     .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["order_id"], "b3b8d3a1-cli");
     assert_eq!(v["payment"]["bolt11"]["order_total_sat"], "1000");
@@ -286,19 +261,7 @@ async fn lsps1_get_info_create_order_and_get_order() {
     // Only the get_info of that run reached the LSP.
     assert_eq!(lsp.received().len(), before + 1);
 
-    let out = lsps(args(&[
-        "--target",
-        &target,
-        "lsps1",
-        "get-order",
-        "b3b8d3a1-cli",
-    ]))
-    .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = lsps_ok(&["--target", &target, "lsps1", "get-order", "b3b8d3a1-cli"]).await;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(text.contains("order_state: CREATED"));
     // The node key persists in the data directory: get-order asked as the node that ordered
