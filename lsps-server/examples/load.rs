@@ -18,7 +18,10 @@
 //!
 //! Idle and flooded phases alternate `ROUNDS` times (so other work on the machine weighs on
 //! both alike); the percentiles are over all rounds. `LOAD_FLOOD_NICE=n` runs the flood's
-//! process under `nice -n n`.
+//! process under `nice -n n`. `LOAD_DATA_PARENT=dir` puts our server's data directory (its
+//! SQLite store) under `dir` instead of the system's temporary directory: on a tmpfs such as
+//! `/dev/shm` a commit's `fsync` costs nothing, which takes the disk (and whatever else writes
+//! to it) out of both figures and leaves what the flood can change, the CPU path.
 //!
 //! Bounded: `PEERS` peers, a fixed number of samples per figure, every reply awaited at most
 //! 10 s. `cargo run -p lsps-server --all-features --example load` runs `ours` then `ldk`, each
@@ -43,7 +46,7 @@ use testkit::ldk_lsp::LdkLsp;
 const PEERS: usize = 100;
 /// Idle and flooded phases alternate this many times, so that whatever else the machine does
 /// during the run weighs on both figures alike.
-const ROUNDS: usize = 4;
+const ROUNDS: usize = 8;
 /// `lsps1.create_order` samples per phase (`ROUNDS` × this idle, as many flooded).
 const SAMPLES: usize = 100;
 /// lightning-liquidity keeps a buy pending until its SCID is used and refuses a peer's 11th
@@ -420,7 +423,11 @@ fn measure_one(which: &str) {
     let runtime = two_worker_runtime();
     runtime.block_on(async {
         if which == "ours" {
-            let dir = tempfile::tempdir().unwrap();
+            // `LOAD_DATA_PARENT=/dev/shm` keeps the store off the disk (module doc).
+            let dir = match std::env::var_os("LOAD_DATA_PARENT") {
+                Some(parent) => tempfile::tempdir_in(parent).unwrap(),
+                None => tempfile::tempdir().unwrap(),
+            };
             let mut config = ServerConfig::ephemeral(dir.path());
             config.http_listen = None;
             // Writes of one peer must not hit the per-peer quotas within the run; the flood
