@@ -264,6 +264,13 @@ async fn lsps1_get_info_create_order_and_get_order() {
     let out = lsps_ok(&["--target", &target, "lsps1", "get-order", "b3b8d3a1-cli"]).await;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(text.contains("order_state: CREATED"));
+    // The invoice alone on the line after its option's line.
+    assert!(
+        text.contains(
+            "\nbolt11: EXPECT_PAYMENT, pay 1000 sat (fee 1000 sat) before 2099-01-01T00:00:00.000Z:\nlnbcrt10u1fake"
+        ),
+        "{text}"
+    );
     // The node key persists in the data directory: get-order asked as the node that ordered
     // (LSPS1 orders belong to the peer that created them), and the output names it.
     let peers: Vec<String> = lsp

@@ -5,7 +5,7 @@ use std::time::Duration;
 use bitcoin::secp256k1::PublicKey;
 use lsps_client::LspsClient;
 use lsps_core::lsps1;
-use lsps_core::types::{OnchainAddress, Sat};
+use lsps_core::types::{Datetime, OnchainAddress, Sat};
 use serde_json::json;
 
 use super::args::CreateOrderArgs;
@@ -179,34 +179,44 @@ pub(crate) fn order_text(order: &lsps1::OrderResult) -> String {
         order.order.lsp_balance_sat,
         order.order.client_balance_sat,
     );
+    let payment =
+        |kind: &str, state: &lsps1::PaymentState, total: Sat, fee: Sat, before: &Datetime| {
+            format!(
+                "\n{kind}: {}, pay {total} sat (fee {fee} sat) before {before}",
+                wire(state)
+            )
+        };
     if let Some(b) = &order.payment.bolt11 {
-        // The invoice alone on its line, for copying into a wallet.
-        text.push_str(&format!(
-            "\nbolt11: {}, pay {} sat (fee {} sat) before {}:\n{}",
-            wire(&b.state),
+        text.push_str(&payment(
+            "bolt11",
+            &b.state,
             b.order_total_sat,
             b.fee_total_sat,
-            b.expires_at,
-            b.invoice
+            &b.expires_at,
         ));
+        // The invoice alone on its line, for copying into a wallet.
+        text.push_str(&format!(":\n{}", b.invoice));
     }
     if let Some(b) = &order.payment.bolt12 {
-        text.push_str(&format!(
-            "\nbolt12: {}, pay {} sat (fee {} sat) before {}\n  {}",
-            wire(&b.state),
+        text.push_str(&payment(
+            "bolt12",
+            &b.state,
             b.order_total_sat,
             b.fee_total_sat,
-            b.expires_at,
-            b.offer
+            &b.expires_at,
         ));
+        text.push_str(&format!("\n  {}", b.offer));
     }
     if let Some(o) = &order.payment.onchain {
-        text.push_str(&format!(
-            "\nonchain: {}, pay {} sat (fee {} sat) before {} ({} confirmations) to:\n{} {}",
-            wire(&o.state),
+        text.push_str(&payment(
+            "onchain",
+            &o.state,
             o.order_total_sat,
             o.fee_total_sat,
-            o.expires_at,
+            &o.expires_at,
+        ));
+        text.push_str(&format!(
+            " ({} confirmations) to:\n{} {}",
             o.min_onchain_payment_confirmations,
             o.address.as_str(),
             o.order_total_sat,
