@@ -3,8 +3,8 @@
 //!
 //! - [`seed`]: the 32-byte node seed persisted in the data dir (keys, wallet and other secrets
 //!   are derived from it);
-//! - [`node`]: `KeysManager`, `ChainMonitor` and `ChannelManager` persisted in a
-//!   `FilesystemStore`, a `PeerManager` carrying whatever custom-message handler the caller
+//! - [`node`]: `KeysManager`, `ChainMonitor` and `ChannelManager` persisted in the node's
+//!   SQLite store ([`kv`]), a `PeerManager` carrying whatever custom-message handler the caller
 //!   gives it, the event loop (woken by LDK's futures), channel opens funded by the wallet;
 //! - [`wallet`]: the on-chain wallet (bdk_wallet) whose change set is appended to a file;
 //! - [`chain`]: where blocks come from and transactions go ([`chain::ChainSource`]): the
@@ -12,12 +12,14 @@
 //! - [`net`]: BOLT8 sockets with TCP_NODELAY;
 //! - [`payments`], [`payer`]: outbound payments and their outcomes; a payer node with a channel
 //!   to an LSP (tests, the dev server's `dev pay`, the conformance runner);
+//! - [`kv`]: LDK's key-value store in one SQLite file, a batch of writes in one transaction;
 //! - [`persist`]: ChannelMonitors written only behind a ChannelManager that knows their
 //!   updates, so a crash never leaves a stale ChannelManager (LDK would force-close);
 //! - [`logger`]: LDK's log into `tracing`.
 #![deny(missing_docs)]
 
 pub mod chain;
+pub mod kv;
 pub mod logger;
 pub mod net;
 pub mod node;
@@ -27,7 +29,7 @@ pub mod persist;
 pub mod seed;
 pub mod wallet;
 
-pub use lightning_persister::fs_store::FilesystemStore;
+pub use kv::SqliteStore;
 pub use logger::LdkLogger;
 pub use node::{
     ChainBroadcaster, ChainFeeEstimator, ChainMonitor, ChannelManager, InboundChannelPolicy,

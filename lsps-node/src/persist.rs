@@ -8,9 +8,9 @@
 //!
 //! [`MonitorPersister`] closes the window with LDK's asynchronous persistence: it answers every
 //! write with `InProgress` and hands it to a thread of its own that, for each batch,
-//! 1. writes the ChannelManager, which then records the batch's updates as in flight,
-//! 2. writes the monitors,
-//! 3. tells the ChainMonitor the updates completed (only then does LDK send the messages or
+//! 1. writes the ChannelManager, which then records the batch's updates as in flight, and the
+//!    monitors, in one transaction of the node's [`SqliteStore`],
+//! 2. tells the ChainMonitor the updates completed (only then does LDK send the messages or
 //!    broadcast the transactions that depend on them).
 //!
 //! A crash at any point therefore leaves a ChannelManager at least as new as every monitor: the
@@ -18,6 +18,7 @@
 //! whose first monitor never reached the disk is dropped before its funding was broadcast.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
@@ -30,11 +31,11 @@ use lightning::sign::InMemorySigner;
 use lightning::util::persist::{
     CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
     CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
-    CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE, KVStoreSync, MonitorName,
+    CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE, MonitorName,
 };
 use lightning::util::ser::Writeable;
-use lightning_persister::fs_store::FilesystemStore;
 
+use crate::kv::{KvWrite, SqliteStore};
 use crate::node::{ChainMonitor, ChannelManager};
 
 /// How long a failed write waits before it is tried again. A monitor write is never reported
@@ -44,29 +45,106 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// Writes the ChannelManager, one snapshot at a time, so snapshots reach the disk in the order
 /// they were taken (the event loop, the monitor writer and an app's own persist may race).
+///
+/// Every snapshot clears LDK's "needs persistence" flag before it serializes the manager, so a
+/// change made meanwhile sets it again, and the event loop does not write again what the monitor
+/// writer has just written. The flag is only cleared under the write lock: whoever finds it
+/// clear, once holding the lock, knows the snapshot that cleared it is on disk.
 pub struct ManagerStore {
-    store: Arc<FilesystemStore>,
-    in_order: Mutex<()>,
+    store: Arc<SqliteStore>,
+    /// How many snapshots were begun: each takes the next number before it serializes.
+    begun: AtomicU64,
+    /// Held while a snapshot is serialized and written.
+    written: Mutex<Written>,
+}
+
+/// What the disk holds, as [`ManagerStore`] knows it.
+#[derive(Default)]
+struct Written {
+    /// The number of the newest snapshot on disk.
+    newest: u64,
+    /// The last write failed: the "needs persistence" flag it cleared is owed to the disk.
+    owed: bool,
 }
 
 impl ManagerStore {
     /// A writer into `store`.
-    pub fn new(store: Arc<FilesystemStore>) -> Self {
+    pub fn new(store: Arc<SqliteStore>) -> Self {
         Self {
             store,
-            in_order: Mutex::new(()),
+            begun: AtomicU64::new(0),
+            written: Mutex::new(Written::default()),
         }
     }
 
     /// Serialize `manager` and write it.
     pub fn write(&self, manager: &ChannelManager) -> Result<(), lightning::io::Error> {
-        let _in_order = self.in_order.lock().unwrap_or_else(PoisonError::into_inner);
-        self.store.write(
-            CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
-            CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
-            CHANNEL_MANAGER_PERSISTENCE_KEY,
-            manager.encode(),
-        )
+        let mut written = self.lock();
+        self.write_locked(&mut written, manager, std::iter::empty())
+    }
+
+    /// Write `manager` if LDK says it changed since the last snapshot; when it returns, every
+    /// change made before the call is on disk. True if this call wrote.
+    pub fn write_if_changed(&self, manager: &ChannelManager) -> Result<bool, lightning::io::Error> {
+        let mut written = self.lock();
+        if !manager.get_and_clear_needs_persistence() && !written.owed {
+            return Ok(false);
+        }
+        self.write_locked(&mut written, manager, std::iter::empty())?;
+        Ok(true)
+    }
+
+    /// The number of snapshots begun so far: any snapshot numbered higher serializes the
+    /// manager as it is after this call.
+    fn snapshots_begun(&self) -> u64 {
+        self.begun.load(Ordering::SeqCst)
+    }
+
+    /// Write `monitors` behind a snapshot numbered above `begun_before`: in one transaction with
+    /// a new snapshot, or alone when such a snapshot is on disk already.
+    fn write_behind_snapshot<'a>(
+        &self,
+        manager: &ChannelManager,
+        begun_before: u64,
+        monitors: impl Iterator<Item = KvWrite<'a>>,
+    ) -> Result<(), lightning::io::Error> {
+        let mut written = self.lock();
+        if written.newest > begun_before {
+            return self.store.write_all(monitors);
+        }
+        self.write_locked(&mut written, manager, monitors)
+    }
+
+    fn write_locked<'a>(
+        &self,
+        written: &mut Written,
+        manager: &ChannelManager,
+        monitors: impl Iterator<Item = KvWrite<'a>>,
+    ) -> Result<(), lightning::io::Error> {
+        let number = self.begun.fetch_add(1, Ordering::SeqCst) + 1;
+        // Cleared before serializing: what changes from here on sets it again.
+        let _ = manager.get_and_clear_needs_persistence();
+        written.owed = true;
+        let manager_bytes = manager.encode();
+        self.store.write_all(
+            std::iter::once(KvWrite {
+                primary: CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+                secondary: CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+                key: CHANNEL_MANAGER_PERSISTENCE_KEY,
+                value: &manager_bytes,
+            })
+            // (re-borrowed to the manager bytes' shorter lifetime)
+            .chain(monitors.map(|write| KvWrite { ..write })),
+        )?;
+        *written = Written {
+            newest: number,
+            owed: false,
+        };
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Written> {
+        self.written.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -78,6 +156,8 @@ enum MonitorJob {
         key: String,
         bytes: Vec<u8>,
         completes: Option<(ChannelId, u64)>,
+        /// [`ManagerStore::snapshots_begun`] when queued: a later snapshot knows the update.
+        snapshots_begun: u64,
     },
     /// Move a fully resolved channel's monitor out of the live namespace.
     Archive { name: MonitorName },
@@ -87,17 +167,19 @@ enum MonitorJob {
 /// module docs). Start that thread with [`MonitorPersister::start_writer`] once the
 /// ChannelManager and ChainMonitor exist; jobs queued before wait for it.
 pub struct MonitorPersister {
-    store: Arc<FilesystemStore>,
+    store: Arc<SqliteStore>,
+    manager_store: Arc<ManagerStore>,
     jobs: Sender<MonitorJob>,
     waiting: Mutex<Option<Receiver<MonitorJob>>>,
 }
 
 impl MonitorPersister {
-    /// A persister writing monitors into `store`.
-    pub fn new(store: Arc<FilesystemStore>) -> Self {
+    /// A persister writing monitors into `store`, behind the snapshots of `manager_store`.
+    pub fn new(store: Arc<SqliteStore>, manager_store: Arc<ManagerStore>) -> Self {
         let (jobs, waiting) = channel();
         Self {
             store,
+            manager_store,
             jobs,
             waiting: Mutex::new(Some(waiting)),
         }
@@ -108,7 +190,6 @@ impl MonitorPersister {
     /// twice is a no-op.
     pub fn start_writer(
         &self,
-        manager_store: Arc<ManagerStore>,
         manager: Weak<ChannelManager>,
         chain_monitor: Weak<ChainMonitor>,
     ) -> std::io::Result<()> {
@@ -121,6 +202,7 @@ impl MonitorPersister {
             return Ok(());
         };
         let store = self.store.clone();
+        let manager_store = self.manager_store.clone();
         std::thread::Builder::new()
             .name("ldk-monitor-writer".into())
             .spawn(move || {
@@ -162,6 +244,7 @@ impl Persist<InMemorySigner> for MonitorPersister {
             key: monitor_name.to_string(),
             bytes: monitor.encode(),
             completes: Some((monitor.channel_id(), monitor.get_latest_update_id())),
+            snapshots_begun: self.manager_store.snapshots_begun(),
         })
     }
 
@@ -178,6 +261,7 @@ impl Persist<InMemorySigner> for MonitorPersister {
             key: monitor_name.to_string(),
             bytes: monitor.encode(),
             completes: monitor_update.map(|update| (monitor.channel_id(), update.update_id)),
+            snapshots_begun: self.manager_store.snapshots_begun(),
         })
     }
 
@@ -189,7 +273,7 @@ impl Persist<InMemorySigner> for MonitorPersister {
 
 /// The writer thread's state.
 struct MonitorWriter {
-    store: Arc<FilesystemStore>,
+    store: Arc<SqliteStore>,
     manager_store: Arc<ManagerStore>,
     manager: Weak<ChannelManager>,
     chain_monitor: Weak<ChainMonitor>,
@@ -197,40 +281,72 @@ struct MonitorWriter {
 
 impl MonitorWriter {
     /// Write one batch in the module's order. False when the node is gone.
+    ///
+    /// The monitor writes up to the batch's first archive go behind a ChannelManager snapshot
+    /// begun after every one of them was queued (in one transaction with it, or alone when the
+    /// event loop already wrote one); writes after an archive follow in their own transaction,
+    /// behind that same snapshot.
     fn write_batch(&self, batch: Vec<MonitorJob>) -> bool {
         let (Some(manager), Some(chain_monitor)) =
             (self.manager.upgrade(), self.chain_monitor.upgrade())
         else {
             return false;
         };
-        until_written("channel manager", || self.manager_store.write(&manager));
         let superseded = superseded_writes(&batch);
+        let begun_before = batch
+            .iter()
+            .map(|job| match job {
+                MonitorJob::Write {
+                    snapshots_begun, ..
+                } => *snapshots_begun,
+                MonitorJob::Archive { .. } => 0,
+            })
+            .max()
+            .unwrap_or(0);
         let mut completed = Vec::new();
-        for (index, job) in batch.into_iter().enumerate() {
-            match job {
+        let mut behind_snapshot = false;
+        let mut jobs = batch.into_iter().enumerate().peekable();
+        while jobs.peek().is_some() {
+            let mut writes = Vec::new();
+            while let Some((
+                index,
                 MonitorJob::Write {
                     key,
                     bytes,
                     completes,
-                } => {
-                    if !superseded.contains(&index) {
-                        until_written(&key, || {
-                            self.store.write(
-                                CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
-                                CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE,
-                                &key,
-                                bytes.clone(),
-                            )
-                        });
-                    }
-                    completed.extend(completes);
+                    ..
+                },
+            )) = jobs.next_if(|(_, job)| matches!(job, MonitorJob::Write { .. }))
+            {
+                completed.extend(completes);
+                if !superseded.contains(&index) {
+                    writes.push((key, bytes));
                 }
-                MonitorJob::Archive { name } => {
-                    <FilesystemStore as Persist<InMemorySigner>>::archive_persisted_channel(
-                        &self.store,
-                        name,
-                    );
+            }
+            let monitors = || {
+                writes.iter().map(|(key, bytes)| KvWrite {
+                    primary: CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
+                    secondary: CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE,
+                    key,
+                    value: bytes,
+                })
+            };
+            if behind_snapshot {
+                if !writes.is_empty() {
+                    until_written("channel monitors", || self.store.write_all(monitors()));
                 }
+            } else {
+                until_written("channel manager and monitors", || {
+                    self.manager_store
+                        .write_behind_snapshot(&manager, begun_before, monitors())
+                });
+                behind_snapshot = true;
+            }
+            if let Some((_, MonitorJob::Archive { name })) = jobs.next() {
+                <SqliteStore as Persist<InMemorySigner>>::archive_persisted_channel(
+                    &self.store,
+                    name,
+                );
             }
         }
         for (channel_id, update_id) in completed {
@@ -276,6 +392,7 @@ mod tests {
             key: key.into(),
             bytes: Vec::new(),
             completes: None,
+            snapshots_begun: 0,
         }
     }
 

@@ -13,7 +13,7 @@ use lightning::util::config::UserConfig;
 use lightning::util::persist::KVStoreSyncWrapper;
 use lightning_liquidity::{LiquidityClientConfig, LiquidityManager, LiquidityServiceConfig};
 use lsps_node::chain::{ChainSource, DevChain};
-use lsps_node::{ChainBroadcaster, ChannelManager, FilesystemStore, NodeConfig, NodeCore};
+use lsps_node::{ChainBroadcaster, ChannelManager, NodeConfig, NodeCore, SqliteStore};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -21,7 +21,7 @@ pub use lsps_node::LdkLogger;
 pub use lsps_node::net::{accept_inbound, nodelay_std};
 
 /// lightning-liquidity's store: the node's own KVStore.
-pub type LiquidityStore = KVStoreSyncWrapper<Arc<FilesystemStore>>;
+pub type LiquidityStore = KVStoreSyncWrapper<Arc<SqliteStore>>;
 
 /// The LiquidityManager of a testkit node (async flavour, so events can be awaited).
 pub type Liquidity = LiquidityManager<

@@ -219,9 +219,7 @@ impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
                         _ = checks.tick() => {}
                         _ = stop.changed() => break,
                     }
-                    if node.channel_manager.get_and_clear_needs_persistence()
-                        && let Err(e) = node.persist_channel_manager()
-                    {
+                    if let Err(e) = node.persist_channel_manager_if_changed() {
                         tracing::error!("{e}");
                     }
                 }
@@ -242,9 +240,7 @@ impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
             // not restart on a ChannelManager older than the ChannelMonitors, which LDK answers
             // by force-closing those channels. Unhandled events are stored with it and come
             // again after a restart.
-            if self.channel_manager.get_and_clear_needs_persistence()
-                && let Err(e) = self.persist_channel_manager()
-            {
+            if let Err(e) = self.persist_channel_manager_if_changed() {
                 tracing::error!("{e}");
             }
             self.channel_manager
@@ -257,9 +253,7 @@ impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
             if self.channel_manager.needs_pending_htlc_processing() {
                 self.channel_manager.process_pending_htlc_forwards();
             }
-            if self.channel_manager.get_and_clear_needs_persistence()
-                && let Err(e) = self.persist_channel_manager()
-            {
+            if let Err(e) = self.persist_channel_manager_if_changed() {
                 tracing::error!("{e}");
             }
             self.peer_manager.process_events();

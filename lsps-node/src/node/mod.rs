@@ -1,5 +1,5 @@
-//! The LDK node: keys from the persisted seed, ChannelManager and ChainMonitor persisted in a
-//! `FilesystemStore`, the on-chain wallet, a chain source behind [`ChainSource`], and a
+//! The LDK node: keys from the persisted seed, ChannelManager and ChainMonitor persisted in the
+//! node's SQLite store ([`crate::kv`]), the on-chain wallet, a chain source behind [`ChainSource`], and a
 //! PeerManager carrying the custom-message handler the caller gives it (the server's LSPS
 //! handler, lightning-liquidity in testkit).
 //!
@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::kv::SqliteStore;
 use bitcoin::secp256k1::{PublicKey, Secp256k1};
 use bitcoin::{Amount, Block, BlockHash, Network, Transaction};
 use lightning::bolt11_invoice::Bolt11Invoice;
@@ -49,7 +50,6 @@ use lightning::util::persist::{
 };
 use lightning::util::ser::ReadableArgs;
 use lightning_net_tokio::SocketDescriptor;
-use lightning_persister::fs_store::FilesystemStore;
 use tokio::sync::watch;
 
 use crate::chain::{ChainError, ChainSource, MIN_FEE_RATE_SAT_PER_KW};
@@ -319,7 +319,7 @@ pub struct NodeCore {
     user_config: UserConfig,
     zero_conf_peers: Vec<PublicKey>,
     inbound_policy: Option<Arc<dyn InboundChannelPolicy>>,
-    kv_store: Arc<FilesystemStore>,
+    kv_store: Arc<SqliteStore>,
     seed: [u8; 32],
     /// Bumped on every block and channel event, so waiters re-check without polling.
     changes: watch::Sender<u64>,
@@ -351,7 +351,7 @@ impl NodeCore {
 
     /// LDK's KVStore of this node (other LDK components, e.g. lightning-liquidity, keep their
     /// state beside the ChannelManager's).
-    pub fn kv_store(&self) -> Arc<FilesystemStore> {
+    pub fn kv_store(&self) -> Arc<SqliteStore> {
         self.kv_store.clone()
     }
 
@@ -381,6 +381,15 @@ impl NodeCore {
     pub fn persist_channel_manager(&self) -> Result<(), NodeError> {
         self.manager_store
             .write(&self.channel_manager)
+            .map_err(NodeError::LdkStore)
+    }
+
+    /// Write the ChannelManager if it changed since the last write (LDK's "needs persistence");
+    /// when this returns, every change made before the call is on disk, whoever wrote it.
+    pub fn persist_channel_manager_if_changed(&self) -> Result<(), NodeError> {
+        self.manager_store
+            .write_if_changed(&self.channel_manager)
+            .map(drop)
             .map_err(NodeError::LdkStore)
     }
 
@@ -625,7 +634,13 @@ impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
     }
 }
 
-/// Where LDK state lives in a data dir.
-pub fn ldk_dir(data_dir: &Path) -> PathBuf {
+/// Where LDK state lives in a data dir (see [`crate::kv`]).
+pub fn ldk_store_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("ldk.sqlite")
+}
+
+/// Where nodes created before the SQLite store kept their LDK state (LDK's `FilesystemStore`);
+/// the next start migrates it into [`ldk_store_path`].
+pub fn legacy_ldk_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("ldk")
 }

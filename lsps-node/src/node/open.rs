@@ -73,7 +73,10 @@ impl NodeCore {
             true,
         ));
         let logger = Arc::new(LdkLogger);
-        let kv_store = Arc::new(FilesystemStore::new(ldk_dir(data_dir)));
+        let kv_store = Arc::new(
+            SqliteStore::open_migrating(&ldk_store_path(data_dir), &legacy_ldk_dir(data_dir))
+                .map_err(NodeError::LdkStore)?,
+        );
         let broadcaster = Arc::new(ChainBroadcaster(chain.clone()));
         let fee_estimator = Arc::new(ChainFeeEstimator(chain.clone()));
         let wallet = Arc::new(OnchainWallet::open(
@@ -85,8 +88,11 @@ impl NodeCore {
         user_config.manually_accept_inbound_channels = true;
 
         // Monitors reach the disk only after a ChannelManager that knows of their updates.
-        let monitor_persister = Arc::new(MonitorPersister::new(kv_store.clone()));
         let manager_store = Arc::new(ManagerStore::new(kv_store.clone()));
+        let monitor_persister = Arc::new(MonitorPersister::new(
+            kv_store.clone(),
+            manager_store.clone(),
+        ));
         let chain_monitor: Arc<ChainMonitor> = Arc::new(chainmonitor::ChainMonitor::new(
             None,
             broadcaster.clone(),
@@ -246,7 +252,6 @@ impl NodeCore {
         core.persist_channel_manager()?;
         monitor_persister
             .start_writer(
-                manager_store,
                 Arc::downgrade(&core.channel_manager),
                 Arc::downgrade(&core.chain_monitor),
             )
