@@ -112,6 +112,14 @@ fn paired_rounds(
 }
 
 fn jit(c: &mut Criterion) {
+    // A timeline of each payment, for finding where the time goes: `JIT_BENCH_LOG=info,ldk=debug`
+    // (with a criterion filter that matches nothing and `JIT_PAIRED_ROUNDS=1`, one payment each).
+    if let Ok(filter) = std::env::var("JIT_BENCH_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let rt = common::runtime();
     let server_dir = tempfile::tempdir().unwrap();
     let mut config = ServerConfig::ephemeral(server_dir.path());
