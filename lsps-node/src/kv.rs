@@ -127,6 +127,12 @@ impl SqliteStore {
     }
 }
 
+/// LDK's `FilesystemStore` over a data dir's legacy directory (what nodes created before the
+/// SQLite store wrote; tests recreate such a node with it).
+pub fn legacy_store(data_dir: &Path) -> FilesystemStore {
+    FilesystemStore::new(crate::node::legacy_ldk_dir(data_dir))
+}
+
 /// Where a migrated `FilesystemStore` directory is kept (as a backup; nothing reads it).
 pub fn migrated_dir(legacy_dir: &Path) -> PathBuf {
     let mut name = legacy_dir.as_os_str().to_owned();

@@ -215,3 +215,88 @@ async fn restarted_node_resumes_its_chain_and_wallet() {
         "spend {spend_txid} forgotten"
     );
 }
+
+/// A node created before the SQLite store kept its LDK state in LDK's `FilesystemStore`
+/// directory `ldk/`: the next start migrates it, channel included, and keeps the directory
+/// aside.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filesystem_store_node_is_migrated_with_its_channel() {
+    use lightning::util::persist::{KVStoreSync, MigratableKVStore};
+    use lsps_node::SqliteStore;
+    use lsps_node::node::{ldk_store_path, legacy_ldk_dir};
+
+    let chain = Arc::new(DevChain::in_memory());
+    let dir = tempfile::tempdir().unwrap();
+    let b = start(&chain, |_| {}).await;
+    let channel_id = {
+        let a = Node::start(
+            NodeConfig::new(dir.path()),
+            chain.clone(),
+            Arc::new(IgnoringMessageHandler {}),
+        )
+        .await
+        .unwrap();
+        let (stop, stop_rx) = watch::channel(false);
+        let (pending_tx, mut pending) = mpsc::unbounded_channel();
+        let events = tokio::spawn(a.clone().run_events(stop_rx, move |event| {
+            if matches!(event, Event::ChannelPending { .. }) {
+                let _ = pending_tx.send(());
+            }
+            Ok(())
+        }));
+        chain
+            .mine(101, &a.wallet.new_address().unwrap().script_pubkey())
+            .unwrap();
+        connect(&a, &b.node).await;
+        a.open_channel(&OpenChannel {
+            announce: false,
+            ..OpenChannel::new(b.node.node_id(), 100_000)
+        })
+        .unwrap();
+        tokio::time::timeout(WAIT, pending.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        chain
+            .mine(6, &bitcoin::ScriptBuf::new_op_return([3u8; 4]))
+            .unwrap();
+        tokio::time::timeout(
+            WAIT,
+            a.wait_for_channels(|cs| cs.len() == 1 && cs[0].is_usable),
+        )
+        .await
+        .expect("channel usable");
+        let channel_id = a.channel_manager.list_channels()[0].channel_id;
+        a.peer_manager.disconnect_all_peers();
+        stop.send(true).unwrap();
+        events.await.unwrap();
+        channel_id
+    };
+
+    // The state as the FilesystemStore kept it, and no SQLite store.
+    let sqlite = SqliteStore::open(&ldk_store_path(dir.path())).unwrap();
+    let legacy = lsps_node::kv::legacy_store(dir.path());
+    for (primary, secondary, key) in sqlite.list_all_keys().unwrap() {
+        let value = sqlite.read(&primary, &secondary, &key).unwrap();
+        legacy.write(&primary, &secondary, &key, value).unwrap();
+    }
+    drop(sqlite);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = ldk_store_path(dir.path()).into_os_string();
+        path.push(suffix);
+        let _ = std::fs::remove_file(path);
+    }
+
+    let a = Node::start(
+        NodeConfig::new(dir.path()),
+        chain.clone(),
+        Arc::new(IgnoringMessageHandler {}),
+    )
+    .await
+    .unwrap();
+    let channels = a.channel_manager.list_channels();
+    assert_eq!(channels.len(), 1, "the channel came through the migration");
+    assert_eq!(channels[0].channel_id, channel_id);
+    assert!(!legacy_ldk_dir(dir.path()).exists());
+    assert!(lsps_node::kv::migrated_dir(&legacy_ldk_dir(dir.path())).is_dir());
+}
