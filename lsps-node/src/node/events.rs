@@ -202,12 +202,15 @@ impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
     where
         F: Fn(&Event) -> Result<(), ReplayEvent> + Send + Sync + 'static,
     {
-        // The ChannelManager is also written by a task of its own, so a slow event handler (an
-        // app waiting for its store) never holds it back: peers keep updating channels (and
-        // their monitors) meanwhile, and a crash then must not find a stale ChannelManager.
-        // It looks every PERSIST_CHECK rather than waiting on the ChannelManager's future:
-        // that future wakes one waiter's worth of notifications, and sharing it would leave
-        // this loop asleep until its next tick.
+        // The ChannelManager is also written by a task of its own, off the runtime's workers
+        // (a write waits for an fsync), so a slow event handler (an app waiting for its store)
+        // never holds it back: peers keep updating channels meanwhile. The monitor writer puts
+        // a ChannelManager snapshot on disk before every monitor update (crate::persist), so
+        // this task is not what keeps the stored manager as new as the monitors; it writes
+        // what changed outside them (a forward, a handled event) between the event loop's
+        // turns. It looks every PERSIST_CHECK rather than waiting on the
+        // ChannelManager's future: that future wakes one waiter's worth of notifications, and
+        // sharing it would leave this loop asleep until its next tick.
         let persister = {
             let node = self.clone();
             let mut stop = shutdown.clone();
@@ -219,8 +222,15 @@ impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
                         _ = checks.tick() => {}
                         _ = stop.changed() => break,
                     }
-                    if let Err(e) = node.persist_channel_manager_if_changed() {
-                        tracing::error!("{e}");
+                    let node = node.clone();
+                    let written = tokio::task::spawn_blocking(move || {
+                        node.persist_channel_manager_if_changed()
+                    })
+                    .await;
+                    match written {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::error!("{e}"),
+                        Err(e) => tracing::error!("ChannelManager write task: {e}"),
                     }
                 }
             })
@@ -231,15 +241,17 @@ impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
         loop {
             // Messages first: what LDK released since the last turn (most often the
             // `commitment_signed`/`revoke_and_ack` a completed monitor write held back) goes to
-            // the peer before the ChannelManager is written again. Sending needs no write of
-            // its own: the monitors it depends on are on disk, and a ChannelManager that misses
-            // the sending only has LDK resend at reconnection.
+            // the peer at once. Sending needs no write of its own: the monitors it depends on
+            // are on disk, and a ChannelManager that misses the sending only has LDK resend at
+            // reconnection.
             self.peer_manager.process_events();
-            // The state that raised an event is on disk before the event is handled: an app
-            // acting on it (a forward over a channel just funded, say) and then crashing must
-            // not restart on a ChannelManager older than the ChannelMonitors, which LDK answers
-            // by force-closing those channels. Unhandled events are stored with it and come
-            // again after a restart.
+            // The state that raised an event is on disk before the event is handled. The
+            // monitor writer keeps the stored ChannelManager at least as new as every stored
+            // monitor, but not everything lives in a monitor: an intercepted HTLC waits in the
+            // ChannelManager alone, and an app that acted on its event (opened a channel for
+            // it) and crashed before the next write would restart with the HTLC stuck in the
+            // inbound channel until it expires. Skipped when the monitor writer's snapshot
+            // already holds everything (`write_if_changed`).
             if let Err(e) = self.persist_channel_manager_if_changed() {
                 tracing::error!("{e}");
             }
@@ -252,9 +264,6 @@ impl<H: CustomMessageHandler + Send + Sync + 'static> Node<H> {
             // is what a JIT open racing an HTLC's timeout wants.
             if self.channel_manager.needs_pending_htlc_processing() {
                 self.channel_manager.process_pending_htlc_forwards();
-            }
-            if let Err(e) = self.persist_channel_manager_if_changed() {
-                tracing::error!("{e}");
             }
             self.peer_manager.process_events();
             tokio::select! {
