@@ -48,6 +48,17 @@ async fn start(chain: &Arc<DevChain>, config: impl FnOnce(&mut NodeConfig)) -> R
     }
 }
 
+/// A node on `chain` with its data in `data_dir`, its event loop not started.
+async fn open_node(data_dir: &std::path::Path, chain: &Arc<DevChain>) -> Arc<TestNode> {
+    Node::start(
+        NodeConfig::new(data_dir),
+        chain.clone(),
+        Arc::new(IgnoringMessageHandler {}),
+    )
+    .await
+    .unwrap()
+}
+
 async fn connect(from: &TestNode, to: &TestNode) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -174,13 +185,7 @@ async fn restarted_node_resumes_its_chain_and_wallet() {
     let chain = Arc::new(DevChain::in_memory());
     let dir = tempfile::tempdir().unwrap();
     let (first_address, spend_txid, balance) = {
-        let node = Node::start(
-            NodeConfig::new(dir.path()),
-            chain.clone(),
-            Arc::new(IgnoringMessageHandler {}),
-        )
-        .await
-        .unwrap();
+        let node = open_node(dir.path(), &chain).await;
         let address = node.wallet.new_address().unwrap();
         chain.mine(101, &address.script_pubkey()).unwrap();
         let other = bitcoin::ScriptBuf::new_op_return([1u8; 4]);
@@ -194,13 +199,7 @@ async fn restarted_node_resumes_its_chain_and_wallet() {
     chain
         .mine(3, &bitcoin::ScriptBuf::new_op_return([2u8; 4]))
         .unwrap();
-    let node = Node::start(
-        NodeConfig::new(dir.path()),
-        chain.clone(),
-        Arc::new(IgnoringMessageHandler {}),
-    )
-    .await
-    .unwrap();
+    let node = open_node(dir.path(), &chain).await;
     assert_eq!(
         node.channel_manager.current_best_block(),
         chain.best_block()
@@ -229,13 +228,7 @@ async fn a_filesystem_store_node_is_migrated_with_its_channel() {
     let dir = tempfile::tempdir().unwrap();
     let b = start(&chain, |_| {}).await;
     let channel_id = {
-        let a = Node::start(
-            NodeConfig::new(dir.path()),
-            chain.clone(),
-            Arc::new(IgnoringMessageHandler {}),
-        )
-        .await
-        .unwrap();
+        let a = open_node(dir.path(), &chain).await;
         let (stop, stop_rx) = watch::channel(false);
         let (pending_tx, mut pending) = mpsc::unbounded_channel();
         let events = tokio::spawn(a.clone().run_events(stop_rx, move |event| {
@@ -287,13 +280,7 @@ async fn a_filesystem_store_node_is_migrated_with_its_channel() {
         let _ = std::fs::remove_file(path);
     }
 
-    let a = Node::start(
-        NodeConfig::new(dir.path()),
-        chain.clone(),
-        Arc::new(IgnoringMessageHandler {}),
-    )
-    .await
-    .unwrap();
+    let a = open_node(dir.path(), &chain).await;
     let channels = a.channel_manager.list_channels();
     assert_eq!(channels.len(), 1, "the channel came through the migration");
     assert_eq!(channels[0].channel_id, channel_id);
