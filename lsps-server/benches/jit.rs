@@ -103,6 +103,17 @@ fn paired_rounds(
         v[v.len() / 2]
     };
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    // `JIT_PAIRED_CSV=<file>`: every round's pair, to see how each LSP's time grows with the
+    // channels it holds (each round opens one per LSP).
+    if let Ok(path) = std::env::var("JIT_PAIRED_CSV") {
+        let mut csv = format!("round,{ours_name}_ms,{ldk_name}_ms\n");
+        for (round, (o, l)) in samples.iter().enumerate() {
+            csv.push_str(&format!("{round},{:.2},{:.2}\n", ms(*o), ms(*l)));
+        }
+        if let Err(e) = std::fs::write(&path, csv) {
+            eprintln!("JIT_PAIRED_CSV {path}: {e}");
+        }
+    }
     let ours_ms = median(samples.iter().map(|s| ms(s.0)).collect());
     let ldk_ms = median(samples.iter().map(|s| ms(s.1)).collect());
     let ratio = median(samples.iter().map(|s| ms(s.0) / ms(s.1)).collect());
