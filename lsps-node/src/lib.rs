@@ -9,7 +9,7 @@
 //! - [`wallet`]: the on-chain wallet (bdk_wallet) whose change set is appended to a file;
 //! - [`chain`]: where blocks come from and transactions go ([`chain::ChainSource`]): the
 //!   embedded dev chain;
-//! - [`net`]: BOLT8 sockets with TCP_NODELAY;
+//! - [`net`]: BOLT8 sockets (the [`lsps_net`] driver, TCP_NODELAY);
 //! - [`payments`], [`payer`]: outbound payments and their outcomes; a payer node with a channel
 //!   to an LSP (tests, the dev server's `dev pay`, the conformance runner);
 //! - [`kv`]: LDK's key-value store in one SQLite file, a batch of writes in one transaction;

@@ -156,7 +156,7 @@ impl LdkClient {
         self.node.node_id
     }
 
-    // lightning-net-tokio gives no completion signal for the handshake; the PeerManager lists
+    // The socket driver gives no completion signal for the handshake; the PeerManager lists
     // the peer once `init` has been exchanged, so check it with a short bounded back-off.
     async fn wait_connected(&self) -> Result<(), LdkClientError> {
         let deadline = tokio::time::Instant::now() + self.timeout;

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use lsps_node::LdkLogger;
-pub use lsps_node::net::{accept_inbound, nodelay_std};
+pub use lsps_node::net::accept_inbound;
 
 /// lightning-liquidity's store: the node's own KVStore.
 pub type LiquidityStore = KVStoreSyncWrapper<Arc<SqliteStore>>;

@@ -3,8 +3,8 @@
 //! onion messages ignored), so the client is a bare Lightning peer with its own node key.
 //!
 //! Every socket gets TCP_NODELAY (docs/ldk-notes.md §3: without it each fresh connection waits ~40 ms
-//! on a delayed ACK). We open the `TcpStream` ourselves and hand it to
-//! `lightning_net_tokio::setup_outbound`, because `connect_outbound` gives no access to it.
+//! on a delayed ACK). We open the `TcpStream` ourselves and hand it to the workspace's socket
+//! driver ([`lsps_net::setup_outbound`], which sets it).
 //!
 //! - [`Bolt8Connector`] knows the target and the node key; [`Bolt8Connector::connect`] opens
 //!   an independent [`Bolt8Connection`] each time (the conformance runner wants a fresh one per
@@ -35,7 +35,7 @@ use lightning::sign::{NodeSigner, PeerStorageKey, ReceiveAuthKey, Recipient};
 use lightning::types::features::{InitFeatures, NodeFeatures};
 use lightning::util::logger::{Logger, Record};
 use lightning::util::ser::LengthLimitedRead;
-use lightning_net_tokio::SocketDescriptor;
+use lsps_net::SocketDescriptor;
 use tokio::sync::{mpsc, watch};
 
 use super::{
@@ -540,7 +540,6 @@ impl Bolt8Connector {
         }
         let stream = stream.ok_or_else(|| io_err(last_err))?;
         stream.set_nodelay(true).map_err(io_err)?;
-        let std_stream = stream.into_std().map_err(io_err)?;
 
         let key = match &self.keys {
             KeyPolicy::Fixed(key) => key.clone(),
@@ -561,10 +560,11 @@ impl Bolt8Connector {
         });
         let peer_manager: Arc<ClientPeerManager> =
             Arc::new(raw_peer_manager(Arc::clone(&handler), logger, signer));
-        let session = lightning_net_tokio::setup_outbound(
+        let session = lsps_net::setup_outbound(
             Arc::clone(&peer_manager),
+            lsps_net::EventProcessor::spawn(Arc::clone(&peer_manager)),
             self.target.node_id,
-            std_stream,
+            stream,
         );
         let session_handler = Arc::clone(&handler);
         tokio::spawn(async move {

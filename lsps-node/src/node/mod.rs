@@ -49,7 +49,7 @@ use lightning::util::persist::{
     CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE, KVStoreSync, read_channel_monitors,
 };
 use lightning::util::ser::ReadableArgs;
-use lightning_net_tokio::SocketDescriptor;
+use lsps_net::SocketDescriptor;
 use tokio::sync::watch;
 
 use crate::chain::{ChainError, ChainSource, MIN_FEE_RATE_SAT_PER_KW};

@@ -1,9 +1,10 @@
 //! BOLT8 binding: LSPS0 custom message 37913 through LDK's `PeerManager`.
 //!
-//! [`LspsMessageHandler`] is the `CustomMessageHandler` given to the node's `PeerManager`. It
-//! answers synchronous requests inline (lightning-net-tokio calls `process_events` after every
-//! read, so the reply leaves in the same wake-up), and requests that need a durable write on a
-//! spawned task that wakes the [`flush_task`] when the reply is queued.
+//! [`LspsMessageHandler`] is the `CustomMessageHandler` given to the node's `PeerManager`.
+//! Reads go through the fair read lane, writes to the write runtime (see [`super::lanes`]);
+//! both send their replies themselves (`process_events`). The sockets are driven by
+//! [`lsps_net`]: one task per connection, and one task shared by all connections that calls
+//! `process_events` once per batch of reads (for LDK's own messages: handshake, pings).
 //!
 //! The [`accept_loop`] caps open connections, backs off when `accept` fails, and keeps room
 //! for new clients: LDK refuses inbound peers once 250 without a funded channel are connected,
@@ -281,25 +282,9 @@ impl CustomMessageHandler for LspsMessageHandler {
     }
 }
 
-/// A shared handle (`Arc`, `&'static`) to an LDK `PeerManager` over lightning-net-tokio
-/// sockets: what lightning-net-tokio's setup functions and the loops below need.
-pub trait SharedPeerManager:
-    std::ops::Deref<Target: APeerManager<Descriptor = lightning_net_tokio::SocketDescriptor>>
-    + Clone
-    + Send
-    + Sync
-    + 'static
-{
-}
-
-impl<T> SharedPeerManager for T where
-    T: std::ops::Deref<Target: APeerManager<Descriptor = lightning_net_tokio::SocketDescriptor>>
-        + Clone
-        + Send
-        + Sync
-        + 'static
-{
-}
+/// A shared handle (`Arc`, `&'static`) to an LDK `PeerManager` over [`lsps_net`] sockets:
+/// what the driver and the loops below need.
+pub use lsps_net::SharedPeerManager;
 
 /// Whether the LSP has a funded channel with a peer (such peers never count against LDK's
 /// limit of channel-less peers and are never evicted).
@@ -365,7 +350,9 @@ pub async fn accept_loop<PM: SharedPeerManager>(
         "bolt8",
         std::time::Duration::from_millis(limits.accept_error_backoff_ms),
     );
-    while let Some((slot, stream, remote)) =
+    // One `process_events` caller for every connection's reads (see `lsps_net`).
+    let events = lsps_net::EventProcessor::spawn(peer_manager.clone());
+    while let Some((slot, stream, _remote)) =
         super::accept_next(&listener, &slots, &mut backoff, &mut shutdown).await
     {
         make_room(
@@ -374,37 +361,23 @@ pub async fn accept_loop<PM: SharedPeerManager>(
             &has_funded_channel,
             limits.bolt8_max_channelless_peers,
         );
-        match stream.into_std() {
-            Ok(std_stream) => {
-                let connection =
-                    lightning_net_tokio::setup_inbound(peer_manager.clone(), std_stream);
-                // The slot is held until the connection ends.
-                tokio::spawn(async move {
-                    connection.await;
-                    drop(slot);
-                });
-            }
-            Err(e) => tracing::warn!(%remote, "into_std failed: {e}"),
-        }
+        let connection = lsps_net::setup_inbound(peer_manager.clone(), events.clone(), stream);
+        // One task per connection; the slot is held until the connection ends.
+        tokio::spawn(async move {
+            connection.await;
+            drop(slot);
+        });
     }
 }
 
-/// Connect out to `node_id@addr` with TCP_NODELAY set (lightning-net-tokio's `connect_outbound`
-/// cannot set it). Returns once the connection task is spawned.
+/// Connect out to `node_id@addr` with TCP_NODELAY set. Returns once the connection task is
+/// spawned.
 pub async fn connect_outbound<PM: SharedPeerManager>(
     peer_manager: PM,
     node_id: PublicKey,
     addr: SocketAddr,
 ) -> std::io::Result<()> {
-    let stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let std_stream = stream.into_std()?;
-    tokio::spawn(lightning_net_tokio::setup_outbound(
-        peer_manager,
-        node_id,
-        std_stream,
-    ));
-    Ok(())
+    lsps_net::connect_outbound(peer_manager, node_id, addr).await
 }
 
 /// Calls `process_events` whenever a reply was queued by a spawned task (no polling).
