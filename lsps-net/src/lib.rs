@@ -78,11 +78,27 @@ pub struct EventProcessor {
 impl EventProcessor {
     /// Spawn the task on the current tokio runtime.
     pub fn spawn<PM: SharedPeerManager>(peer_manager: PM) -> Self {
+        Self::spawn_holding(peer_manager, || std::future::ready(()))
+    }
+
+    /// Like [`spawn`](Self::spawn), but each call first awaits `hold()`. LDK lets one thread
+    /// send at a time and a second caller only asks the first to go round again, so while
+    /// this task is inside `process_events` an application thread that queued a reply and
+    /// called `process_events` itself returns at once, and its reply waits for this task
+    /// (for a whole OS time slice when the task's worker is preempted). `hold` lets the
+    /// application keep this task out while it has such replies in flight.
+    pub fn spawn_holding<PM, H, F>(peer_manager: PM, hold: H) -> Self
+    where
+        PM: SharedPeerManager,
+        H: Fn() -> F + Send + 'static,
+        F: Future<Output = ()> + Send,
+    {
         // Capacity 1: a signal while one is already pending is the same call. A signal sent
         // while a call runs is kept, so the reads it stands for are processed after it.
         let (due, mut calls) = mpsc::channel::<()>(1);
         tokio::spawn(async move {
             while calls.recv().await.is_some() {
+                hold().await;
                 peer_manager.as_ref().process_events();
             }
         });

@@ -367,6 +367,7 @@ impl ReferenceServer {
                 activity,
                 has_funded_channel(&node),
                 config.connections.clone(),
+                lane_handler.writes_in_flight(),
                 shutdown_rx.clone(),
             )),
             tokio::spawn(transport::bolt8::flush_task(

@@ -341,6 +341,7 @@ pub async fn accept_loop<PM: SharedPeerManager>(
     activity: Arc<PeerActivity>,
     has_funded_channel: HasFundedChannel,
     limits: ConnectionLimits,
+    writes: Arc<WritesInFlight>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(super::connection_cap(
@@ -350,8 +351,13 @@ pub async fn accept_loop<PM: SharedPeerManager>(
         "bolt8",
         std::time::Duration::from_millis(limits.accept_error_backoff_ms),
     );
-    // One `process_events` caller for every connection's reads (see `lsps_net`).
-    let events = lsps_net::EventProcessor::spawn(peer_manager.clone());
+    // One `process_events` caller for every connection's reads (see `lsps_net`); it waits
+    // while writes are in flight, as the read lane does, so that the write thread sends its
+    // reply itself instead of leaving it to this task's worker.
+    let events = lsps_net::EventProcessor::spawn_holding(peer_manager.clone(), move || {
+        let writes = writes.clone();
+        async move { writes.none_or_after(super::lanes::MAX_READ_DEFERRAL).await }
+    });
     while let Some((slot, stream, _remote)) =
         super::accept_next(&listener, &slots, &mut backoff, &mut shutdown).await
     {
