@@ -239,6 +239,9 @@ async fn idle_http_connections_cannot_exhaust_file_descriptors() {
         .arg("bash")
         .arg(env!("CARGO_BIN_EXE_lsps-server"))
         .args(["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"])
+        // Not the default admin port: a dev server or another test may hold it (it did in a
+        // CI run on a shared machine, and the server refused to start).
+        .args(["--admin-listen", "127.0.0.1:0"])
         .arg("--data-dir")
         .arg(dir.path().join("data"))
         .arg("--ready-file")
