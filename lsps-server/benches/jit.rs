@@ -185,13 +185,17 @@ fn jit(c: &mut Criterion) {
     group.sample_size(10);
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(5));
-    for (name, wallet) in &wallets {
+    // Payments (so channels) through each LSP so far: criterion picks each group's iteration
+    // count from its own speed, and a payment's time grows with the channels its LSP holds.
+    let mut payments = [0usize; 2];
+    for ((name, wallet), count) in wallets.iter().zip(&mut payments) {
         group.bench_function(*name, |b| {
             b.iter_custom(|iters| {
                 rt.block_on(async {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
                         total += one_jit_payment(wallet, &payer, &chain).await;
+                        *count += 1;
                     }
                     total
                 })
@@ -199,6 +203,20 @@ fn jit(c: &mut Criterion) {
         });
     }
     group.finish();
+    // The paired rounds start with both LSPs holding as many channels: catch the one behind up.
+    let behind = usize::from(payments[1] < payments[0]);
+    let missing = payments[1 - behind].abs_diff(payments[behind]);
+    rt.block_on(async {
+        for _ in 0..missing {
+            one_jit_payment(&wallets[behind].1, &payer, &chain).await;
+        }
+    });
+    if missing > 0 {
+        println!(
+            "criterion paid {} / {} times through {} / {}; {missing} unmeasured payments through {} before the paired rounds",
+            payments[0], payments[1], wallets[0].0, wallets[1].0, wallets[behind].0
+        );
+    }
     paired_rounds(&rt, &wallets, &payer, &chain);
     for (_, wallet) in wallets {
         rt.block_on(wallet.stop());
