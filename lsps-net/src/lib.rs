@@ -446,6 +446,24 @@ pub fn setup_inbound<PM: SharedPeerManager>(
     }
 }
 
+/// A new connection's parts, inbound or outbound: the peer's address for LDK, the shared
+/// socket, its state and its descriptor. TCP_NODELAY is set here (a failure only costs latency).
+fn wrap(
+    stream: TcpStream,
+) -> (
+    Option<SocketAddress>,
+    Arc<TcpStream>,
+    Arc<Connection>,
+    SocketDescriptor,
+) {
+    let _ = stream.set_nodelay(true);
+    let address = remote_address(&stream);
+    let stream = Arc::new(stream);
+    let conn = Arc::new(Connection::new(stream.clone()));
+    let descriptor = SocketDescriptor { conn: conn.clone() };
+    (address, stream, conn, descriptor)
+}
+
 /// [`setup_inbound`], with the connection's descriptor and a task telling how it ended.
 fn inbound<PM: SharedPeerManager>(
     peer_manager: PM,
@@ -455,11 +473,7 @@ fn inbound<PM: SharedPeerManager>(
     SocketDescriptor,
     impl Future<Output = Closed> + Send + 'static,
 ) {
-    let _ = stream.set_nodelay(true);
-    let address = remote_address(&stream);
-    let stream = Arc::new(stream);
-    let conn = Arc::new(Connection::new(stream.clone()));
-    let descriptor = SocketDescriptor { conn: conn.clone() };
+    let (address, stream, conn, descriptor) = wrap(stream);
     let accepted = peer_manager
         .as_ref()
         .new_inbound_connection(descriptor.clone(), address)
@@ -501,11 +515,7 @@ fn outbound<PM: SharedPeerManager>(
     SocketDescriptor,
     impl Future<Output = Closed> + Send + 'static,
 ) {
-    let _ = stream.set_nodelay(true);
-    let address = remote_address(&stream);
-    let stream = Arc::new(stream);
-    let conn = Arc::new(Connection::new(stream.clone()));
-    let descriptor = SocketDescriptor { conn: conn.clone() };
+    let (address, stream, conn, descriptor) = wrap(stream);
     let first =
         peer_manager
             .as_ref()

@@ -264,14 +264,43 @@ async fn connected(a: &Node, b: &Node) {
     .await;
 }
 
+/// A server (echoing when `echo`) and a client connected through the driver, the handshake
+/// done; `buffer` as in [`listen`].
+struct Pair {
+    server: Node,
+    client: Node,
+    /// The client's connection.
+    dialled: Conn,
+    /// The server's side of it.
+    inbound: Conn,
+    _accept: tokio::task::JoinHandle<()>,
+}
+
+async fn connected_pair(echo: bool, buffer: Option<u32>) -> Pair {
+    let server = Node::new(1, echo);
+    let client = Node::new(2, false);
+    let (addr, mut accepted, accept) = listen(&server, buffer).await;
+    let dialled = dial(&client, &server, addr, buffer).await;
+    let inbound = accepted.recv().await.unwrap();
+    connected(&client, &server).await;
+    Pair {
+        server,
+        client,
+        dialled,
+        inbound,
+        _accept: accept,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_flow_both_ways_in_order() {
-    let server = Node::new(1, true);
-    let client = Node::new(2, false);
-    let (addr, mut accepted, _accept) = listen(&server, None).await;
-    let _dialled = dial(&client, &server, addr, None).await;
-    let _inbound = accepted.recv().await.unwrap();
-    connected(&client, &server).await;
+    let Pair {
+        server,
+        client,
+        dialled: _,
+        inbound: _,
+        _accept,
+    } = connected_pair(true, None).await;
 
     let sent: Vec<Vec<u8>> = (0..50u8).map(|i| vec![i; 1 + usize::from(i) * 7]).collect();
     for payload in &sent {
@@ -338,12 +367,13 @@ async fn short_writes_resume_when_writable_and_ldk_pauses_and_resumes_reads() {
     const BUFFER: u32 = 8 * 1024;
     const MESSAGES: usize = 48;
     const SIZE: usize = 60_000;
-    let server = Node::new(1, false);
-    let client = Node::new(2, false);
-    let (addr, mut accepted, _accept) = listen(&server, Some(BUFFER)).await;
-    let mut dialled = dial(&client, &server, addr, Some(BUFFER)).await;
-    let inbound = accepted.recv().await.unwrap();
-    connected(&client, &server).await;
+    let Pair {
+        server,
+        client,
+        mut dialled,
+        inbound,
+        _accept,
+    } = connected_pair(false, Some(BUFFER)).await;
 
     // The client stops reading (as if LDK had paused it), so the server's writes back up.
     assert_eq!(dialled.descriptor.send_data(&[], false), 0);
@@ -400,12 +430,13 @@ async fn short_writes_resume_when_writable_and_ldk_pauses_and_resumes_reads() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disconnect_ldk_asks_for_is_seen_by_the_other_side_as_the_socket_closing() {
-    let server = Node::new(1, false);
-    let client = Node::new(2, false);
-    let (addr, mut accepted, _accept) = listen(&server, None).await;
-    let dialled = dial(&client, &server, addr, None).await;
-    let inbound = accepted.recv().await.unwrap();
-    connected(&client, &server).await;
+    let Pair {
+        server,
+        client,
+        dialled,
+        inbound,
+        _accept,
+    } = connected_pair(false, None).await;
 
     // The client's LDK closes: its driver must not report it back (LDK knows), the server's
     // driver sees the socket close and tells its LDK.
@@ -426,12 +457,13 @@ async fn a_disconnect_ldk_asks_for_is_seen_by_the_other_side_as_the_socket_closi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_side_disconnecting_is_seen_by_the_client() {
-    let server = Node::new(1, false);
-    let client = Node::new(2, false);
-    let (addr, mut accepted, _accept) = listen(&server, None).await;
-    let dialled = dial(&client, &server, addr, None).await;
-    let inbound = accepted.recv().await.unwrap();
-    connected(&client, &server).await;
+    let Pair {
+        server,
+        client,
+        dialled,
+        inbound,
+        _accept,
+    } = connected_pair(false, None).await;
 
     server.pm.disconnect_all_peers();
     assert_eq!(inbound.closed.await.unwrap(), Closed::ByLdk);
