@@ -61,22 +61,7 @@ where
     L: DeserializeOwned + PartialEq + Debug + TryFrom<T>,
     <L as TryFrom<T>>::Error: Debug,
 {
-    let json = serde_json::to_vec(ours).unwrap();
-    let parsed: L = serde_json::from_slice(&json).map_err(|e| {
-        TestCaseError::fail(format!(
-            "LDK rejects {}: {e}",
-            String::from_utf8_lossy(&json)
-        ))
-    })?;
-    let converted = L::try_from(ours.clone())
-        .map_err(|e| TestCaseError::fail(format!("conversion to LDK failed: {e:?}")))?;
-    prop_assert_eq!(
-        parsed,
-        converted,
-        "JSON: {}",
-        String::from_utf8_lossy(&json)
-    );
-    Ok(())
+    reader_parses_as_conversion::<T, L>(ours, "LDK")
 }
 
 /// LDK → ours: lsps-core parses LDK's JSON to exactly the converted value.
@@ -86,15 +71,26 @@ where
     T: DeserializeOwned + PartialEq + Debug + TryFrom<L>,
     <T as TryFrom<L>>::Error: Debug,
 {
-    let json = serde_json::to_vec(ldk).unwrap();
-    let parsed: T = serde_json::from_slice(&json).map_err(|e| {
+    reader_parses_as_conversion::<L, T>(ldk, "lsps-core")
+}
+
+/// The JSON of `written` parses, on the `reader` side (type `R`), to exactly
+/// `R::try_from(written)`.
+fn reader_parses_as_conversion<W, R>(written: &W, reader: &str) -> Result<(), TestCaseError>
+where
+    W: Serialize + Clone,
+    R: DeserializeOwned + PartialEq + Debug + TryFrom<W>,
+    <R as TryFrom<W>>::Error: Debug,
+{
+    let json = serde_json::to_vec(written).unwrap();
+    let parsed: R = serde_json::from_slice(&json).map_err(|e| {
         TestCaseError::fail(format!(
-            "lsps-core rejects {}: {e}",
+            "{reader} rejects {}: {e}",
             String::from_utf8_lossy(&json)
         ))
     })?;
-    let converted = T::try_from(ldk.clone())
-        .map_err(|e| TestCaseError::fail(format!("conversion from LDK failed: {e:?}")))?;
+    let converted = R::try_from(written.clone())
+        .map_err(|e| TestCaseError::fail(format!("conversion for {reader} failed: {e:?}")))?;
     prop_assert_eq!(
         parsed,
         converted,

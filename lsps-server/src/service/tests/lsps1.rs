@@ -20,12 +20,7 @@ fn lsps1_get_info_is_the_configured_options() {
 fn create_order_prices_mirrors_and_persists() {
     let service = service();
     let mut state = ServiceState::default();
-    let (reply, effects) = call(
-        &service,
-        &state,
-        &peer(1),
-        req("lsps1.create_order", order_params()),
-    );
+    let (reply, effects) = create_order(&service, &state, &peer(1));
     let r = &reply["result"];
     assert_eq!(r["token"], "", "absent token is mirrored as \"\"");
     assert_eq!(r["lsp_balance_sat"], "1000000");
@@ -176,26 +171,11 @@ fn order_limit_answers_client_rejected() {
     };
     let service = service_with(Lsps1Config::default(), Lsps2Config::default(), limits, 0);
     let mut state = ServiceState::default();
-    let (_, effects) = call(
-        &service,
-        &state,
-        &peer(1),
-        req("lsps1.create_order", order_params()),
-    );
+    let (_, effects) = create_order(&service, &state, &peer(1));
     effects.iter().for_each(|e| state.apply(e));
-    let (reply, _) = call(
-        &service,
-        &state,
-        &peer(1),
-        req("lsps1.create_order", order_params()),
-    );
+    let (reply, _) = create_order(&service, &state, &peer(1));
     assert_eq!(error_code(&reply), 1);
-    let (reply, _) = call(
-        &service,
-        &state,
-        &peer(2),
-        req("lsps1.create_order", order_params()),
-    );
+    let (reply, _) = create_order(&service, &state, &peer(2));
     assert!(reply.get("result").is_some());
 }
 
@@ -208,12 +188,7 @@ fn get_order_answers_the_flow_and_flow_updates_reload() {
 
     let service = service();
     let mut state = ServiceState::default();
-    let (_, effects) = call(
-        &service,
-        &state,
-        &peer(1),
-        req("lsps1.create_order", order_params()),
-    );
+    let (_, effects) = create_order(&service, &state, &peer(1));
     let [
         Effect::InsertOrder {
             order_id, record, ..

@@ -197,6 +197,8 @@ fn lsps2_buy_errors() {
 
 #[test]
 fn lsps2_inbound_liquidity_check_is_configurable() {
+    // Each buy is judged against an empty state: the checks leave nothing behind.
+    let state = ServiceState::default();
     let checking = Lsps2Config {
         check_inbound_liquidity: true,
         ..Default::default()
@@ -210,33 +212,19 @@ fn lsps2_inbound_liquidity_check_is_configurable() {
     let entry = menu_for(&poor, &peer(1), NOW)[0].clone();
     let (reply, _) = buy(
         &poor,
-        &ServiceState::default(),
+        &state,
         &peer(1),
         entry.clone(),
         Some(50_000_000),
         NOW,
     );
     assert_eq!(error_code(&reply), 203);
-    let (reply, _) = buy(
-        &poor,
-        &ServiceState::default(),
-        &peer(1),
-        entry,
-        Some(5_000_000),
-        NOW,
-    );
+    let (reply, _) = buy(&poor, &state, &peer(1), entry, Some(5_000_000), NOW);
     assert!(reply.get("result").is_some());
     // The dev default does not check: any size within the menu succeeds with no channels.
     let dev = service();
     let entry = menu_for(&dev, &peer(1), NOW)[0].clone();
-    let (reply, _) = buy(
-        &dev,
-        &ServiceState::default(),
-        &peer(1),
-        entry,
-        Some(4_000_000_000),
-        NOW,
-    );
+    let (reply, _) = buy(&dev, &state, &peer(1), entry, Some(4_000_000_000), NOW);
     assert!(reply.get("result").is_some());
 }
 
@@ -299,6 +287,8 @@ fn bad_menu_config_is_refused() {
 /// is sold, and the check leaves no state behind.
 #[test]
 fn lsps2_buy_never_sells_an_unfundable_channel() {
+    // Each buy is judged against an empty state: the checks leave nothing behind.
+    let state = ServiceState::default();
     let mut harness = service();
     // The default menu: 1.2 ‰, ≥ 546 sat fee. A 50 000 sat payment needs about
     // 50 000 − 546 + 1 000 reserve + 10 000 headroom ≈ 60 454 sat; 20 000 sat minimum.
@@ -306,7 +296,7 @@ fn lsps2_buy_never_sells_an_unfundable_channel() {
     let entry = menu_for(&harness, &peer(1), NOW)[0].clone();
     let (reply, effects) = buy(
         &harness,
-        &ServiceState::default(),
+        &state,
         &peer(1),
         entry.clone(),
         Some(50_000_000),
@@ -316,7 +306,7 @@ fn lsps2_buy_never_sells_an_unfundable_channel() {
     assert!(effects.is_empty());
     let (reply, effects) = buy(
         &harness,
-        &ServiceState::default(),
+        &state,
         &peer(1),
         entry.clone(),
         Some(40_000_000),
@@ -327,24 +317,10 @@ fn lsps2_buy_never_sells_an_unfundable_channel() {
 
     // No-MPP: the smallest payment (1 000 sat) needs the 20 000 sat minimum channel.
     harness.node.fundable_sat = 19_999;
-    let (reply, effects) = buy(
-        &harness,
-        &ServiceState::default(),
-        &peer(1),
-        entry.clone(),
-        None,
-        NOW,
-    );
+    let (reply, effects) = buy(&harness, &state, &peer(1), entry.clone(), None, NOW);
     assert_eq!(error_code(&reply), 1, "{reply}");
     assert!(effects.is_empty());
     harness.node.fundable_sat = 20_000;
-    let (reply, _) = buy(
-        &harness,
-        &ServiceState::default(),
-        &peer(1),
-        entry,
-        None,
-        NOW,
-    );
+    let (reply, _) = buy(&harness, &state, &peer(1), entry, None, NOW);
     assert!(reply.get("result").is_some(), "{reply}");
 }

@@ -126,6 +126,16 @@ fn call(
     call_at(service, state, from, request, NOW)
 }
 
+/// `lsps1.create_order` with [`order_params`] from `from`.
+fn create_order(service: &Harness, state: &ServiceState, from: &NodeId) -> (Value, Vec<Effect>) {
+    call(
+        service,
+        state,
+        from,
+        req("lsps1.create_order", order_params()),
+    )
+}
+
 fn req(method: &str, params: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": "a1b2c3d4e5f60718293a4b5c6d7e8f90", "method": method, "params": params})
 }
@@ -272,12 +282,7 @@ fn a_retried_completion_reuses_the_invoice_and_address() {
 fn state_round_trips_through_store_rows() {
     let service = service();
     let mut state = ServiceState::default();
-    let (_, mut effects) = call(
-        &service,
-        &state,
-        &peer(1),
-        req("lsps1.create_order", order_params()),
-    );
+    let (_, mut effects) = create_order(&service, &state, &peer(1));
     let entry = menu_for(&service, &peer(1), NOW)[0].clone();
     effects.extend(buy(&service, &state, &peer(1), entry, None, NOW).1);
     let mut orders = Vec::new();
