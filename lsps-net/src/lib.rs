@@ -19,7 +19,11 @@
 //!   writable and calls `write_buffer_space_avail`. Any thread may send (an application that
 //!   calls `process_events` itself after queueing a reply sends it from its own thread);
 //! - LDK pausing a peer's reads (`continue_read == false`) stops the task reading that socket
-//!   until LDK resumes them.
+//!   until LDK resumes them;
+//! - **a connection can change runtimes while open** ([`SocketDescriptor::move_to`]): an
+//!   application moves the connections whose requests are latency-critical onto a thread of
+//!   their own, so that reading them does not wait behind other peers' reads. A message
+//!   handler learns which connection a message came by from [`reading_connection`].
 //!
 //! Disconnects follow LDK's contract: `socket_disconnected` is called only when the socket
 //! closed on its own (end of stream, an I/O error, a failed write), never after LDK asked for
@@ -128,6 +132,8 @@ struct Connection {
     write_blocked: AtomicBool,
     /// A write failed: the socket is gone.
     write_failed: AtomicBool,
+    /// The runtime the connection's task is to move to ([`SocketDescriptor::move_to`]).
+    move_to: Mutex<Option<tokio::runtime::Handle>>,
     /// Wakes the task after any of the flags above changed.
     wake: Notify,
     #[cfg(test)]
@@ -143,6 +149,7 @@ impl Connection {
             disconnect_requested: AtomicBool::new(false),
             write_blocked: AtomicBool::new(false),
             write_failed: AtomicBool::new(false),
+            move_to: Mutex::new(None),
             wake: Notify::new(),
             #[cfg(test)]
             short_writes: AtomicU64::new(0),
@@ -167,6 +174,59 @@ impl SocketDescriptor {
     pub fn connection_id(&self) -> u64 {
         self.conn.id
     }
+
+    /// Drive this connection from `runtime` from now on: its reads (and LDK's processing of
+    /// them) run on that runtime's threads. The move happens at the task's next turn, after
+    /// the bytes already read have been handed to LDK; nothing is lost or reordered, and
+    /// writes from other threads continue (a write during the move is resumed after it, as a
+    /// short write is). The connection's own future (from [`setup_inbound`] and the like)
+    /// keeps running where it was spawned and still completes when the connection ends. If
+    /// `runtime` shuts down while the connection is on it, the connection ends as if the
+    /// socket had closed.
+    pub fn move_to(&self, runtime: tokio::runtime::Handle) {
+        *self
+            .conn
+            .move_to
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(runtime);
+        self.conn.wake.notify_one();
+    }
+}
+
+thread_local! {
+    /// The connection whose bytes this thread is handing to `read_event`.
+    static READING: RefCell<Option<SocketDescriptor>> = const { RefCell::new(None) };
+}
+
+/// The connection whose bytes LDK is processing on this thread, when called from inside
+/// `read_event` (from a message handler, say): LDK tells a handler which peer sent a message,
+/// not by which connection. `None` anywhere else.
+pub fn reading_connection() -> Option<SocketDescriptor> {
+    READING.with(|reading| reading.try_borrow().ok().and_then(|r| r.clone()))
+}
+
+/// Marks `descriptor` as [`reading_connection`] until dropped.
+struct ReadingGuard;
+
+impl ReadingGuard {
+    fn enter(descriptor: &SocketDescriptor) -> Self {
+        READING.with(|reading| {
+            if let Ok(mut reading) = reading.try_borrow_mut() {
+                *reading = Some(descriptor.clone());
+            }
+        });
+        Self
+    }
+}
+
+impl Drop for ReadingGuard {
+    fn drop(&mut self) {
+        READING.with(|reading| {
+            if let Ok(mut reading) = reading.try_borrow_mut() {
+                *reading = None;
+            }
+        });
+    }
 }
 
 impl PartialEq for SocketDescriptor {
@@ -187,14 +247,17 @@ impl peer_handler::SocketDescriptor for SocketDescriptor {
     fn send_data(&mut self, data: &[u8], continue_read: bool) -> usize {
         let conn = &*self.conn;
         let writer = conn.writer();
-        let Some(stream) = writer.as_ref() else {
-            // The connection ended; LDK hears of it (or caused it) separately.
-            return 0;
-        };
         let was_paused = conn.read_paused.swap(!continue_read, Ordering::AcqRel);
         if was_paused && continue_read {
             conn.wake.notify_one();
         }
+        let Some(stream) = writer.as_ref() else {
+            // Either the connection ended (LDK hears of it, or caused it, separately) or it is
+            // moving to another runtime: then the task resumes LDK's writes once it is there,
+            // as after a short write.
+            conn.write_blocked.store(true, Ordering::Release);
+            return 0;
+        };
         let mut written = 0;
         while written < data.len() {
             match write_some(stream, &data[written..]) {
@@ -321,6 +384,7 @@ fn read_available<PM: SharedPeerManager>(
         };
         let mut total = 0;
         let mut any = false;
+        let _reading = ReadingGuard::enter(descriptor);
         loop {
             match read_some(stream, buf) {
                 Ok(0) => return (ReadOutcome::Closed(Closed::ByPeer), any),
@@ -350,20 +414,98 @@ fn read_available<PM: SharedPeerManager>(
     })
 }
 
-/// The connection's one task: reads, write-space notifications, pause/resume and close.
+/// How [`serve`] stopped.
+enum Served {
+    Closed(Closed),
+    /// [`SocketDescriptor::move_to`] asked for the connection on this runtime.
+    Move(tokio::runtime::Handle),
+}
+
+/// The connection's task: [`serve`] where it was spawned, then on whichever runtime
+/// [`SocketDescriptor::move_to`] names (this task waits for it there), and the end of the
+/// connection.
 async fn drive<PM: SharedPeerManager>(
     peer_manager: PM,
     events: EventProcessor,
     conn: Arc<Connection>,
     stream: Arc<TcpStream>,
 ) -> Closed {
-    let mut descriptor = SocketDescriptor { conn: conn.clone() };
+    let mut outcome = serve(&peer_manager, &events, &conn, &stream).await;
+    let mut stream = Some(stream);
     let closed = loop {
+        let runtime = match outcome {
+            Served::Closed(closed) => break closed,
+            Served::Move(runtime) => runtime,
+        };
+        let Some(socket) = stream.take().and_then(|s| detach(&conn, s)) else {
+            break Closed::ByPeer;
+        };
+        let moved = runtime.spawn({
+            let (peer_manager, events, conn) = (peer_manager.clone(), events.clone(), conn.clone());
+            async move {
+                // Registering with this runtime's reactor reports readiness the socket already
+                // has, so bytes that arrived during the move are read at once.
+                let Ok(stream) = TcpStream::from_std(socket) else {
+                    return (Served::Closed(Closed::ByPeer), None);
+                };
+                let stream = Arc::new(stream);
+                *conn.writer() = Some(stream.clone());
+                let outcome = serve(&peer_manager, &events, &conn, &stream).await;
+                (outcome, Some(stream))
+            }
+        });
+        match moved.await {
+            Ok((next, Some(moved_stream))) => {
+                outcome = next;
+                stream = Some(moved_stream);
+            }
+            // The socket could not be registered there, or that runtime shut down with the
+            // task (and the socket) on it.
+            Ok((_, None)) | Err(_) => break Closed::ByPeer,
+        }
+    };
+    // From here `send_data` writes nothing; the socket closes when `stream` is dropped below.
+    conn.writer().take();
+    drop(stream);
+    if closed == Closed::ByPeer {
+        let descriptor = SocketDescriptor { conn: conn.clone() };
+        peer_manager.as_ref().socket_disconnected(&descriptor);
+        // Whatever the disconnection queued for other peers goes out.
+        events.signal();
+    }
+    closed
+}
+
+/// Take the socket off its runtime for a move: writes pause (see `send_data`) until the
+/// destination puts it back. `None` if another holder of the socket remains (cannot happen:
+/// the writer slot and the task hold the only two).
+fn detach(conn: &Connection, stream: Arc<TcpStream>) -> Option<std::net::TcpStream> {
+    conn.writer().take();
+    Arc::try_unwrap(stream).ok()?.into_std().ok()
+}
+
+/// Reads, write-space notifications, pause/resume, until the connection closes or is to move.
+async fn serve<PM: SharedPeerManager>(
+    peer_manager: &PM,
+    events: &EventProcessor,
+    conn: &Arc<Connection>,
+    stream: &TcpStream,
+) -> Served {
+    let mut descriptor = SocketDescriptor { conn: conn.clone() };
+    loop {
         if conn.disconnect_requested.load(Ordering::Acquire) {
-            break Closed::ByLdk;
+            return Served::Closed(Closed::ByLdk);
         }
         if conn.write_failed.load(Ordering::Acquire) {
-            break Closed::ByPeer;
+            return Served::Closed(Closed::ByPeer);
+        }
+        let move_to = conn
+            .move_to
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(runtime) = move_to {
+            return Served::Move(runtime);
         }
         let read_paused = conn.read_paused.load(Ordering::Acquire);
         let write_blocked = conn.write_blocked.load(Ordering::Acquire);
@@ -373,7 +515,7 @@ async fn drive<PM: SharedPeerManager>(
             () = conn.wake.notified() => {}
             ready = stream.writable(), if write_blocked => {
                 if ready.is_err() {
-                    break Closed::ByPeer;
+                    return Served::Closed(Closed::ByPeer);
                 }
                 // Cleared first: a short write inside the call below sets it again.
                 conn.write_blocked.store(false, Ordering::Release);
@@ -382,39 +524,30 @@ async fn drive<PM: SharedPeerManager>(
                     .write_buffer_space_avail(&mut descriptor)
                     .is_err()
                 {
-                    break Closed::ByLdk;
+                    return Served::Closed(Closed::ByLdk);
                 }
             }
             ready = stream.readable(), if !read_paused => {
                 if ready.is_err() {
-                    break Closed::ByPeer;
+                    return Served::Closed(Closed::ByPeer);
                 }
                 // Paused while this task was already waiting: no `read_event` until resumed.
                 if conn.read_paused.load(Ordering::Acquire) {
                     continue;
                 }
                 let (outcome, read_any) =
-                    read_available(&peer_manager, &conn, &stream, &mut descriptor);
+                    read_available(peer_manager, conn, stream, &mut descriptor);
                 if read_any {
                     events.signal();
                 }
                 match outcome {
                     ReadOutcome::Drained => {}
                     ReadOutcome::BudgetSpent => tokio::task::yield_now().await,
-                    ReadOutcome::Closed(closed) => break closed,
+                    ReadOutcome::Closed(closed) => return Served::Closed(closed),
                 }
             }
         }
-    };
-    // From here `send_data` writes nothing; the socket closes when `stream` is dropped below.
-    conn.writer().take();
-    drop(stream);
-    if closed == Closed::ByPeer {
-        peer_manager.as_ref().socket_disconnected(&descriptor);
-        // Whatever the disconnection queued for other peers goes out.
-        events.signal();
     }
-    closed
 }
 
 /// LDK's form of the peer's address, for the `init` message's `remote_network_address`.

@@ -47,6 +47,8 @@ struct TestHandler {
     outbox: StdMutex<Vec<(PublicKey, TestMessage)>>,
     connected: StdMutex<Vec<PublicKey>>,
     disconnected: StdMutex<Vec<PublicKey>>,
+    /// Per message: the thread that handled it and the connection [`reading_connection`] named.
+    handled_on: StdMutex<Vec<(Option<String>, Option<u64>)>>,
     echo: bool,
 }
 
@@ -94,6 +96,10 @@ impl CustomMessageHandler for TestHandler {
                 .push((sender_node_id, TestMessage(msg.0.clone())));
         }
         self.received.lock().unwrap().push((sender_node_id, msg.0));
+        self.handled_on.lock().unwrap().push((
+            std::thread::current().name().map(str::to_owned),
+            reading_connection().map(|c| c.connection_id()),
+        ));
         Ok(())
     }
 
@@ -515,4 +521,111 @@ async fn descriptors_are_equal_and_hashed_by_connection() {
     map.insert(b.descriptor.clone(), 'b');
     assert_eq!(map.get(&a.descriptor.clone()), Some(&'a'));
     assert_eq!(map.get(&b.descriptor), Some(&'b'));
+}
+
+/// A current-thread runtime on its own thread named `name`, running until the sender is
+/// dropped or fired.
+fn side_runtime(name: &str) -> (tokio::runtime::Handle, tokio::sync::oneshot::Sender<()>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let handle = runtime.handle().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            let _ = runtime.block_on(stopped);
+        })
+        .unwrap();
+    (handle, stop)
+}
+
+/// The client sends `payloads` and waits for all of their echoes (`total` in all so far).
+async fn round_trip(pair: &Pair, payloads: impl Iterator<Item = Vec<u8>>, total: usize) {
+    for payload in payloads {
+        pair.client.send(pair.server.id, payload);
+    }
+    eventually("every echo", || {
+        pair.client.handler.received_from(&pair.server.id).len() == total
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_moved_between_runtimes_keeps_every_message_in_order_both_ways() {
+    let pair = connected_pair(true, None).await;
+    let (side, _stop) = side_runtime("moved-to");
+    let home = tokio::runtime::Handle::current();
+    let payload = |i: u16| i.to_be_bytes().repeat(1 + usize::from(i % 50));
+
+    round_trip(&pair, (0..10).map(payload), 10).await;
+    pair.inbound.descriptor.move_to(side.clone());
+    round_trip(&pair, (10..20).map(payload), 20).await;
+    pair.inbound.descriptor.move_to(home.clone());
+    round_trip(&pair, (20..30).map(payload), 30).await;
+    // Moves requested while messages are in flight both ways, back and forth.
+    for i in 30..330u16 {
+        pair.client.send(pair.server.id, payload(i));
+        if i % 25 == 0 {
+            let to = if i % 50 == 0 { &side } else { &home };
+            pair.inbound.descriptor.move_to(to.clone());
+        }
+    }
+    eventually("every echo", || {
+        pair.client.handler.received_from(&pair.server.id).len() == 330
+    })
+    .await;
+
+    let sent: Vec<Vec<u8>> = (0..330).map(payload).collect();
+    assert_eq!(pair.server.handler.received_from(&pair.client.id), sent);
+    assert_eq!(pair.client.handler.received_from(&pair.server.id), sent);
+    let handled_on = pair.server.handler.handled_on.lock().unwrap().clone();
+    let on_side = |range: std::ops::Range<usize>| {
+        handled_on[range]
+            .iter()
+            .map(|(thread, _)| thread.as_deref() == Some("moved-to"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(on_side(0..10), [false; 10], "read where it was spawned");
+    assert_eq!(
+        on_side(10..20),
+        [true; 10],
+        "read on the runtime it moved to"
+    );
+    assert_eq!(on_side(20..30), [false; 10], "read back home");
+    // Every message names the connection it came by.
+    let id = pair.inbound.descriptor.connection_id();
+    assert!(handled_on.iter().all(|(_, conn)| *conn == Some(id)));
+    assert_eq!(reading_connection(), None, "only inside read_event");
+    assert_eq!(pair.server.peer_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_connection_ends_once_when_the_peer_leaves_or_its_runtime_stops() {
+    // The peer disconnects while its connection is on the other runtime: the connection's
+    // future, still where it was spawned, ends as the socket closed.
+    let pair = connected_pair(true, None).await;
+    let (side, _stop) = side_runtime("moved-to");
+    pair.inbound.descriptor.move_to(side);
+    round_trip(&pair, std::iter::once(vec![1]), 1).await;
+    pair.client.pm.disconnect_by_node_id(pair.server.id);
+    assert_eq!(pair.inbound.closed.await.unwrap(), Closed::ByPeer);
+    assert_eq!(
+        *pair.server.handler.disconnected.lock().unwrap(),
+        [pair.client.id]
+    );
+    assert_eq!(pair.server.peer_count(), 0);
+
+    // The runtime it moved to stops: the socket went with it; LDK is told, the client sees
+    // the close.
+    let pair = connected_pair(true, None).await;
+    let (side, stop) = side_runtime("moved-to");
+    pair.inbound.descriptor.move_to(side);
+    round_trip(&pair, std::iter::once(vec![2]), 1).await;
+    drop(stop);
+    assert_eq!(pair.inbound.closed.await.unwrap(), Closed::ByPeer);
+    assert_eq!(pair.dialled.closed.await.unwrap(), Closed::ByPeer);
+    assert_eq!(pair.server.peer_count(), 0);
+    assert_eq!(pair.client.peer_count(), 0);
 }

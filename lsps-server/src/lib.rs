@@ -101,6 +101,7 @@ pub struct ServerHandle {
     orders: orders::Orders,
     store: Arc<dyn Store>,
     metrics: Arc<admin::Metrics>,
+    bolt8_handler: Arc<LspsMessageHandler>,
     bolt8_addr: SocketAddr,
     http_addr: Option<SocketAddr>,
     admin_addr: Option<SocketAddr>,
@@ -441,6 +442,7 @@ impl ReferenceServer {
             orders,
             store,
             metrics,
+            bolt8_handler: lane_handler,
             bolt8_addr,
             http_addr,
             admin_addr,
@@ -508,6 +510,12 @@ impl ServerHandle {
     /// The dispatcher (for in-process callers and tests).
     pub fn dispatcher(&self) -> &Dispatcher {
         &self.dispatcher
+    }
+
+    /// BOLT8 peers whose connections are read on the write thread now (peers that wrote
+    /// recently; see `transport::bolt8`).
+    pub fn bolt8_peers_read_on_write_thread(&self) -> usize {
+        self.bolt8_handler.peers_read_on_write_thread()
     }
 
     /// Money flows in motion that [`ServerHandle::shutdown`] would wait for now: JIT opens

@@ -34,9 +34,14 @@ async fn connect(target: &str, key: NodeKey) -> Bolt8Connection {
 
 /// One `list_protocols` call; `None` if no reply came within `bound` or the transport failed.
 async fn list_protocols(t: &dyn Transport, bound: Duration) -> Option<Value> {
+    call(t, "lsps0.list_protocols", json!({}), bound).await
+}
+
+/// One request, its reply; `None` if none came within `bound` or the transport failed.
+async fn call(t: &dyn Transport, method: &str, params: Value, bound: Duration) -> Option<Value> {
     let id = format!("{:032x}", rand::random::<u128>());
     let payload = serde_json::to_vec(
-        &json!({"jsonrpc": "2.0", "id": id, "method": "lsps0.list_protocols", "params": {}}),
+        &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
     )
     .unwrap();
     let exchange = async {
@@ -361,5 +366,63 @@ async fn pipelined_reads_beyond_a_peers_bound_are_refused_not_queued_or_dropped(
         "no read was refused: the bound is not enforced"
     );
     assert!(results > 0, "every read was refused");
+    server.shutdown().await;
+}
+
+/// A peer that writes has its connection read on the write thread (so its next write does not
+/// queue behind other peers' reads) and moved back once it only reads; every request is
+/// answered across the moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writing_peers_connection_moves_to_the_write_thread_and_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), |c| c.http_listen = None).await;
+    let target = server.connection_string();
+    let writer = connect(&target, NodeKey::random()).await;
+    let reader = connect(&target, NodeKey::random()).await;
+    let order = json!({
+        "lsp_balance_sat": "1000000",
+        "client_balance_sat": "0",
+        "required_channel_confirmations": 1,
+        "funding_confirms_within_blocks": 6,
+        "channel_expiry_blocks": 144,
+        "announce_channel": false
+    });
+    async fn get_info(t: &Bolt8Connection) -> Option<Value> {
+        call(t, "lsps2.get_info", json!({}), TIMEOUT).await
+    }
+
+    assert!(is_result(&get_info(&writer).await));
+    assert!(is_result(&get_info(&reader).await));
+    assert_eq!(server.bolt8_peers_read_on_write_thread(), 0, "reads stay");
+
+    for _ in 0..3 {
+        let reply = call(&writer, "lsps1.create_order", order.clone(), TIMEOUT).await;
+        assert!(is_result(&reply), "{reply:?}");
+        assert_eq!(server.bolt8_peers_read_on_write_thread(), 1);
+    }
+    // Reads on the moved connection are answered as before, until the last one moves it back.
+    let allowance = lsps_server::transport::bolt8::READS_BEFORE_MOVING_BACK;
+    for _ in 1..allowance {
+        assert!(is_result(&get_info(&writer).await));
+        assert!(is_result(&get_info(&reader).await));
+    }
+    assert_eq!(server.bolt8_peers_read_on_write_thread(), 1);
+    assert!(is_result(&get_info(&writer).await));
+    assert_eq!(server.bolt8_peers_read_on_write_thread(), 0, "moved back");
+    let reply = call(&writer, "lsps1.create_order", order.clone(), TIMEOUT).await;
+    assert!(is_result(&reply), "{reply:?}");
+    assert_eq!(server.bolt8_peers_read_on_write_thread(), 1);
+
+    // Leaving forgets it.
+    drop(writer);
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while server.bolt8_peers_read_on_write_thread() != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "placement kept a gone peer"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(is_result(&get_info(&reader).await));
     server.shutdown().await;
 }

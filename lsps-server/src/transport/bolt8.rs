@@ -6,6 +6,10 @@
 //! [`lsps_net`]: one task per connection, and one task shared by all connections that calls
 //! `process_events` once per batch of reads (for LDK's own messages: handshake, pings).
 //!
+//! A peer that writes has its connection read on the write thread too ([`WriterPlacement`]):
+//! its next write is then read, decrypted, planned, stored and answered there, without
+//! waiting for a runtime worker busy with other peers' reads.
+//!
 //! The [`accept_loop`] caps open connections, backs off when `accept` fails, and keeps room
 //! for new clients: LDK refuses inbound peers once 250 without a funded channel are connected,
 //! and an LSP's new clients are exactly such peers, so before that count is reached the least
@@ -72,6 +76,70 @@ pub struct LspsMessageHandler {
     max_queued_reads: usize,
     writes: Arc<WritesInFlight>,
     flush: std::sync::OnceLock<Flush>,
+    placement: WriterPlacement,
+}
+
+/// A peer that only reads after writing has its connection moved back to the runtime workers
+/// after this many reads in a row (so a peer cannot have its reads decrypted on the write
+/// thread for long by sending one write among them).
+pub const READS_BEFORE_MOVING_BACK: u32 = 16;
+
+/// Which peers' connections are read on the write thread.
+///
+/// Why: under a flood of reads from many peers, a write waited longest before our handler
+/// even saw it, its connection's task queued behind the flooding connections' tasks on busy
+/// runtime workers (p99 2–2.5 ms of a 3–4 ms total, by a timing probe; lsps-server
+/// BENCHMARKS.md, session 7), then again for the hop to the write thread. A peer that writes
+/// is likely to write again (orders and buys come in sessions), so its connection moves to
+/// the write runtime ([`lsps_net::SocketDescriptor::move_to`]) at its first write and back
+/// after [`READS_BEFORE_MOVING_BACK`] reads in a row. Entries exist only for connected peers.
+struct WriterPlacement {
+    /// The runtime connections are accepted on (where they go back to); without one (a handler
+    /// built outside a runtime) nothing moves.
+    home: Option<tokio::runtime::Handle>,
+    write_thread: tokio::runtime::Handle,
+    /// Peers read on the write thread, with their reads since their last write.
+    on_write_thread: Mutex<HashMap<PublicKey, u32>>,
+}
+
+impl WriterPlacement {
+    /// Called for every message, from inside LDK's `read_event` (so
+    /// [`lsps_net::reading_connection`] is the connection it came by).
+    fn place(&self, peer: PublicKey, is_write: bool) {
+        let Some(home) = &self.home else { return };
+        let Ok(mut placed) = self.on_write_thread.lock() else {
+            return;
+        };
+        match (placed.get_mut(&peer), is_write) {
+            (Some(reads), true) => *reads = 0,
+            (None, true) => {
+                if let Some(connection) = lsps_net::reading_connection() {
+                    connection.move_to(self.write_thread.clone());
+                    placed.insert(peer, 0);
+                }
+            }
+            (Some(reads), false) => {
+                *reads += 1;
+                if *reads >= READS_BEFORE_MOVING_BACK {
+                    if let Some(connection) = lsps_net::reading_connection() {
+                        connection.move_to(home.clone());
+                    }
+                    placed.remove(&peer);
+                }
+            }
+            (None, false) => {}
+        }
+    }
+
+    fn forget(&self, peer: &PublicKey) {
+        if let Ok(mut placed) = self.on_write_thread.lock() {
+            placed.remove(peer);
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.on_write_thread.lock().map_or(0, |placed| placed.len())
+    }
 }
 
 /// Told of every BOLT8 peer that connects (`true`) or disconnects (the JIT flows follow
@@ -94,13 +162,23 @@ impl LspsMessageHandler {
             activity: Arc::new(PeerActivity::default()),
             outbox: Arc::new(Mutex::new(Vec::new())),
             wake: Arc::new(Notify::new()),
-            runtime: write_runtime,
+            runtime: write_runtime.clone(),
             peer_watch: std::sync::OnceLock::new(),
             reads: Arc::new(ReadLane::new(max_queued_reads)),
             max_queued_reads,
             writes: Arc::new(WritesInFlight::default()),
             flush: std::sync::OnceLock::new(),
+            placement: WriterPlacement {
+                home: tokio::runtime::Handle::try_current().ok(),
+                write_thread: write_runtime.clone(),
+                on_write_thread: Mutex::new(HashMap::new()),
+            },
         }
+    }
+
+    /// How many peers' connections are read on the write thread now ([`WriterPlacement`]).
+    pub fn peers_read_on_write_thread(&self) -> usize {
+        self.placement.count()
     }
 
     /// Set (once) who is told of peers connecting and disconnecting.
@@ -223,7 +301,9 @@ impl CustomMessageHandler for LspsMessageHandler {
         sender_node_id: PublicKey,
     ) -> Result<(), LightningError> {
         self.activity.touch(sender_node_id);
-        if MethodProbe::of(&msg.0).is_write() {
+        let is_write = MethodProbe::of(&msg.0).is_write();
+        self.placement.place(sender_node_id, is_write);
+        if is_write {
             self.answer_write(sender_node_id, msg.0);
             return Ok(());
         }
@@ -250,6 +330,7 @@ impl CustomMessageHandler for LspsMessageHandler {
     fn peer_disconnected(&self, their_node_id: PublicKey) {
         self.activity.forget(&their_node_id);
         self.reads.forget(&their_node_id);
+        self.placement.forget(&their_node_id);
         self.dispatch.peer_disconnected(their_node_id);
         if let Some(watch) = self.peer_watch.get() {
             watch(their_node_id, false);
