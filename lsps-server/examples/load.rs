@@ -18,7 +18,8 @@
 //!
 //! Idle and flooded phases alternate `ROUNDS` times (so other work on the machine weighs on
 //! both alike); the percentiles are over all rounds. `LOAD_FLOOD_NICE=n` runs the flood's
-//! process under `nice -n n`. `LOAD_DATA_PARENT=dir` puts our server's data directory (its
+//! process under `nice -n n`; `LOAD_SERVER_WORKERS=k` gives the server under test `k` runtime
+//! workers instead of 2. `LOAD_DATA_PARENT=dir` puts our server's data directory (its
 //! SQLite store) under `dir` instead of the system's temporary directory: on a tmpfs such as
 //! `/dev/shm` a commit's `fsync` costs nothing, which takes the disk (and whatever else writes
 //! to it) out of both figures and leaves what the flood can change, the CPU path.
@@ -420,7 +421,14 @@ fn print_ratios(ours: &Value, ldk: &Value) {
 
 /// Measure one server (`ours` or `ldk`) in this process.
 fn measure_one(which: &str) {
-    let runtime = two_worker_runtime();
+    let runtime = match std::env::var("LOAD_SERVER_WORKERS") {
+        Ok(n) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n.parse().expect("LOAD_SERVER_WORKERS=<count>"))
+            .enable_all()
+            .build()
+            .unwrap(),
+        Err(_) => two_worker_runtime(),
+    };
     runtime.block_on(async {
         if which == "ours" {
             // `LOAD_DATA_PARENT=/dev/shm` keeps the store off the disk (module doc).
