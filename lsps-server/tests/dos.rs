@@ -3,7 +3,6 @@
 //! asserted (a bound only turns a hang into a failure).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -11,19 +10,14 @@ use lsps_client::transport::Transport;
 use lsps_client::transport::TransportEvent;
 use lsps_client::transport::bolt8::{Bolt8Connection, Bolt8Connector, NodeKey};
 use lsps_client::transport::http::HttpTransport;
-use lsps_server::config::{ConnectionLimits, Limits, ServerConfig};
-use lsps_server::{ReferenceServer, ServerHandle};
+use lsps_server::config::{ConnectionLimits, Limits};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const TIMEOUT: Duration = Duration::from_secs(20);
+mod support;
 
-async fn start(dir: &Path, tweak: impl FnOnce(&mut ServerConfig)) -> ServerHandle {
-    let mut config = ServerConfig::ephemeral(dir);
-    tweak(&mut config);
-    ReferenceServer::start(config).await.unwrap()
-}
+use support::jsonrpc::{TIMEOUT, start};
 
 async fn connect(target: &str, key: NodeKey) -> Bolt8Connection {
     Bolt8Connector::new(target.parse().unwrap(), key)
@@ -379,14 +373,7 @@ async fn a_writing_peers_connection_moves_to_the_write_thread_and_back() {
     let target = server.connection_string();
     let writer = connect(&target, NodeKey::random()).await;
     let reader = connect(&target, NodeKey::random()).await;
-    let order = json!({
-        "lsp_balance_sat": "1000000",
-        "client_balance_sat": "0",
-        "required_channel_confirmations": 1,
-        "funding_confirms_within_blocks": 6,
-        "channel_expiry_blocks": 144,
-        "announce_channel": false
-    });
+    let order = support::jsonrpc::order_params();
     async fn get_info(t: &Bolt8Connection) -> Option<Value> {
         call(t, "lsps2.get_info", json!({}), TIMEOUT).await
     }
