@@ -18,7 +18,8 @@
 //!
 //! Idle and flooded phases alternate `ROUNDS` times (so other work on the machine weighs on
 //! both alike); the percentiles are over all rounds. `LOAD_FLOOD_NICE=n` runs the flood's
-//! process under `nice -n n`; `LOAD_SERVER_WORKERS=k` gives the server under test `k` runtime
+//! process under `nice -n n`, `LOAD_FLOOD_SCHED=idle` under `chrt --idle 0` (Linux's
+//! `SCHED_IDLE`: as if its clients were on other machines); `LOAD_SERVER_WORKERS=k` gives the server under test `k` runtime
 //! workers instead of 2. `LOAD_DATA_PARENT=dir` puts our server's data directory (its
 //! SQLite store) under `dir` instead of the system's temporary directory: on a tmpfs such as
 //! `/dev/shm` a commit's `fsync` costs nothing, which takes the disk (and whatever else writes
@@ -185,13 +186,26 @@ impl FloodProcess {
         // `LOAD_FLOOD_NICE=n` runs the flood's clients at a lower CPU priority: on a real
         // network they cost the server's machine nothing, here they share its two cores.
         let exe = std::env::current_exe().unwrap();
-        let mut command = match std::env::var("LOAD_FLOOD_NICE") {
-            Ok(n) => {
+        // `LOAD_FLOOD_SCHED=idle` goes further: under Linux's `SCHED_IDLE` (`chrt --idle`) the
+        // flood's threads run only on a core nothing else wants, and a woken thread of the
+        // server or the well-behaved peer preempts them at once (a nice-19 thread keeps its
+        // core until its time slice ends, up to a scheduler tick).
+        let mut command = match (
+            std::env::var("LOAD_FLOOD_SCHED").as_deref(),
+            std::env::var("LOAD_FLOOD_NICE"),
+        ) {
+            (Ok("idle"), _) => {
+                let mut c = Command::new("chrt");
+                c.args(["--idle", "0"]).arg(exe);
+                c
+            }
+            (Ok(other), _) => panic!("LOAD_FLOOD_SCHED={other}: only `idle` is known"),
+            (_, Ok(n)) => {
                 let mut c = Command::new("nice");
                 c.args(["-n", &n]).arg(exe);
                 c
             }
-            Err(_) => Command::new(exe),
+            (_, Err(_)) => Command::new(exe),
         };
         let mut child = command
             .args(["flood", target])
