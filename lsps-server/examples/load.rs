@@ -9,8 +9,8 @@
 //!    `lsps1.create_order` on ours (LDK 0.2.7 builds no LSPS1 service) and `lsps2.buy` on both.
 //!
 //! Who runs where, so that the figure is the server's and not the load generator's:
-//! - the server under test: this process, on a 2-worker runtime (what `lsps-server` uses on
-//!   this 2-core machine);
+//! - the server under test: this process, on the runtime `lsps-server` starts with
+//!   ([`lsps_server::default_worker_threads`]: one worker on this 2-core machine);
 //! - the flood's `PEERS` clients: a child process (this binary re-run as `load flood <target>`),
 //!   so their BOLT8 work does not queue in the server's runtime;
 //! - the well-behaved peer: its own single-thread runtime on its own thread in this process, as
@@ -19,8 +19,10 @@
 //! Idle and flooded phases alternate `ROUNDS` times (so other work on the machine weighs on
 //! both alike); the percentiles are over all rounds. `LOAD_FLOOD_NICE=n` runs the flood's
 //! process under `nice -n n`, `LOAD_FLOOD_SCHED=idle` under `chrt --idle 0` (Linux's
-//! `SCHED_IDLE`: as if its clients were on other machines); `LOAD_SERVER_WORKERS=k` gives the server under test `k` runtime
-//! workers instead of 2. `LOAD_DATA_PARENT=dir` puts our server's data directory (its
+//! `SCHED_IDLE`: as if its clients were on other machines); `LOAD_PEER_SCHED=fifo` runs the
+//! well-behaved peer's thread under `SCHED_FIFO` (root only; see [`peer_thread_priority`]);
+//! `LOAD_SERVER_WORKERS=k` gives the server under test `k` runtime
+//! workers instead of the default. `LOAD_DATA_PARENT=dir` puts our server's data directory (its
 //! SQLite store) under `dir` instead of the system's temporary directory: on a tmpfs such as
 //! `/dev/shm` a commit's `fsync` costs nothing, which takes the disk (and whatever else writes
 //! to it) out of both figures and leaves what the flood can change, the CPU path.
@@ -123,6 +125,7 @@ enum Write {
 fn write_latencies(target: &str, write: Write) -> Vec<u64> {
     let target = target.to_owned();
     std::thread::spawn(move || {
+        peer_thread_priority();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -164,6 +167,35 @@ fn write_latencies(target: &str, write: Write) -> Vec<u64> {
     })
     .join()
     .unwrap()
+}
+
+/// `LOAD_PEER_SCHED=fifo` puts the calling thread (the well-behaved peer's) under
+/// `SCHED_FIFO` (`chrt --fifo`, which needs root or `CAP_SYS_NICE`). On a real network that
+/// peer's thread runs on its own machine; here, when it wakes for a reply it can wait for one
+/// of our two cores behind the server's own threads, up to a scheduler tick, and the tool
+/// would count that wait as the server's latency (a timing probe measured it: p99 1.6–2.5 ms
+/// of reply-to-wake-up under the flood). A real-time thread preempts them at once.
+fn peer_thread_priority() {
+    if std::env::var("LOAD_PEER_SCHED").is_err() {
+        return;
+    }
+    assert_eq!(
+        std::env::var("LOAD_PEER_SCHED").as_deref(),
+        Ok("fifo"),
+        "LOAD_PEER_SCHED: only `fifo` is known"
+    );
+    // "/proc/thread-self" links to "<pid>/task/<tid>".
+    let link = std::fs::read_link("/proc/thread-self").unwrap();
+    let tid = link.file_name().unwrap().to_owned();
+    let status = Command::new("chrt")
+        .args(["--fifo", "--pid", "1"])
+        .arg(tid)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "LOAD_PEER_SCHED=fifo: chrt failed (it needs root or CAP_SYS_NICE)"
+    );
 }
 
 fn pct(sorted: &[u64], p: f64) -> u64 {
@@ -247,7 +279,7 @@ impl FloodProcess {
     }
 }
 
-/// What `lsps-server` runs on this 2-core machine; the flood's child process gets the same.
+/// The flood's child process: two workers, one per core of this machine.
 fn two_worker_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -441,7 +473,11 @@ fn measure_one(which: &str) {
             .enable_all()
             .build()
             .unwrap(),
-        Err(_) => two_worker_runtime(),
+        Err(_) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(lsps_server::default_worker_threads())
+            .enable_all()
+            .build()
+            .unwrap(),
     };
     runtime.block_on(async {
         if which == "ours" {

@@ -179,6 +179,12 @@ struct Args {
     /// (one object per line, for log shippers).
     #[arg(long, env = "LSPS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+
+    /// Async runtime worker threads [default: one less than the CPUs, at least 1]. Writes are
+    /// completed on a thread of their own beside them, which needs a core the workers do not
+    /// keep busy (see lsps-server/BENCHMARKS.md, session 7).
+    #[arg(long, env = "LSPS_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    worker_threads: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -610,9 +616,20 @@ async fn wait_for_signal() {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let mut args = Args::parse();
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let workers = args
+        .worker_threads
+        .map_or_else(lsps_server::default_worker_threads, usize::from);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run(args))
+}
+
+async fn run(mut args: Args) -> anyhow::Result<()> {
     if let Some(Command::Dev(dev)) = args.command.take() {
         return run_dev(dev, &args.log, args.log_format).await;
     }
