@@ -9,8 +9,8 @@
 //!    `lsps1.create_order` on ours (LDK 0.2.7 builds no LSPS1 service) and `lsps2.buy` on both.
 //!
 //! Who runs where, so that the figure is the server's and not the load generator's:
-//! - the server under test: this process, on the runtime `lsps-server` starts with
-//!   ([`lsps_server::default_worker_threads`]: one worker on this 2-core machine);
+//! - the server under test: this process, on a 2-worker runtime (what `lsps-server` uses on
+//!   this 2-core machine: one worker per CPU unless `--worker-threads` says otherwise);
 //! - the flood's `PEERS` clients: a child process (this binary re-run as `load flood <target>`),
 //!   so their BOLT8 work does not queue in the server's runtime;
 //! - the well-behaved peer: its own single-thread runtime on its own thread in this process, as
@@ -279,7 +279,7 @@ impl FloodProcess {
     }
 }
 
-/// The flood's child process: two workers, one per core of this machine.
+/// What `lsps-server` runs on this 2-core machine; the flood's child process gets the same.
 fn two_worker_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -473,11 +473,7 @@ fn measure_one(which: &str) {
             .enable_all()
             .build()
             .unwrap(),
-        Err(_) => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(lsps_server::default_worker_threads())
-            .enable_all()
-            .build()
-            .unwrap(),
+        Err(_) => two_worker_runtime(),
     };
     runtime.block_on(async {
         if which == "ours" {

@@ -113,22 +113,6 @@ pub struct ServerHandle {
     _write_runtime: WriteRuntime,
 }
 
-/// The async runtime's worker threads `lsps-server` starts with unless told otherwise: one less
-/// than the CPUs it may use, at least one.
-///
-/// Why not one per CPU (tokio's default): a write is read, planned, stored and answered on the
-/// write thread (with sqlx's SQLite thread), beside the runtime. Under a flood of reads, workers
-/// on every core keep every core busy, and each time a write's thread wakes it waits for a
-/// running worker's time slice to end, up to a scheduler tick (4 ms at `HZ=250`). One core
-/// left to the write path took the flooded `create_order` p99 from 2.1–2.2 ms to 1.2–1.4 ms on
-/// two cores (BENCHMARKS.md, session 7), while the reads were served as fast.
-pub fn default_worker_threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .saturating_sub(1)
-        .max(1)
-}
-
 /// The longest [`ServerHandle::shutdown`] waits for money flows in motion to finish.
 pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(15);
 

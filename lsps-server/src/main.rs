@@ -180,9 +180,9 @@ struct Args {
     #[arg(long, env = "LSPS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
 
-    /// Async runtime worker threads [default: one less than the CPUs, at least 1]. Writes are
-    /// completed on a thread of their own beside them, which needs a core the workers do not
-    /// keep busy (see lsps-server/BENCHMARKS.md, session 7).
+    /// Async runtime worker threads [default: one per CPU]. Writes are completed on a thread
+    /// of their own beside them (lsps-server/BENCHMARKS.md, session 7, compares one and two
+    /// workers on two cores).
     #[arg(long, env = "LSPS_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
     worker_threads: Option<u16>,
 }
@@ -618,11 +618,11 @@ async fn wait_for_signal() {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let workers = args
-        .worker_threads
-        .map_or_else(lsps_server::default_worker_threads, usize::from);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = args.worker_threads {
+        runtime.worker_threads(usize::from(workers));
+    }
+    runtime
         .enable_all()
         .build()
         .context("starting the async runtime")?

@@ -146,6 +146,28 @@ fn zero_limit_flags_are_refused() {
     );
 }
 
+#[test]
+fn zero_worker_threads_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = server_binary()
+        .args([
+            "--worker-threads",
+            "0",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-http",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--worker-threads"), "{stderr}");
+    assert!(!dir.path().join("data").exists(), "nothing created on disk");
+}
+
 /// A configuration error is logged through the chosen format; stderr (a file here, not a
 /// terminal) carries no ANSI colour codes in either format.
 #[test]
