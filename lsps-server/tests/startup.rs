@@ -100,46 +100,32 @@ fn server_binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_lsps-server"))
 }
 
-#[test]
-fn an_invalid_log_filter_is_a_start_up_error() {
+/// Start the binary with `flags` (on a loopback port, no HTTP, a fresh data dir), expect it
+/// to refuse to start and create nothing on disk; its stderr.
+fn refused_start(flags: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let out = server_binary()
-        .args([
-            "--log",
-            "info,[{bad",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-http",
-        ])
+        .args(flags)
+        .args(["--listen", "127.0.0.1:0", "--no-http"])
         .arg("--data-dir")
         .arg(dir.path().join("data"))
         .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(!out.status.success(), "exited with failure");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!dir.path().join("data").exists(), "nothing created on disk");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn an_invalid_log_filter_is_a_start_up_error() {
+    let stderr = refused_start(&["--log", "info,[{bad"]);
     assert!(stderr.contains("invalid --log filter"), "{stderr}");
-    assert!(!dir.path().join("data").exists());
 }
 
 #[test]
 fn zero_limit_flags_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = server_binary()
-        .args([
-            "--peer-requests-per-sec",
-            "0",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-http",
-        ])
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused_start(&["--peer-requests-per-sec", "0"]);
     assert!(
         stderr.contains("peer_requests_per_sec must be greater than 0"),
         "{stderr}"
@@ -148,24 +134,8 @@ fn zero_limit_flags_are_refused() {
 
 #[test]
 fn zero_worker_threads_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = server_binary()
-        .args([
-            "--worker-threads",
-            "0",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-http",
-        ])
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused_start(&["--worker-threads", "0"]);
     assert!(stderr.contains("--worker-threads"), "{stderr}");
-    assert!(!dir.path().join("data").exists(), "nothing created on disk");
 }
 
 /// A configuration error is logged through the chosen format; stderr (a file here, not a
