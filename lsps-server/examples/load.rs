@@ -281,8 +281,12 @@ impl FloodProcess {
 
 /// What `lsps-server` runs on this 2-core machine; the flood's child process gets the same.
 fn two_worker_runtime() -> tokio::runtime::Runtime {
+    runtime_with_workers(2)
+}
+
+fn runtime_with_workers(workers: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .unwrap()
@@ -468,11 +472,7 @@ fn print_ratios(ours: &Value, ldk: &Value) {
 /// Measure one server (`ours` or `ldk`) in this process.
 fn measure_one(which: &str) {
     let runtime = match std::env::var("LOAD_SERVER_WORKERS") {
-        Ok(n) => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(n.parse().expect("LOAD_SERVER_WORKERS=<count>"))
-            .enable_all()
-            .build()
-            .unwrap(),
+        Ok(n) => runtime_with_workers(n.parse().expect("LOAD_SERVER_WORKERS=<count>")),
         Err(_) => two_worker_runtime(),
     };
     runtime.block_on(async {

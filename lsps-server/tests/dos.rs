@@ -28,14 +28,9 @@ async fn connect(target: &str, key: NodeKey) -> Bolt8Connection {
 
 /// One `list_protocols` call; `None` if no reply came within `bound` or the transport failed.
 async fn list_protocols(t: &dyn Transport, bound: Duration) -> Option<Value> {
-    call(t, "lsps0.list_protocols", json!({}), bound).await
-}
-
-/// One request, its reply; `None` if none came within `bound` or the transport failed.
-async fn call(t: &dyn Transport, method: &str, params: Value, bound: Duration) -> Option<Value> {
     let id = format!("{:032x}", rand::random::<u128>());
     let payload = serde_json::to_vec(
-        &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+        &json!({"jsonrpc": "2.0", "id": id, "method": "lsps0.list_protocols", "params": {}}),
     )
     .unwrap();
     let exchange = async {
@@ -374,8 +369,10 @@ async fn a_writing_peers_connection_moves_to_the_write_thread_and_back() {
     let writer = connect(&target, NodeKey::random()).await;
     let reader = connect(&target, NodeKey::random()).await;
     let order = support::jsonrpc::order_params();
+    // The shared call: every request must be answered, with its own id.
+    use support::jsonrpc::call;
     async fn get_info(t: &Bolt8Connection) -> Option<Value> {
-        call(t, "lsps2.get_info", json!({}), TIMEOUT).await
+        Some(call(t, "lsps2.get_info", json!({})).await)
     }
 
     assert!(is_result(&get_info(&writer).await));
@@ -383,7 +380,7 @@ async fn a_writing_peers_connection_moves_to_the_write_thread_and_back() {
     assert_eq!(server.bolt8_peers_read_on_write_thread(), 0, "reads stay");
 
     for _ in 0..3 {
-        let reply = call(&writer, "lsps1.create_order", order.clone(), TIMEOUT).await;
+        let reply = Some(call(&writer, "lsps1.create_order", order.clone()).await);
         assert!(is_result(&reply), "{reply:?}");
         assert_eq!(server.bolt8_peers_read_on_write_thread(), 1);
     }
@@ -396,7 +393,7 @@ async fn a_writing_peers_connection_moves_to_the_write_thread_and_back() {
     assert_eq!(server.bolt8_peers_read_on_write_thread(), 1);
     assert!(is_result(&get_info(&writer).await));
     assert_eq!(server.bolt8_peers_read_on_write_thread(), 0, "moved back");
-    let reply = call(&writer, "lsps1.create_order", order.clone(), TIMEOUT).await;
+    let reply = Some(call(&writer, "lsps1.create_order", order.clone()).await);
     assert!(is_result(&reply), "{reply:?}");
     assert_eq!(server.bolt8_peers_read_on_write_thread(), 1);
 
