@@ -16,10 +16,18 @@
 //! - the well-behaved peer: its own single-thread runtime on its own thread in this process, as
 //!   if it were another machine. All three still share the machine's two cores.
 //!
+//! Two corrections take the rest of the load generator out of the server's figures, as if
+//! the clients were on other machines; neither needs privilege:
+//! - the flood's process runs under Linux's `SCHED_IDLE` (see [`FloodPriority`]);
+//!   `LOAD_FLOOD_SCHED=normal` (or `LOAD_FLOOD_NICE=n`, under `nice -n n`) runs it at normal
+//!   priority instead, as in the figures before session 8;
+//! - each write is reported twice: as the peer saw it, and less the time the peer's own thread
+//!   spent waiting for a core within it (its run-queue wait from `/proc/thread-self/schedstat`;
+//!   see [`Sample`]), which a peer on its own machine would not wait.
+//!
 //! Idle and flooded phases alternate `ROUNDS` times (so other work on the machine weighs on
-//! both alike); the percentiles are over all rounds. `LOAD_FLOOD_NICE=n` runs the flood's
-//! process under `nice -n n`, `LOAD_FLOOD_SCHED=idle` under `chrt --idle 0` (Linux's
-//! `SCHED_IDLE`: as if its clients were on other machines); `LOAD_PEER_SCHED=fifo` runs the
+//! both alike); the percentiles are over all rounds. `LOAD_SAMPLES=n` sets the `create_order`
+//! samples per phase. `LOAD_PEER_SCHED=fifo` runs the
 //! well-behaved peer's thread under `SCHED_FIFO` (root only; see [`peer_thread_priority`]);
 //! `LOAD_SERVER_WORKERS=k` gives the server under test `k` runtime
 //! workers instead of the default. `LOAD_DATA_PARENT=dir` puts our server's data directory (its
@@ -51,11 +59,18 @@ const PEERS: usize = 100;
 /// Idle and flooded phases alternate this many times, so that whatever else the machine does
 /// during the run weighs on both figures alike.
 const ROUNDS: usize = 8;
-/// `lsps1.create_order` samples per phase (`ROUNDS` × this idle, as many flooded).
-const SAMPLES: usize = 100;
+/// `lsps1.create_order` samples per phase (`ROUNDS` × this idle, as many flooded), unless
+/// `LOAD_SAMPLES` says otherwise: 3 200 per figure, so that its p99 rests on 32 samples, not
+/// on the 8 of session 7's 100 per phase.
+const SAMPLES: usize = 400;
+
+fn samples() -> usize {
+    std::env::var("LOAD_SAMPLES").map_or(SAMPLES, |n| n.parse().expect("LOAD_SAMPLES=<count>"))
+}
 /// lightning-liquidity keeps a buy pending until its SCID is used and refuses a peer's 11th
 /// (`MAX_PENDING_REQUESTS_PER_PEER` = 10), so the buy figures change to a fresh peer (connected
-/// and given its menu outside the timed part) every 8 buys.
+/// and given its menu outside the timed part) every 8 buys. It also refuses beyond 1 000 pending
+/// requests in all, which bounds the buys per run (`BUY_SAMPLES` × `ROUNDS` × 2 = 512).
 const BUY_SAMPLES: usize = 32;
 const BUYS_PER_PEER: usize = 8;
 
@@ -76,6 +91,48 @@ async fn connect(target: &str) -> Bolt8Connection {
         .connect()
         .await
         .unwrap()
+}
+
+/// One timed write of the well-behaved peer.
+#[derive(Clone, Copy)]
+struct Sample {
+    /// From just before the request is sent to the reply in hand, in microseconds.
+    wall_us: u64,
+    /// How long, within that, the peer's own thread was ready to run but waiting for a core
+    /// (its run-queue wait, from `/proc/thread-self/schedstat`), in microseconds.
+    own_wait_us: u64,
+}
+
+impl Sample {
+    /// The write's latency less the peer's own wait for a core. The peer runs beside the
+    /// server on two shared cores; on a real network its thread has its own machine and that
+    /// wait is not there, while everything the server does (its threads' waits included) is.
+    fn server_side_us(self) -> u64 {
+        self.wall_us.saturating_sub(self.own_wait_us)
+    }
+}
+
+/// The calling thread's total run-queue wait so far, in nanoseconds (the second field of
+/// `/proc/thread-self/schedstat`, which Linux keeps whenever it keeps scheduler statistics).
+fn own_run_queue_wait_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Time one write: `write` is the request and its awaited reply.
+async fn timed<F: std::future::Future<Output = Value>>(write: F) -> (Sample, Value) {
+    let waited_before = own_run_queue_wait_ns();
+    let start = Instant::now();
+    let reply = write.await;
+    let wall = start.elapsed();
+    let waited = own_run_queue_wait_ns().saturating_sub(waited_before);
+    let sample = Sample {
+        wall_us: u64::try_from(wall.as_micros()).unwrap_or(u64::MAX),
+        own_wait_us: waited / 1_000,
+    };
+    (sample, reply)
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -122,7 +179,7 @@ enum Write {
 /// The well-behaved peer: sequential writes (`SAMPLES` orders from one peer, or `BUY_SAMPLES`
 /// buys from fresh peers, `BUYS_PER_PEER` each) on its own single-thread runtime and thread;
 /// the latencies in microseconds.
-fn write_latencies(target: &str, write: Write) -> Vec<u64> {
+fn write_latencies(target: &str, write: Write) -> Vec<Sample> {
     let target = target.to_owned();
     std::thread::spawn(move || {
         peer_thread_priority();
@@ -135,10 +192,10 @@ fn write_latencies(target: &str, write: Write) -> Vec<u64> {
             match write {
                 Write::CreateOrder => {
                     let conn = connect(&target).await;
-                    for _ in 0..SAMPLES {
-                        let start = Instant::now();
-                        let reply = call(&conn, "lsps1.create_order", order_params()).await;
-                        out.push(u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX));
+                    for _ in 0..samples() {
+                        let (sample, reply) =
+                            timed(call(&conn, "lsps1.create_order", order_params())).await;
+                        out.push(sample);
                         assert!(reply.get("result").is_some(), "write refused: {reply}");
                     }
                 }
@@ -152,11 +209,8 @@ fn write_latencies(target: &str, write: Write) -> Vec<u64> {
                                 "opening_fee_params": entry,
                                 "payment_size_msat": "50000000"
                             });
-                            let start = Instant::now();
-                            let reply = call(&buyer, "lsps2.buy", params).await;
-                            out.push(
-                                u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
-                            );
+                            let (sample, reply) = timed(call(&buyer, "lsps2.buy", params)).await;
+                            out.push(sample);
                             assert!(reply.get("result").is_some(), "write refused: {reply}");
                         }
                     }
@@ -213,31 +267,57 @@ struct FloodProcess {
     from_child: BufReader<ChildStdout>,
 }
 
+/// At what CPU priority the flood's clients run. On a real network they run on other machines
+/// and cost the server's nothing; here they share its two cores.
+enum FloodPriority {
+    /// The default: Linux's `SCHED_IDLE` (`chrt --idle 0`, no privilege needed). The flood's
+    /// threads run only on a core nothing else wants, and a woken thread of the server or of
+    /// the well-behaved peer preempts them at once, so the flood costs the server only the
+    /// work of answering it, as remote clients would. (A nice-19 thread keeps its core until
+    /// its time slice ends, up to a scheduler tick: lowering the niceness alone does not
+    /// emulate that; BENCHMARKS.md, session 7.)
+    Idle,
+    /// `LOAD_FLOOD_SCHED=normal`, or `LOAD_FLOOD_NICE=n` (`nice -n n`): the flood competes
+    /// with the server for the cores, as in the figures before session 8.
+    Normal { nice: Option<String> },
+}
+
+impl FloodPriority {
+    fn from_env() -> Self {
+        let nice = std::env::var("LOAD_FLOOD_NICE").ok();
+        match std::env::var("LOAD_FLOOD_SCHED").as_deref() {
+            Ok("idle") => Self::Idle,
+            Ok("normal") => Self::Normal { nice },
+            Ok(other) => panic!("LOAD_FLOOD_SCHED={other}: `idle` or `normal`"),
+            Err(_) if nice.is_some() => Self::Normal { nice },
+            Err(_) => Self::Idle,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Idle => "SCHED_IDLE".to_owned(),
+            Self::Normal { nice: None } => "normal priority".to_owned(),
+            Self::Normal { nice: Some(n) } => format!("normal priority, nice {n}"),
+        }
+    }
+}
+
 impl FloodProcess {
     fn spawn(target: &str) -> Self {
-        // `LOAD_FLOOD_NICE=n` runs the flood's clients at a lower CPU priority: on a real
-        // network they cost the server's machine nothing, here they share its two cores.
         let exe = std::env::current_exe().unwrap();
-        // `LOAD_FLOOD_SCHED=idle` goes further: under Linux's `SCHED_IDLE` (`chrt --idle`) the
-        // flood's threads run only on a core nothing else wants, and a woken thread of the
-        // server or the well-behaved peer preempts them at once (a nice-19 thread keeps its
-        // core until its time slice ends, up to a scheduler tick).
-        let mut command = match (
-            std::env::var("LOAD_FLOOD_SCHED").as_deref(),
-            std::env::var("LOAD_FLOOD_NICE"),
-        ) {
-            (Ok("idle"), _) => {
+        let mut command = match FloodPriority::from_env() {
+            FloodPriority::Idle => {
                 let mut c = Command::new("chrt");
                 c.args(["--idle", "0"]).arg(exe);
                 c
             }
-            (Ok(other), _) => panic!("LOAD_FLOOD_SCHED={other}: only `idle` is known"),
-            (_, Ok(n)) => {
+            FloodPriority::Normal { nice: Some(n) } => {
                 let mut c = Command::new("nice");
                 c.args(["-n", &n]).arg(exe);
                 c
             }
-            (_, Err(_)) => Command::new(exe),
+            FloodPriority::Normal { nice: None } => Command::new(exe),
         };
         let mut child = command
             .args(["flood", target])
@@ -356,8 +436,8 @@ fn flood_child(target: &str) {
 
 struct Figures {
     rss_per_peer_kib: f64,
-    idle: Vec<(&'static str, Vec<u64>)>,
-    flood: Vec<(&'static str, Vec<u64>)>,
+    idle: Vec<(&'static str, Vec<Sample>)>,
+    flood: Vec<(&'static str, Vec<Sample>)>,
     flood_requests: u64,
     flood_secs: f64,
 }
@@ -372,7 +452,7 @@ async fn measure(target: &str, writes: &[(&'static str, Write)]) -> Figures {
     let rss_per_peer_kib = (rss_kib().saturating_sub(before)) as f64 / PEERS as f64;
     let mut idle: Vec<_> = writes.iter().map(|(name, _)| (*name, Vec::new())).collect();
     let mut flooded = idle.clone();
-    let phase = |figures: &mut Vec<(&'static str, Vec<u64>)>| {
+    let phase = |figures: &mut Vec<(&'static str, Vec<Sample>)>| {
         for ((_, latencies), (_, write)) in figures.iter_mut().zip(writes) {
             latencies.extend(write_latencies(target, *write));
         }
@@ -389,9 +469,6 @@ async fn measure(target: &str, writes: &[(&'static str, Write)]) -> Figures {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let (flood_requests, flood_secs) = tokio::task::block_in_place(|| flood.stop());
-    for (_, latencies) in idle.iter_mut().chain(flooded.iter_mut()) {
-        latencies.sort_unstable();
-    }
     Figures {
         rss_per_peer_kib,
         idle,
@@ -403,26 +480,55 @@ async fn measure(target: &str, writes: &[(&'static str, Write)]) -> Figures {
 
 fn print(name: &str, f: &Figures) {
     println!("{name}: RSS per idle peer {:.1} KiB", f.rss_per_peer_kib);
+    let flood_priority = FloodPriority::from_env().describe();
+    println!("{name}: the flood's clients at {flood_priority}");
     let mut summary = json!({
         "server": name,
+        "flood_priority": flood_priority,
         "rss_per_peer_kib": f.rss_per_peer_kib,
         "flood_per_sec": f.flood_requests as f64 / f.flood_secs,
     });
     for ((write, idle), (_, flood)) in f.idle.iter().zip(&f.flood) {
-        println!(
-            "{name}: {write} idle p50 {} µs p99 {} µs; under a {PEERS}-peer get_info flood p50 {} µs p99 {} µs ({:.2}× idle p99)",
-            pct(idle, 0.5),
-            pct(idle, 0.99),
-            pct(flood, 0.5),
-            pct(flood, 0.99),
-            pct(flood, 0.99) as f64 / pct(idle, 0.99).max(1) as f64
-        );
-        summary[*write] = json!({
-            "idle_p50_us": pct(idle, 0.5),
-            "idle_p99_us": pct(idle, 0.99),
-            "flood_p50_us": pct(flood, 0.5),
-            "flood_p99_us": pct(flood, 0.99),
-        });
+        // As the peer saw it, and less its own thread's waits for a core (`Sample`).
+        for server_side in [false, true] {
+            let view = if server_side {
+                " less the peer's own run-queue wait"
+            } else {
+                ""
+            };
+            let latency = |s: &Sample| {
+                if server_side {
+                    s.server_side_us()
+                } else {
+                    s.wall_us
+                }
+            };
+            let sorted = |samples: &[Sample]| {
+                let mut v: Vec<u64> = samples.iter().map(latency).collect();
+                v.sort_unstable();
+                v
+            };
+            let (idle, flood) = (sorted(idle), sorted(flood));
+            println!(
+                "{name}: {write}{view} idle p50 {} µs p99 {} µs; under a {PEERS}-peer get_info flood p50 {} µs p99 {} µs ({:.2}× idle p99)",
+                pct(&idle, 0.5),
+                pct(&idle, 0.99),
+                pct(&flood, 0.5),
+                pct(&flood, 0.99),
+                pct(&flood, 0.99) as f64 / pct(&idle, 0.99).max(1) as f64
+            );
+            let key = if server_side {
+                format!("{write} server side")
+            } else {
+                (*write).to_owned()
+            };
+            summary[key] = json!({
+                "idle_p50_us": pct(&idle, 0.5),
+                "idle_p99_us": pct(&idle, 0.99),
+                "flood_p50_us": pct(&flood, 0.5),
+                "flood_p99_us": pct(&flood, 0.99),
+            });
+        }
     }
     println!(
         "{name}: flood served {} get_info in {:.1} s ({:.0}/s)",
@@ -455,7 +561,12 @@ fn print_ratios(ours: &Value, ldk: &Value) {
         ratio(&ours["flood_per_sec"], &ldk["flood_per_sec"])
     );
     for (who, figures) in [("ours", ours), ("lightning-liquidity", ldk)] {
-        for write in ["lsps1.create_order", "lsps2.buy"] {
+        for write in [
+            "lsps1.create_order",
+            "lsps1.create_order server side",
+            "lsps2.buy",
+            "lsps2.buy server side",
+        ] {
             if figures.get(write).is_some() {
                 println!(
                     "  {who} {write} p99 under the flood / idle: {:.2}",
@@ -487,8 +598,8 @@ fn measure_one(which: &str) {
             // Writes of one peer must not hit the per-peer quotas within the run; the flood
             // peers keep the default per-peer limits.
             config.limits = Limits {
-                max_orders_per_peer: SAMPLES * ROUNDS * 4,
-                max_buys_per_peer: SAMPLES * ROUNDS * 4,
+                max_orders_per_peer: samples() * ROUNDS * 4,
+                max_buys_per_peer: samples() * ROUNDS * 4,
                 ..Limits::default()
             };
             let ours = ReferenceServer::start(config).await.unwrap();
