@@ -114,6 +114,8 @@ impl Sample {
 
 /// The calling thread's total run-queue wait so far, in nanoseconds (the second field of
 /// `/proc/thread-self/schedstat`, which Linux keeps whenever it keeps scheduler statistics).
+/// Where the file is missing this is 0 throughout: nothing is subtracted, and the server's view
+/// is the peer's, which only errs against the server.
 fn own_run_queue_wait_ns() -> u64 {
     std::fs::read_to_string("/proc/thread-self/schedstat")
         .ok()
