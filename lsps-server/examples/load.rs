@@ -493,10 +493,10 @@ fn print(name: &str, f: &Figures) {
     for ((write, idle), (_, flood)) in f.idle.iter().zip(&f.flood) {
         // As the peer saw it, and less its own thread's waits for a core (`Sample`).
         for server_side in [false, true] {
-            let view = if server_side {
-                " less the peer's own run-queue wait"
+            let (view, key_suffix) = if server_side {
+                (" less the peer's own run-queue wait", SERVER_SIDE)
             } else {
-                ""
+                ("", "")
             };
             let latency = |s: &Sample| {
                 if server_side {
@@ -519,12 +519,7 @@ fn print(name: &str, f: &Figures) {
                 pct(&flood, 0.99),
                 pct(&flood, 0.99) as f64 / pct(&idle, 0.99).max(1) as f64
             );
-            let key = if server_side {
-                format!("{write} server side")
-            } else {
-                (*write).to_owned()
-            };
-            summary[key] = json!({
+            summary[format!("{write}{key_suffix}")] = json!({
                 "idle_p50_us": pct(&idle, 0.5),
                 "idle_p99_us": pct(&idle, 0.99),
                 "flood_p50_us": pct(&flood, 0.5),
@@ -543,6 +538,8 @@ fn print(name: &str, f: &Figures) {
 
 /// Prefix of the one line per server that the parent run reads back for the ratios.
 const SUMMARY: &str = "summary ";
+/// Suffix of a write's key in that line for its figures less the peer's run-queue wait.
+const SERVER_SIDE: &str = " server side";
 
 /// Ours against lightning-liquidity, from the two children's summary lines.
 fn print_ratios(ours: &Value, ldk: &Value) {
@@ -563,20 +560,17 @@ fn print_ratios(ours: &Value, ldk: &Value) {
         ratio(&ours["flood_per_sec"], &ldk["flood_per_sec"])
     );
     for (who, figures) in [("ours", ours), ("lightning-liquidity", ldk)] {
-        for write in [
-            "lsps1.create_order",
-            "lsps1.create_order server side",
-            "lsps2.buy",
-            "lsps2.buy server side",
-        ] {
-            if figures.get(write).is_some() {
-                println!(
-                    "  {who} {write} p99 under the flood / idle: {:.2}",
-                    ratio(
-                        &figures[write]["flood_p99_us"],
-                        &figures[write]["idle_p99_us"]
-                    )
-                );
+        for write in ["lsps1.create_order", "lsps2.buy"] {
+            for key in [write.to_owned(), format!("{write}{SERVER_SIDE}")] {
+                if figures.get(&key).is_some() {
+                    println!(
+                        "  {who} {key} p99 under the flood / idle: {:.2}",
+                        ratio(
+                            &figures[&key]["flood_p99_us"],
+                            &figures[&key]["idle_p99_us"]
+                        )
+                    );
+                }
             }
         }
     }

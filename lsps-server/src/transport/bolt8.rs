@@ -170,7 +170,7 @@ impl LspsMessageHandler {
             flush: std::sync::OnceLock::new(),
             placement: WriterPlacement {
                 home: tokio::runtime::Handle::try_current().ok(),
-                write_thread: write_runtime.clone(),
+                write_thread: write_runtime,
                 on_write_thread: Mutex::new(HashMap::new()),
             },
         }
